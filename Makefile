@@ -1,0 +1,141 @@
+# sysext-stub - build, test, demo.
+#
+#   make            the EFI stub build/sysext-stub-x64.efi and the CLI build/sysext-stub
+#   make demo       install what is missing, build, boot a demo UKI under QEMU/OVMF/swtpm
+#   make check      install what is missing, build, run every test
+#   make unit       host unit tests only (ASan/UBSan)
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#
+# Set SYSEXT_STUB_SKIP_DEPS=1 to skip the apt-get step.
+
+VERSION := 0.1.0
+B := build
+CC ?= gcc
+CLANG ?= clang
+PYTHON ?= python3
+FUZZ_SECONDS ?= 60
+
+# ---------------------------------------------------------------- sources
+MEASURE_SRC := $(sort $(wildcard measure/*.c))
+EFILIB_SRC := $(sort $(wildcard efi-lib/*.c))
+STUB_SRC := $(sort $(wildcard stub/*.c))
+HOST_SRC := host-tools/main.c host-tools/build.c host-tools/util.c host-tools/pe-edit.c
+POSTLINK_SRC := host-tools/efi-postlink.c host-tools/util.c host-tools/pe-edit.c
+UNIT_TESTS := $(patsubst tests/test-%.c,%,$(sort $(wildcard tests/test-*.c)))
+FUZZERS := $(patsubst tests/fuzz/fuzz-%.c,%,$(sort $(wildcard tests/fuzz/fuzz-*.c)))
+
+# ---------------------------------------------------------------- EFI flags
+GNUEFI_INC := /usr/include/efi
+GNUEFI_LIB := /usr/lib
+EFI_CFLAGS := -std=gnu11 -O2 -ffreestanding -fshort-wchar -mno-red-zone -mgeneral-regs-only \
+	-maccumulate-outgoing-args -fpic -fno-strict-aliasing -fno-asynchronous-unwind-tables \
+	-fno-unwind-tables -fno-builtin-printf \
+	-fstack-protector-strong -mstack-protector-guard=global \
+	-Wall -Wextra -Werror -Wno-pointer-sign \
+	-DGNU_EFI_USE_MS_ABI -DSYSEXT_STUB_EFI=1 -DSYSEXT_STUB_VERSION='"$(VERSION)"' \
+	-I. -I$(GNUEFI_INC) -I$(GNUEFI_INC)/x86_64 -I$(GNUEFI_INC)/protocol
+EFI_LDFLAGS := -nostdlib --no-undefined -znocombreloc -z noexecstack -shared -Bsymbolic -T linker.lds
+EFI_SECTIONS := .text .reloc .data .dynamic .dynsym .rela .sbat
+LIBGCC := $(shell $(CC) -print-libgcc-file-name)
+
+# ---------------------------------------------------------------- host flags
+HOST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wvla \
+	-D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -fstack-protector-strong -fPIE \
+	-DSYSEXT_STUB_VERSION='"$(VERSION)"' -I.
+HOST_LDFLAGS := -pie -Wl,-z,relro,-z,now
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+TEST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	-DSYSEXT_STUB_VERSION='"$(VERSION)"' -I. $(SAN_FLAGS)
+
+EFI_OBJ := $(patsubst %.c,$(B)/efi/%.o,$(STUB_SRC) $(EFILIB_SRC) $(MEASURE_SRC))
+HOST_MEASURE_OBJ := $(patsubst %.c,$(B)/host/%.o,$(MEASURE_SRC))
+TEST_MEASURE_OBJ := $(patsubst %.c,$(B)/test/%.o,$(MEASURE_SRC))
+
+.PHONY: all deps demo check unit fuzz fuzz-replay measure-check ovmf-check clean
+.DELETE_ON_ERROR:
+
+all: $(B)/sysext-stub-x64.efi $(B)/sysext-stub
+
+# ---------------------------------------------------------------- EFI stub
+$(B)/efi/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+$(B)/sysext-stub-x64.so: $(EFI_OBJ) linker.lds
+	ld $(EFI_LDFLAGS) $(GNUEFI_LIB)/crt0-efi-x86_64.o $(EFI_OBJ) \
+		-L$(GNUEFI_LIB) -lefi -lgnuefi $(LIBGCC) -o $@
+
+# FileAlignment 4096 makes SizeOfHeaders one page: room for the extra
+# section headers `sysext-stub build` (or ukify) appends to the stub.
+$(B)/sysext-stub-x64.efi: $(B)/sysext-stub-x64.so $(B)/efi-postlink
+	objcopy $(addprefix -j ,$(EFI_SECTIONS)) --target efi-app-x86_64 --subsystem=10 --strip-all \
+		--file-alignment 4096 --section-alignment 4096 $< $@.tmp
+	$(B)/efi-postlink $@.tmp
+	mv $@.tmp $@
+
+# ---------------------------------------------------------------- host CLI
+$(B)/host/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(B)/sysext-stub: $(patsubst %.c,$(B)/host/%.o,$(HOST_SRC)) $(HOST_MEASURE_OBJ)
+	$(CC) $(HOST_LDFLAGS) $^ -lcrypto -o $@
+
+$(B)/efi-postlink: $(patsubst %.c,$(B)/host/%.o,$(POSTLINK_SRC)) $(HOST_MEASURE_OBJ)
+	$(CC) $(HOST_LDFLAGS) $^ -o $@
+
+# ---------------------------------------------------------------- tests
+$(B)/test/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -c $< -o $@
+
+$(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
+	$(CC) $(SAN_FLAGS) $^ -lcmocka -o $@
+
+# The fuzz targets also build with gcc + ASan/UBSan and a corpus-replay main,
+# so `make check` runs every seed through them without clang.
+$(B)/test/fuzz-replay-%: $(B)/test/tests/fuzz/fuzz-%.o $(B)/test/tests/fuzz/replay.o $(TEST_MEASURE_OBJ)
+	$(CC) $(SAN_FLAGS) $^ -o $@
+
+$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(MEASURE_SRC)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=gnu11 -O1 -g -I. -fsanitize=fuzzer,address,undefined $< $(MEASURE_SRC) -o $@
+
+unit: $(addprefix $(B)/test/test-,$(UNIT_TESTS))
+	@set -e; for t in $^; do echo "== $$t"; $$t; done
+
+fuzz-replay: $(addprefix $(B)/test/fuzz-replay-,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do $(B)/test/fuzz-replay-$$f tests/fuzz/corpus/$$f; done
+
+fuzz: $(addprefix $(B)/fuzz/fuzz-,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do \
+		mkdir -p $(B)/fuzz/corpus-$$f; \
+		$(B)/fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(B)/fuzz/corpus-$$f tests/fuzz/corpus/$$f; \
+	done
+
+# measure/ must stay pure: no firmware, no libc (see scripts/check-measure.sh).
+measure-check: $(patsubst %.c,$(B)/efi/%.o,$(MEASURE_SRC))
+	scripts/check-measure.sh $^
+
+ovmf-check: all
+	$(PYTHON) -m pytest -v -p no:cacheprovider ovmf-tests
+
+deps:
+ifneq ($(SYSEXT_STUB_SKIP_DEPS),1)
+	scripts/install-deps.sh
+endif
+
+demo: deps
+	$(MAKE) all
+	$(PYTHON) ovmf-tests/demo.py
+
+check: deps
+	$(MAKE) all
+	$(MAKE) measure-check
+	$(MAKE) unit
+	$(MAKE) fuzz-replay
+	$(MAKE) ovmf-check
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+#include "initrd-media.h"
+
+#include <efilib.h>
+
+#include "efi-defs.h"
+#include "log.h"
+#include "mem.h"
+
+struct initrd_media {
+	EFI_LOAD_FILE_PROTOCOL load_file2; /* first: the protocol pointer is the object */
+	EFI_HANDLE handle;
+	UINTN n;
+	const void *data[INITRD_MAX_PIECES];
+	UINT64 sizes[INITRD_MAX_PIECES];
+	UINT64 offsets[INITRD_MAX_PIECES];
+	UINT64 total;
+};
+
+static EFI_GUID load_file2_guid = SYSEXT_EFI_LOAD_FILE2_PROTOCOL_GUID;
+
+static const struct vendor_media_device_path initrd_device_path = {
+	.vendor = {
+		.Header = {
+			.Type = MEDIA_DEVICE_PATH,
+			.SubType = MEDIA_VENDOR_DP,
+			.Length = { sizeof(VENDOR_DEVICE_PATH), 0 },
+		},
+		.Guid = LINUX_INITRD_MEDIA_GUID,
+	},
+	.end = {
+		.Type = END_DEVICE_PATH_TYPE,
+		.SubType = END_ENTIRE_DEVICE_PATH_SUBTYPE,
+		.Length = { sizeof(EFI_DEVICE_PATH), 0 },
+	},
+};
+
+static EFI_STATUS EFIAPI initrd_load_file2(struct _EFI_LOAD_FILE_PROTOCOL *this,
+					   EFI_DEVICE_PATH *file_path __attribute__((unused)),
+					   BOOLEAN boot_policy, UINTN *buffer_size, VOID *buffer)
+{
+	struct initrd_media *m = (struct initrd_media *)this;
+	UINT8 *out = buffer;
+
+	if (!this || !buffer_size)
+		return EFI_INVALID_PARAMETER;
+	/* LoadFile2 never serves boot-manager (BootPolicy) requests. */
+	if (boot_policy)
+		return EFI_UNSUPPORTED;
+	if (m->total == 0)
+		return EFI_NOT_FOUND;
+	if (!buffer || *buffer_size < m->total) {
+		*buffer_size = m->total;
+		return EFI_BUFFER_TOO_SMALL;
+	}
+	for (UINTN i = 0; i < m->n; i++) {
+		UINT64 end = i + 1 < m->n ? m->offsets[i + 1] : m->total;
+
+		CopyMem(out + m->offsets[i], (void *)m->data[i], m->sizes[i]);
+		/* Zero the alignment padding after the piece. */
+		if (end > m->offsets[i] + m->sizes[i])
+			SetMem(out + m->offsets[i] + m->sizes[i], end - m->offsets[i] - m->sizes[i], 0);
+	}
+	*buffer_size = m->total;
+	return EFI_SUCCESS;
+}
+
+EFI_STATUS initrd_register(const void *const *data, const UINT64 *sizes, UINTN n,
+			   struct initrd_media **ret)
+{
+	struct initrd_media *m;
+	EFI_STATUS err;
+
+	if (n > INITRD_MAX_PIECES || !ret)
+		return EFI_INVALID_PARAMETER;
+	m = mem_alloc_zero(sizeof(*m));
+	if (!m)
+		return EFI_OUT_OF_RESOURCES;
+	m->load_file2.LoadFile = initrd_load_file2;
+	m->n = n;
+	for (UINTN i = 0; i < n; i++) {
+		m->data[i] = data[i];
+		m->sizes[i] = sizes[i];
+	}
+	if (initrd_layout(m->sizes, n, m->offsets, &m->total) != MS_OK ||
+	    m->total > (UINT64)(UINTN)-1) {
+		mem_free(m);
+		return EFI_BAD_BUFFER_SIZE;
+	}
+
+	/* Fails with EFI_ALREADY_STARTED if the device path exists elsewhere. */
+	err = BS->InstallMultipleProtocolInterfaces(&m->handle, &DevicePathProtocol,
+						    (void *)&initrd_device_path, &load_file2_guid,
+						    &m->load_file2, NULL);
+	if (EFI_ERROR(err)) {
+		mem_free(m);
+		return err;
+	}
+	*ret = m;
+	return EFI_SUCCESS;
+}
+
+void initrd_unregister(struct initrd_media *m)
+{
+	EFI_STATUS err;
+
+	if (!m)
+		return;
+	err = BS->UninstallMultipleProtocolInterfaces(m->handle, &DevicePathProtocol,
+						      (void *)&initrd_device_path, &load_file2_guid,
+						      &m->load_file2, NULL);
+	/* Never free memory a still-installed protocol points to. */
+	if (EFI_ERROR(err)) {
+		log_error_status(err, L"cannot uninstall the initrd LoadFile2 protocol");
+		return;
+	}
+	mem_free(m);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c - the `sysext-stub` command: one subcommand per host task. */
+#include <stdio.h>
+#include <string.h>
+
+#include "build.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "build", cmd_build, "assemble a UKI around the stub" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: sysext-stub COMMAND [options]\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nRun 'sysext-stub COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("sysext-stub %s\n", SYSEXT_STUB_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "sysext-stub: error: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+#include "cmdline.h"
+
+#include "endian.h"
+
+size_t cmdline_len16(const uint16_t *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
+
+static int is_mangled_to_space(uint16_t c)
+{
+	return c < 0x20 || c == 0x7f || c == ' ';
+}
+
+void cmdline_mangle16(uint16_t *s)
+{
+	size_t start = 0, end, n = cmdline_len16(s);
+
+	while (start < n && is_mangled_to_space(s[start]))
+		start++;
+	end = n;
+	while (end > start && is_mangled_to_space(s[end - 1]))
+		end--;
+	for (size_t i = start; i < end; i++)
+		s[i - start] = is_mangled_to_space(s[i]) ? ' ' : s[i];
+	s[end - start] = 0;
+}
+
+ms_status cmdline_from_section(const uint8_t *sec, size_t len, uint16_t *out, size_t out_cap)
+{
+	size_t n = 0;
+
+	if (!out || out_cap == 0 || (len && !sec))
+		return MS_ERR_INVALID;
+	while (n < len && sec[n])
+		n++;
+	if (n >= out_cap)
+		return MS_ERR_BUFFER_TOO_SMALL;
+	for (size_t i = 0; i < n; i++)
+		out[i] = sec[i];
+	out[n] = 0;
+	cmdline_mangle16(out);
+	return MS_OK;
+}
+
+ms_status cmdline_from_load_options(const void *opts, size_t size, uint16_t *out, size_t out_cap)
+{
+	const uint8_t *p = opts;
+	size_t n = 0, units;
+
+	if (!out || out_cap == 0)
+		return MS_ERR_INVALID;
+	if (!opts || size == 0)
+		return MS_ERR_NOT_FOUND;
+	if (size % 2)
+		return MS_ERR_INVALID;
+	units = size / 2;
+	while (n < units && le16_read(p + 2 * n) != 0)
+		n++;
+	if (n >= out_cap)
+		return MS_ERR_BUFFER_TOO_SMALL;
+	for (size_t i = 0; i < n; i++) {
+		uint16_t c = le16_read(p + 2 * i);
+
+		/*
+		 * Only printable ASCII and whitespace count as text. Boot
+		 * entries created by the firmware carry binary OptionalData
+		 * (OVMF passes a 16-byte GUID), which would otherwise decode
+		 * into a nonsense command line.
+		 */
+		if (!(c == '\t' || c == '\n' || c == '\r' || (c >= 0x20 && c < 0x7f)))
+			return MS_ERR_INVALID;
+		out[i] = c;
+	}
+	out[n] = 0;
+	cmdline_mangle16(out);
+	return out[0] ? MS_OK : MS_ERR_NOT_FOUND;
+}

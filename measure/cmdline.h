@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmdline.h - the kernel command line as the stub passes it (UTF-16).
+ *
+ * Both sources (the UKI's .cmdline section and the LoadOptions the stub was
+ * started with) are normalised the way systemd-stub does it, so that PCR 12
+ * predictions made for systemd-stub hold for us: leading and trailing
+ * whitespace removed, and every control character, space or DEL turned into
+ * a plain space (runs are kept, not collapsed).
+ */
+#ifndef MEASURE_CMDLINE_H
+#define MEASURE_CMDLINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+/* Normalise NUL-terminated UTF-16 @s in place (see above). */
+void cmdline_mangle16(uint16_t *s);
+
+/*
+ * Convert @len bytes of a .cmdline section (ASCII/UTF-8 bytes; stops at the
+ * first NUL) to UTF-16 in @out (capacity @out_cap units including the NUL),
+ * then mangle it. Bytes >= 0x80 are passed through as code units, like
+ * systemd-stub's xstrn8_to_16 does for Latin-1. Returns
+ * MS_ERR_BUFFER_TOO_SMALL if @out is too small.
+ */
+ms_status cmdline_from_section(const uint8_t *sec, size_t len, uint16_t *out, size_t out_cap);
+
+/*
+ * Accept LoadOptions of @size bytes as a command line if they look like
+ * UTF-16 text: even size, and every unit before the first NUL printable
+ * ASCII or whitespace. Firmware boot entries pass binary OptionalData there,
+ * which must not become a command line. Copies and mangles into @out.
+ * Returns MS_ERR_INVALID for non-text, MS_ERR_NOT_FOUND if empty after
+ * mangling.
+ */
+ms_status cmdline_from_load_options(const void *opts, size_t size, uint16_t *out, size_t out_cap);
+
+/* Units before the NUL. */
+size_t cmdline_len16(const uint16_t *s);
+
+#endif
