@@ -12,7 +12,8 @@ VERSION := 0.1.0
 B := build
 CC ?= gcc
 CLANG ?= clang
-PYTHON ?= python3
+# Debian's interpreter, which has python3-pytest (not a pyenv one on PATH).
+PYTHON ?= /usr/bin/python3
 FUZZ_SECONDS ?= 60
 
 # ---------------------------------------------------------------- sources
@@ -51,7 +52,7 @@ EFI_OBJ := $(patsubst %.c,$(B)/efi/%.o,$(STUB_SRC) $(EFILIB_SRC) $(MEASURE_SRC))
 HOST_MEASURE_OBJ := $(patsubst %.c,$(B)/host/%.o,$(MEASURE_SRC))
 TEST_MEASURE_OBJ := $(patsubst %.c,$(B)/test/%.o,$(MEASURE_SRC))
 
-.PHONY: all deps demo check unit fuzz fuzz-replay measure-check ovmf-check clean
+.PHONY: all deps demo check unit cli-check fuzz fuzz-replay measure-check ovmf-check clean
 .DELETE_ON_ERROR:
 
 all: $(B)/sysext-stub-x64.efi $(B)/sysext-stub
@@ -118,6 +119,9 @@ fuzz: $(addprefix $(B)/fuzz/fuzz-,$(FUZZERS))
 measure-check: $(patsubst %.c,$(B)/efi/%.o,$(MEASURE_SRC))
 	scripts/check-measure.sh $^
 
+cli-check: all
+	$(PYTHON) -m pytest -v -p no:cacheprovider tests/cli
+
 ovmf-check: all
 	$(PYTHON) -m pytest -v -p no:cacheprovider ovmf-tests
 
@@ -135,6 +139,7 @@ check: deps
 	$(MAKE) measure-check
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
+	$(MAKE) cli-check
 	$(MAKE) ovmf-check
 
 clean:

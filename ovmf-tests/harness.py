@@ -86,7 +86,7 @@ BUSYBOX = Path("/bin/busybox")
 
 #: Serial-log substrings meaning the firmware gave up booting (OVMF shell or boot manager).
 SHELL_MARKERS = (
-    'starting Boot0002 "EFI Internal Shell"',
+    '"EFI Internal Shell" from',
     "UEFI Interactive Shell",
     "Shell> ",
     "Press ESC in 5 seconds to skip startup.nsh",
@@ -589,6 +589,28 @@ def build_uki_objcopy(out_path: StrPath, *, linux: StrPath, initrd: Optional[Str
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+#: Kernel command line of test UKIs unless a test says otherwise.
+DEFAULT_CMDLINE = "console=ttyS0 panic=-1"
+
+
+def build_test_uki(out_path: StrPath, kernel: Kernel, *, cmdline: str = DEFAULT_CMDLINE,
+                   initrd_files: Optional[Mapping[str, bytes]] = None, check_paths: Iterable[str] = (),
+                   initrd: Optional[StrPath] = None, stub: StrPath = SYSTEMD_STUB,
+                   osrel: Optional[str] = None) -> Path:
+    """Build the test initrd (unless `initrd` is given) next to out_path, then a UKI around `stub`.
+
+    Returns the initrd path (useful for computing expected measurements).
+    """
+    out = Path(out_path)
+    if initrd is None:
+        initrd = out.with_name(out.name + ".initrd.cpio")
+        build_initrd(initrd, kernel, initrd_files, check_paths)
+    kwargs = {"osrel": osrel} if osrel is not None else {}
+    build_uki_objcopy(out, linux=kernel.vmlinuz, initrd=initrd, cmdline=cmdline, stub=stub,
+                      workdir=out.parent, **kwargs)
+    return Path(initrd)
+
+
 # --------------------------------------------------------------------------
 # ESP disk image
 # --------------------------------------------------------------------------
@@ -1081,12 +1103,9 @@ def _cli_initrd(args: argparse.Namespace) -> None:
 
 def _cli_uki(args: argparse.Namespace) -> None:
     kernel = fetch_kernel(args.cache_dir)
-    initrd = args.initrd
-    if initrd is None:
-        initrd = str(Path(args.out).with_suffix(".initrd.cpio"))
-        build_initrd(initrd, kernel)
-    build_uki_objcopy(args.out, linux=args.linux or kernel.vmlinuz, initrd=initrd,
-                      cmdline=args.cmdline, stub=args.stub)
+    if args.linux:
+        kernel = dataclasses.replace(kernel, vmlinuz=Path(args.linux))
+    build_test_uki(args.out, kernel, cmdline=args.cmdline, initrd=args.initrd, stub=args.stub)
     print(args.out)
 
 
@@ -1128,7 +1147,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     p.add_argument("--stub", default=str(SYSTEMD_STUB))
     p.add_argument("--linux", help="kernel image (default: the fetched Debian kernel)")
     p.add_argument("--initrd", help="initrd (default: build the test initrd next to OUT)")
-    p.add_argument("--cmdline", default="console=ttyS0 panic=-1")
+    p.add_argument("--cmdline", default=DEFAULT_CMDLINE)
     p.set_defaults(func=_cli_uki)
     p = sub.add_parser("esp", help="build a GPT+FAT32 ESP image")
     p.add_argument("out")

@@ -1,0 +1,42 @@
+#!/bin/sh
+# install-deps.sh - install, with apt-get, every Debian 12 package that
+# building, demoing and testing sysext-stub needs and that is missing.
+# Idempotent; does nothing when all are present. Needs root (or sudo).
+set -eu
+
+PACKAGES="
+make gcc binutils pkg-config
+gnu-efi libssl-dev
+libcmocka-dev clang libclang-rt-14-dev
+python3 python3-pytest
+qemu-system-x86 ovmf swtpm swtpm-tools
+mtools dosfstools fdisk busybox-static cpio xz-utils zstd
+systemd-boot-efi sbsigntool openssl
+"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+if [ -z "$missing" ]; then
+	echo "install-deps: all build and test dependencies are installed"
+	exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+	SUDO="sudo"
+else
+	echo "install-deps: missing packages:$missing" >&2
+	echo "install-deps: run as root (or install sudo) so apt-get can install them" >&2
+	exit 1
+fi
+
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,222 @@
+"""Tests of `sysext-stub build` against real binutils/sbsigntool/OpenSSL.
+
+The PE layout is checked with an independent reader (Python struct, below)
+and with objdump, sbverify and sbsign, the tools users point at UKIs.
+"""
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = ROOT / "build" / "sysext-stub"
+STUB = ROOT / "build" / "sysext-stub-x64.efi"
+DEBIAN_STUB = Path("/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+
+
+def read_pe(path):
+    """Minimal independent PE reader: header fields and the section table."""
+    d = Path(path).read_bytes()
+    pe = struct.unpack_from("<I", d, 0x3C)[0]
+    assert d[pe:pe + 4] == b"PE\0\0"
+    nsec, = struct.unpack_from("<H", d, pe + 6)
+    optsz, = struct.unpack_from("<H", d, pe + 20)
+    opt = pe + 24
+    hdr = {
+        "section_alignment": struct.unpack_from("<I", d, opt + 32)[0],
+        "file_alignment": struct.unpack_from("<I", d, opt + 36)[0],
+        "size_of_image": struct.unpack_from("<I", d, opt + 56)[0],
+        "size_of_headers": struct.unpack_from("<I", d, opt + 60)[0],
+        "checksum": struct.unpack_from("<I", d, opt + 64)[0],
+        "dll_characteristics": struct.unpack_from("<H", d, opt + 70)[0],
+        "len": len(d),
+    }
+    secs = []
+    for i in range(nsec):
+        o = opt + optsz + 40 * i
+        name = d[o:o + 8].rstrip(b"\0").decode()
+        vs, va, rs, ro = struct.unpack_from("<IIII", d, o + 8)
+        ch, = struct.unpack_from("<I", d, o + 36)
+        secs.append({"name": name, "vs": vs, "va": va, "rs": rs, "ro": ro, "ch": ch,
+                     "data": d[ro:ro + min(vs, rs)]})
+    return hdr, secs
+
+
+def run_build(*args, check=True):
+    r = subprocess.run([str(CLI), "build", *map(str, args)], capture_output=True, text=True)
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+@pytest.fixture
+def parts(tmp_path):
+    """Inputs for a UKI. The 'kernel' is a copy of the stub: any PE will do here."""
+    kernel = tmp_path / "vmlinuz"
+    shutil.copy(STUB, kernel)
+    initrd = tmp_path / "initrd"
+    initrd.write_bytes(os.urandom(12345))
+    osrel = tmp_path / "os-release"
+    osrel.write_text('ID=demo\nPRETTY_NAME="Demo"\n')
+    return {"linux": kernel, "initrd": initrd, "os-release": osrel}
+
+
+def test_layout_matches_ukify_rules(tmp_path, parts):
+    out = tmp_path / "uki.efi"
+    cmdline = "console=ttyS0 quiet"
+    run_build("--stub", STUB, "--linux", parts["linux"], "--initrd", parts["initrd"],
+              "--cmdline", cmdline, "--os-release", f"@{parts['os-release']}",
+              "--uname", "6.1.0-test", "--output", out)
+    stub_hdr, stub_secs = read_pe(STUB)
+    hdr, secs = read_pe(out)
+    names = [s["name"] for s in secs]
+    # The stub's own sections first, untouched, then ours in ukify's order.
+    assert names[:len(stub_secs)] == [s["name"] for s in stub_secs]
+    assert names[len(stub_secs):] == [".osrel", ".cmdline", ".uname", ".initrd", ".linux"]
+    expected = {
+        ".osrel": parts["os-release"].read_bytes(),
+        ".cmdline": cmdline.encode(),
+        ".uname": b"6.1.0-test",
+        ".initrd": parts["initrd"].read_bytes(),
+        ".linux": parts["linux"].read_bytes(),
+    }
+    prev_end = 0
+    for s in secs:
+        assert s["va"] % hdr["section_alignment"] == 0, s["name"]
+        assert s["ro"] % hdr["file_alignment"] == 0, s["name"]
+        assert s["va"] >= prev_end, f"{s['name']} overlaps the previous section"
+        prev_end = s["va"] + s["vs"]
+        if s["name"] in expected:
+            assert s["vs"] == len(expected[s["name"]]), f"{s['name']}: VirtualSize must be the real size"
+            assert s["data"] == expected[s["name"]]
+            assert s["ch"] == 0x40000040  # initialised data, readable
+    assert hdr["size_of_image"] == -(-prev_end // hdr["section_alignment"]) * hdr["section_alignment"]
+    assert hdr["dll_characteristics"] & 0x100, "NX_COMPAT from the stub must survive"
+    assert hdr["checksum"] != 0
+
+
+def test_objdump_and_sbverify_accept_and_sbsign_signs(tmp_path, parts):
+    out = tmp_path / "uki.efi"
+    run_build("--stub", STUB, "--linux", parts["linux"], "--cmdline", "x=1", "--output", out)
+    od = subprocess.run(["objdump", "-h", str(out)], capture_output=True, text=True)
+    assert od.returncode == 0 and ".linux" in od.stdout and ".cmdline" in od.stdout, od.stderr
+    sv = subprocess.run(["sbverify", "--list", str(out)], capture_output=True, text=True)
+    assert sv.returncode == 0 and "warning" not in (sv.stdout + sv.stderr).lower(), sv.stdout + sv.stderr
+
+    key, cert = tmp_path / "db.key", tmp_path / "db.crt"
+    subprocess.run(["openssl", "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=test db/",
+                    "-days", "1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    signed = tmp_path / "uki.signed.efi"
+    subprocess.run(["sbsign", "--key", str(key), "--cert", str(cert), "--output", str(signed), str(out)],
+                   check=True, capture_output=True)
+    ver = subprocess.run(["sbverify", "--cert", str(cert), str(signed)], capture_output=True, text=True)
+    assert ver.returncode == 0, ver.stdout + ver.stderr
+
+
+def test_debian_systemd_stub_is_accepted(tmp_path, parts):
+    """The builder must fit the 7 header slots Debian's stub leaves free."""
+    out = tmp_path / "uki.efi"
+    run_build("--stub", DEBIAN_STUB, "--linux", parts["linux"], "--initrd", parts["initrd"],
+              "--cmdline", "a=b", "--os-release", "ID=x", "--uname", "6.1", "--output", out)
+    _, secs = read_pe(out)
+    assert [s["name"] for s in secs][-5:] == [".osrel", ".cmdline", ".uname", ".initrd", ".linux"]
+    sv = subprocess.run(["sbverify", "--list", str(out)], capture_output=True, text=True)
+    assert "warning" not in (sv.stdout + sv.stderr).lower(), sv.stdout + sv.stderr
+
+
+def test_signed_stub_loses_its_signature_with_a_warning(tmp_path, parts):
+    key, cert = tmp_path / "k.key", tmp_path / "k.crt"
+    subprocess.run(["openssl", "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=k/",
+                    "-days", "1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    signed_stub = tmp_path / "stub.signed.efi"
+    subprocess.run(["sbsign", "--key", str(key), "--cert", str(cert), "--output", str(signed_stub), str(STUB)],
+                   check=True, capture_output=True)
+    out = tmp_path / "uki.efi"
+    r = run_build("--stub", signed_stub, "--linux", parts["linux"], "--output", out)
+    assert "signature" in r.stderr
+    sv = subprocess.run(["sbverify", "--list", str(out)], capture_output=True, text=True)
+    assert "No signature table present" in sv.stdout + sv.stderr
+
+
+def assert_failed_cleanly(r, out, *words):
+    assert r.returncode != 0
+    assert r.stderr.startswith("sysext-stub: error:"), r.stderr
+    for w in words:
+        assert str(w) in r.stderr, f"{w!r} not named in: {r.stderr}"
+    assert not out.exists(), "no partial output may be left behind"
+    assert not [p for p in out.parent.iterdir() if p.name.startswith("." + out.name)], "temporary file left"
+
+
+def test_missing_input_file(tmp_path, parts):
+    out = tmp_path / "uki.efi"
+    missing = tmp_path / "no-such-initrd"
+    r = run_build("--stub", STUB, "--linux", parts["linux"], "--initrd", missing, "--output", out, check=False)
+    assert_failed_cleanly(r, out, missing, "No such file")
+
+
+def test_kernel_that_is_not_a_pe(tmp_path, parts):
+    out = tmp_path / "uki.efi"
+    bogus = tmp_path / "vmlinuz.txt"
+    bogus.write_text("not a kernel\n" * 10)
+    r = run_build("--stub", STUB, "--linux", bogus, "--output", out, check=False)
+    assert_failed_cleanly(r, out, bogus, "not a PE")
+
+
+def test_stub_that_is_not_a_pe(tmp_path, parts):
+    out = tmp_path / "uki.efi"
+    r = run_build("--stub", parts["initrd"], "--linux", parts["linux"], "--output", out, check=False)
+    assert_failed_cleanly(r, out, parts["initrd"], "not a usable PE")
+
+
+def test_stub_without_room_for_headers(tmp_path, parts):
+    """A stub whose SizeOfHeaders ends right after its section table."""
+    d = bytearray(STUB.read_bytes())
+    pe = struct.unpack_from("<I", d, 0x3C)[0]
+    nsec, = struct.unpack_from("<H", d, pe + 6)
+    optsz, = struct.unpack_from("<H", d, pe + 20)
+    table_end = pe + 24 + optsz + 40 * nsec
+    struct.pack_into("<I", d, pe + 24 + 60, table_end)
+    tight = tmp_path / "tight-stub.efi"
+    tight.write_bytes(bytes(d))
+    out = tmp_path / "uki.efi"
+    r = run_build("--stub", tight, "--linux", parts["linux"], "--cmdline", "x", "--output", out, check=False)
+    assert_failed_cleanly(r, out, tight, "no room for 2 more section headers")
+
+
+def test_uki_given_as_stub(tmp_path, parts):
+    uki = tmp_path / "uki.efi"
+    run_build("--stub", STUB, "--linux", parts["linux"], "--output", uki)
+    out = tmp_path / "uki2.efi"
+    r = run_build("--stub", uki, "--linux", parts["linux"], "--output", out, check=False)
+    assert_failed_cleanly(r, out, "already has a .linux section")
+
+
+def test_failure_keeps_an_existing_output(tmp_path, parts):
+    out = tmp_path / "uki.efi"
+    out.write_bytes(b"previous UKI")
+    r = run_build("--stub", STUB, "--linux", tmp_path / "missing", "--output", out, check=False)
+    assert r.returncode != 0
+    assert out.read_bytes() == b"previous UKI"
+
+
+def test_empty_part_is_an_error(tmp_path, parts):
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    out = tmp_path / "uki.efi"
+    r = run_build("--stub", STUB, "--linux", parts["linux"], "--initrd", empty, "--output", out, check=False)
+    assert_failed_cleanly(r, out, empty, "empty")
+
+
+def test_required_options(tmp_path):
+    r = subprocess.run([str(CLI), "build", "--output", str(tmp_path / "x.efi")], capture_output=True, text=True)
+    assert r.returncode != 0 and "--linux" in r.stderr
+
+
+def test_default_stub_is_found_next_to_the_cli(tmp_path, parts):
+    out = tmp_path / "uki.efi"
+    run_build("--linux", parts["linux"], "--output", out)
+    _, secs = read_pe(out)
+    assert secs[-1]["name"] == ".linux"
