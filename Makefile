@@ -91,7 +91,7 @@ $(B)/test/%.o: %.c
 	$(CC) $(TEST_CFLAGS) -c $< -o $@
 
 $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
-	$(CC) $(SAN_FLAGS) $^ -lcmocka -o $@
+	$(CC) $(SAN_FLAGS) $^ -lcmocka -lcrypto -o $@
 
 # The fuzz targets also build with gcc + ASan/UBSan and a corpus-replay main,
 # so `make check` runs every seed through them without clang.

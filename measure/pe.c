@@ -237,7 +237,11 @@ void pe_section_content(const struct pe_image *img, const struct pe_section *s, 
 		*ret_present = loaded;
 		return;
 	}
-	*ret_offset = s->raw_offset;
+	/*
+	 * PointerToRawData is only checked when there is raw data; without
+	 * any, report offset 0 so the result never points past the buffer.
+	 */
+	*ret_offset = s->raw_size ? s->raw_offset : 0;
 	*ret_present = loaded < s->raw_size ? loaded : s->raw_size;
 }
 

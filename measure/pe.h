@@ -103,7 +103,8 @@ uint32_t pe_section_loaded_size(const struct pe_section *s);
  * Where @s's content lies in the buffer that was parsed.
  * ret_offset: offset into the buffer; ret_present: bytes present there. In the
  * memory layout that is the loaded size; in the file layout it is
- * min(loaded size, SizeOfRawData) and the loader zero-fills the rest.
+ * min(loaded size, SizeOfRawData) and the loader zero-fills the rest (a
+ * section without raw data reports offset 0, present 0).
  */
 void pe_section_content(const struct pe_image *img, const struct pe_section *s, size_t *ret_offset,
 			size_t *ret_present);

@@ -98,6 +98,9 @@ PANIC_MARKERS = (
     "!!!! X64 Exception Type",
 )
 
+#: Seconds to wait for QEMU to exit once the facts END marker is out.
+POWEROFF_GRACE = 30
+
 SECTOR = 512
 MIB = 1024 * 1024
 
@@ -945,6 +948,11 @@ def _start_swtpm(state: Path) -> subprocess.Popen:
     return proc
 
 
+def _qemu_opt(value: StrPath) -> str:
+    """A value for a QEMU comma-separated option list (commas doubled)."""
+    return str(value).replace(",", ",,")
+
+
 def _qemu_command(esp: Path, vars_copy: Path, serial_log: Path, *, secure_boot: bool,
                   memory_mib: int, tpm_socket: Optional[Path], extra_drives: Sequence[StrPath]) -> list:
     """The qemu-system-x86_64 command line for one boot."""
@@ -952,18 +960,18 @@ def _qemu_command(esp: Path, vars_copy: Path, serial_log: Path, *, secure_boot: 
     machine = "q35,smm=on" if secure_boot else "q35"
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", machine, "-m", str(memory_mib),
            "-smp", "1", "-nodefaults", "-nic", "none", "-display", "none", "-no-reboot",
-           "-monitor", "none", "-serial", f"file:{serial_log}"]
+           "-monitor", "none", "-serial", f"file:{_qemu_opt(serial_log)}"]
     if secure_boot:
         cmd += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
-    cmd += ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
-            "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}"]
+    cmd += ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={_qemu_opt(code)}",
+            "-drive", f"if=pflash,format=raw,unit=1,file={_qemu_opt(vars_copy)}"]
     if tpm_socket is not None:
-        cmd += ["-chardev", f"socket,id=chrtpm,path={tpm_socket}",
+        cmd += ["-chardev", f"socket,id=chrtpm,path={_qemu_opt(tpm_socket)}",
                 "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-crb,tpmdev=tpm0"]
-    cmd += ["-drive", f"if=none,id=esp,format=raw,snapshot=on,file={esp}",
+    cmd += ["-drive", f"if=none,id=esp,format=raw,snapshot=on,file={_qemu_opt(esp)}",
             "-device", "virtio-blk-pci,drive=esp,bootindex=0"]
     for i, drive in enumerate(extra_drives):
-        cmd += ["-drive", f"if=none,id=extra{i},format=raw,snapshot=on,file={Path(drive).resolve()}",
+        cmd += ["-drive", f"if=none,id=extra{i},format=raw,snapshot=on,file={_qemu_opt(Path(drive).resolve())}",
                 "-device", f"virtio-blk-pci,drive=extra{i}"]
     return cmd
 
@@ -995,6 +1003,7 @@ def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float) -> tuple[st
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
     crash_seen_at: Optional[float] = None
+    end_seen_at: Optional[float] = None
     with open(serial_log, "rb") as f:
         while True:
             exited = qemu.poll() is not None
@@ -1006,6 +1015,11 @@ def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float) -> tuple[st
                 crash_seen_at = crash_seen_at or time.monotonic()
                 if time.monotonic() - crash_seen_at < 2:
                     reason = None
+            if reason is None and FACTS_END in text:
+                # Facts are in but the guest does not power off: do not wait for the full timeout.
+                end_seen_at = end_seen_at or time.monotonic()
+                if time.monotonic() - end_seen_at > POWEROFF_GRACE:
+                    return "timeout", text
             if reason is not None:
                 if reason == "qemu-error" or reason == "poweroff":
                     chunks.append(f.read())

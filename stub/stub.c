@@ -1,21 +1,30 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stub.c - the boot flow of the sysext-stub UKI stub, in one screen:
- *   find our own PE sections -> choose the command line -> register the
- *   initrd (LoadFile2) -> start the embedded kernel.
+ *   find our own PE sections -> choose the command line -> collect and
+ *   measure system extensions (per-UKI, then global) -> register the initrd
+ *   pieces (LoadFile2) -> start the embedded kernel.
  * Every failure prints one line naming what is wrong and returns an error
  * to the firmware; nothing here waits for input.
  */
 #include <efi.h>
 #include <efilib.h>
 
+#include "efi-lib/esp.h"
+#include "efi-lib/image-path.h"
 #include "efi-lib/initrd-media.h"
 #include "efi-lib/linux.h"
 #include "efi-lib/log.h"
 #include "efi-lib/mem.h"
 #include "efi-lib/stack-guard.h"
+#include "efi-lib/tcg2.h"
 #include "measure/cmdline.h"
+#include "measure/extdir.h"
 #include "measure/pe.h"
+#include "sysext.h"
+
+#define PATH_MAX_UNITS 1024
+#define GLOBAL_EXTENSIONS_DIR L"\\loader\\extensions"
 
 /* The parsed headers of our own image (too large for a comfortable stack frame). */
 static struct pe_image self;
@@ -77,8 +86,40 @@ static EFI_STATUS choose_cmdline(const EFI_LOADED_IMAGE *li, CHAR16 **ret)
 }
 
 /* noinline: keep stack protection (efi_main itself must run without it). */
-__attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
+__attribute__((noinline)) /* Per-UKI then global extensions, from the volume we were loaded from. */
+static void collect_sysexts(const EFI_LOADED_IMAGE *li, struct sysext_archive *per_uki,
+			    struct sysext_archive *global)
 {
+	CHAR16 image_path[PATH_MAX_UNITS], extra_dir[PATH_MAX_UNITS];
+	EFI_FILE_HANDLE root = NULL;
+	struct measurer m;
+	BOOLEAN can_measure;
+	EFI_STATUS err;
+
+	err = esp_open_root(li->DeviceHandle, &root);
+	if (EFI_ERROR(err)) {
+		log_info(L"no file system on the boot device (%r): no extensions", err);
+		return;
+	}
+	can_measure = measurer_init(&m);
+	if (!can_measure)
+		log_info(L"no TPM: extensions are passed on unmeasured");
+
+	if (!EFI_ERROR(image_file_path(li->FilePath, image_path, PATH_MAX_UNITS)) &&
+	    extdir_from_image_path(image_path, StrLen(image_path), extra_dir, PATH_MAX_UNITS) == MS_OK)
+		sysext_collect(root, extra_dir, ".extra/sysext", &m, can_measure, per_uki);
+	else
+		log_info(L"not started from a file path: no per-UKI extension directory");
+	sysext_collect(root, GLOBAL_EXTENSIONS_DIR, ".extra/global_sysext", &m, can_measure, global);
+	esp_close(root);
+}
+
+static EFI_STATUS stub_run(EFI_HANDLE image)
+{
+	struct sysext_archive per_uki = { 0 }, global = { 0 };
+	const void *pieces[3];
+	UINT64 piece_sizes[3];
+	UINTN n_pieces = 0;
 	struct initrd_media *initrd = NULL;
 	struct section_span linux_sec = { 0 }, initrd_sec = { 0 };
 	EFI_LOADED_IMAGE *li = NULL;
@@ -101,11 +142,23 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	if (EFI_ERROR(err))
 		return err;
 
-	if (find_section(li, ".initrd", &initrd_sec)) {
-		const void *data[1] = { initrd_sec.data };
-		UINT64 sizes[1] = { initrd_sec.size };
+	collect_sysexts(li, &per_uki, &global);
 
-		err = initrd_register(data, sizes, 1, &initrd);
+	/* Initrd order: embedded .initrd, per-UKI extensions, global extensions. */
+	if (find_section(li, ".initrd", &initrd_sec)) {
+		pieces[n_pieces] = initrd_sec.data;
+		piece_sizes[n_pieces++] = initrd_sec.size;
+	}
+	if (per_uki.buf) {
+		pieces[n_pieces] = per_uki.buf;
+		piece_sizes[n_pieces++] = per_uki.size;
+	}
+	if (global.buf) {
+		pieces[n_pieces] = global.buf;
+		piece_sizes[n_pieces++] = global.size;
+	}
+	if (n_pieces > 0) {
+		err = initrd_register(pieces, piece_sizes, n_pieces, &initrd);
 		if (EFI_ERROR(err)) {
 			log_error_status(err, L"cannot register the initrd (LINUX_INITRD_MEDIA)");
 			goto out;
@@ -117,6 +170,8 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	err = linux_start(image, linux_sec.data, linux_sec.size, cmdline);
 out:
 	initrd_unregister(initrd);
+	sysext_archive_free(&per_uki);
+	sysext_archive_free(&global);
 	mem_free(cmdline);
 	return err;
 }

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+#include "esp.h"
+
+#include <efilib.h>
+
+#include "mem.h"
+
+/* Firmware FAT drivers misbehave on very large single reads; read in chunks. */
+#define READ_CHUNK (16u << 20)
+
+EFI_STATUS esp_open_root(EFI_HANDLE device, EFI_FILE_HANDLE *ret)
+{
+	EFI_SIMPLE_FILE_SYSTEM_PROTOCOL *fs = NULL;
+	EFI_STATUS err;
+
+	if (!device)
+		return EFI_NOT_FOUND;
+	err = BS->HandleProtocol(device, &FileSystemProtocol, (void **)&fs);
+	if (EFI_ERROR(err))
+		return err;
+	return fs->OpenVolume(fs, ret);
+}
+
+EFI_STATUS esp_open_dir(EFI_FILE_HANDLE root, const CHAR16 *path, EFI_FILE_HANDLE *ret)
+{
+	EFI_FILE_HANDLE dir = NULL;
+	EFI_FILE_INFO *info = NULL;
+	UINTN size = 0;
+	EFI_STATUS err;
+
+	err = root->Open(root, &dir, (CHAR16 *)path, EFI_FILE_MODE_READ, 0);
+	if (EFI_ERROR(err))
+		return err;
+	/* A file where a directory is expected is reported, not read as one. */
+	err = dir->GetInfo(dir, &GenericFileInfo, &size, NULL);
+	if (err == EFI_BUFFER_TOO_SMALL) {
+		info = mem_alloc_zero(size);
+		err = info ? dir->GetInfo(dir, &GenericFileInfo, &size, info) : EFI_OUT_OF_RESOURCES;
+	}
+	if (!EFI_ERROR(err) && !(info->Attribute & EFI_FILE_DIRECTORY))
+		err = EFI_LOAD_ERROR;
+	mem_free(info);
+	if (EFI_ERROR(err)) {
+		dir->Close(dir);
+		return err;
+	}
+	*ret = dir;
+	return EFI_SUCCESS;
+}
+
+EFI_STATUS esp_next_entry(EFI_FILE_HANDLE dir, EFI_FILE_INFO **buf, UINTN *buf_size, BOOLEAN *ret_done)
+{
+	UINTN size = *buf_size;
+	EFI_STATUS err;
+
+	err = dir->Read(dir, &size, *buf);
+	if (err == EFI_BUFFER_TOO_SMALL) {
+		mem_free(*buf);
+		*buf = mem_alloc_zero(size);
+		if (!*buf) {
+			*buf_size = 0;
+			return EFI_OUT_OF_RESOURCES;
+		}
+		*buf_size = size;
+		err = dir->Read(dir, &size, *buf);
+	}
+	if (EFI_ERROR(err))
+		return err;
+	*ret_done = size == 0;
+	return EFI_SUCCESS;
+}
+
+EFI_STATUS esp_read_file(EFI_FILE_HANDLE dir, const CHAR16 *name, UINT8 *dest, UINT64 size)
+{
+	EFI_FILE_HANDLE f = NULL;
+	UINT64 done = 0;
+	UINT8 probe;
+	UINTN n;
+	EFI_STATUS err;
+
+	err = dir->Open(dir, &f, (CHAR16 *)name, EFI_FILE_MODE_READ, 0);
+	if (EFI_ERROR(err))
+		return err;
+	while (done < size) {
+		n = size - done > READ_CHUNK ? READ_CHUNK : (UINTN)(size - done);
+		err = f->Read(f, &n, dest + done);
+		if (EFI_ERROR(err))
+			goto out;
+		if (n == 0) {
+			err = EFI_END_OF_FILE; /* shorter than the listing said */
+			goto out;
+		}
+		done += n;
+	}
+	/* Longer than the listing said: the planned layout would be wrong. */
+	n = 1;
+	err = f->Read(f, &n, &probe);
+	if (!EFI_ERROR(err) && n != 0)
+		err = EFI_BAD_BUFFER_SIZE;
+out:
+	f->Close(f);
+	return err;
+}
+
+void esp_close(EFI_FILE_HANDLE f)
+{
+	if (f)
+		f->Close(f);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * extensions.h - which files on the ESP are system extensions, and in which
+ * order they are measured and packed (the rule docs/MEASUREMENTS.md states).
+ *
+ * Picked: regular files whose name ends in ".sysext.raw", compared
+ * case-insensitively (ASCII folding). Skipped, each with a reason the caller
+ * logs: directories, names starting with '.', names with a UTF-16 unit above
+ * 127, names longer than 255 units, anything else (other suffixes).
+ * Order: plain code-unit order of the names as the firmware returns them
+ * (strcmp on ASCII; "B" < "a", "a10" < "a9"), so PCR values never depend on
+ * the order a directory is read in.
+ */
+#ifndef MEASURE_EXTENSIONS_H
+#define MEASURE_EXTENSIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+#define EXT_SUFFIX ".sysext.raw"
+#define EXT_NAME_MAX 255
+/* At most this many extensions per directory; more are skipped (logged). */
+#define EXT_MAX_FILES 128
+/* Bytes of extensions per directory we are willing to load into memory. */
+#define EXT_TOTAL_SIZE_MAX ((uint64_t)3 << 30)
+/* newc sizes are 32-bit: a file of 4 GiB or more is skipped. */
+#define EXT_FILE_SIZE_MAX 0xffffffffULL
+
+enum ext_verdict {
+	EXT_PICK = 0,
+	EXT_SKIP_DIRECTORY,
+	EXT_SKIP_DOT_FILE,
+	EXT_SKIP_NON_ASCII,
+	EXT_SKIP_TOO_LONG,
+	EXT_SKIP_OTHER_SUFFIX,
+	EXT_SKIP_EMPTY_NAME,
+};
+
+/* Classify a directory entry: @name has @len UTF-16 units (no NUL needed). */
+enum ext_verdict ext_classify(const uint16_t *name, size_t len, int is_directory);
+
+/* Why an entry was skipped, e.g. "not a *.sysext.raw file". */
+const char *ext_verdict_reason(enum ext_verdict v);
+
+/*
+ * Copy a picked name (all units < 128) to ASCII in @out (cap >= len + 1).
+ * Returns MS_ERR_INVALID for a name ext_classify() would not pick.
+ */
+ms_status ext_name_to_ascii(const uint16_t *name, size_t len, char *out, size_t cap);
+
+/* strcmp for the measurement order: negative, zero or positive. */
+int ext_name_compare(const char *a, const char *b);
+
+/* Sort @n names in place into measurement order (stable insertion sort; n is small). */
+void ext_sort_names(const char **names, size_t n);
+
+#endif

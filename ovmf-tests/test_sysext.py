@@ -1,0 +1,157 @@
+"""System extensions on the ESP: pickup, initrd handover, PCR 13 (issue 3).
+
+PCR 13 is recomputed here from the files with hashlib: for every picked
+file, per-UKI set then global set, each in strcmp order of the names,
+extend(sha256(path-in-initrd + NUL)) then extend(sha256(content)).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import subprocess
+from pathlib import Path
+
+import harness
+from test_boot import CLI, STUB, make_initrd, tail
+
+EV_IPL = 0x0000000D
+
+
+def pcr_sha256(events: list[bytes]) -> bytes:
+    pcr = bytes(32)
+    for data in events:
+        pcr = hashlib.sha256(pcr + hashlib.sha256(data).digest()).digest()
+    return pcr
+
+
+def expected_events(per_uki: dict[str, bytes], global_: dict[str, bytes]) -> list[tuple[str, bytes]]:
+    """(description path, data) for every PCR 13 event, in measurement order."""
+    out = []
+    for prefix, files in ((".extra/sysext", per_uki), (".extra/global_sysext", global_)):
+        for name in sorted(files, key=lambda n: n.encode()):
+            path = f"{prefix}/{name}"
+            out.append((path, path.encode() + b"\0"))
+            out.append((path, files[name]))
+    return out
+
+
+def parse_pcr13_events(log: bytes) -> list[tuple[str, bytes]]:
+    """(description, sha256 digest) of each PCR 13 EV_IPL event in a crypto-agile TCG log."""
+    # The first event is the TCG_PCClientPCREvent (SHA-1 format) carrying the Spec ID.
+    _, _, _, size = struct.unpack_from("<II20sI", log, 0)
+    spec = log[32:32 + size]
+    n_algs, = struct.unpack_from("<I", spec, 24)
+    digest_sizes = {}
+    for i in range(n_algs):
+        alg, dsize = struct.unpack_from("<HH", spec, 28 + 4 * i)
+        digest_sizes[alg] = dsize
+    off = 32 + size
+    events = []
+    while off + 12 <= len(log):
+        pcr, etype, count = struct.unpack_from("<III", log, off)
+        off += 12
+        digests = {}
+        for _ in range(count):
+            alg, = struct.unpack_from("<H", log, off)
+            digests[alg] = log[off + 2:off + 2 + digest_sizes[alg]]
+            off += 2 + digest_sizes[alg]
+        esize, = struct.unpack_from("<I", log, off)
+        data = log[off + 4:off + 4 + esize]
+        off += 4 + esize
+        if pcr == 13 and etype == EV_IPL:
+            events.append((data.decode("utf-16-le").rstrip("\0"), digests[0x000B]))
+    return events
+
+
+def build_uki(workdir: Path, kernel) -> tuple[Path, bytes]:
+    initrd, marker = make_initrd(workdir, kernel)
+    uki = workdir / "uki.efi"
+    subprocess.run([str(CLI), "build", "--stub", str(STUB), "--linux", str(kernel.vmlinuz), "--initrd",
+                    str(initrd), "--cmdline", "console=ttyS0 panic=-1", "--output", str(uki)], check=True)
+    return uki, marker
+
+
+def test_sysexts_are_picked_measured_and_handed_over(kernel, workdir):
+    uki, marker = build_uki(workdir, kernel)
+    big = os.urandom(64 << 20)
+    per_uki = {
+        "k3s.sysext.raw": os.urandom(300_000),
+        "a10.sysext.raw": b"ten\n",
+        "a9.sysext.raw": b"nine\n",
+        "empty.sysext.raw": b"",
+        "Big.SYSEXT.RAW": big,
+    }
+    global_ = {"shared.sysext.raw": os.urandom(5000)}
+    ignored = {"other.raw": b"raw but not sysext", "x.cred": b"credential", "notes.txt": b"text"}
+    esp_dir = "EFI/BOOT/BOOTX64.EFI.extra.d"
+    files = {"EFI/BOOT/BOOTX64.EFI": str(uki)}
+    files.update({f"{esp_dir}/{n}": d for n, d in {**per_uki, **ignored}.items()})
+    files.update({f"loader/extensions/{n}": d for n, d in global_.items()})
+    files[f"{esp_dir}/.hidden.sysext.raw"] = b"dot file"
+    esp = workdir / "esp.img"
+    harness.build_esp(esp, files, dirs=[f"{esp_dir}/d.sysext.raw"])
+
+    result = harness.boot(esp, workdir=workdir / "boot", tpm=True)
+    facts = result.facts
+    assert result.reason == "poweroff" and facts.complete, tail(result)
+    assert facts.files.get(harness_marker()) == (len(marker), harness.sha256_hex(marker)), "embedded initrd lost"
+
+    # Exactly the expected files, modes, sizes and contents in the initrd.
+    want = {"/.extra": (0o40555, None), "/.extra/sysext": (0o40555, None),
+            "/.extra/global_sysext": (0o40555, None)}
+    for prefix, group in (("/.extra/sysext", per_uki), ("/.extra/global_sysext", global_)):
+        for name, data in group.items():
+            want[f"{prefix}/{name}"] = (0o100444, data)
+    got = facts.extra_by_path()
+    assert sorted(got) == sorted(want), f"initrd /.extra listing: {sorted(got)}"
+    for path, (mode, data) in want.items():
+        assert got[path].mode == mode, f"{path}: mode {got[path].mode:o}"
+        if data is not None:
+            assert (got[path].size, got[path].sha256) == (len(data), hashlib.sha256(data).hexdigest()), path
+
+    # PCR 13 equals the independent computation, and the log shows each event in order.
+    events = expected_events(per_uki, global_)
+    assert facts.pcrs["sha256"][13] == pcr_sha256([d for _, d in events]), "PCR 13 (sha256) mismatch"
+    logged = parse_pcr13_events(facts.eventlog)
+    assert logged == [(p, hashlib.sha256(d).digest()) for p, d in events], logged
+    # The content event's digest is plain sha256sum of the file.
+    assert (".extra/sysext/k3s.sysext.raw", hashlib.sha256(per_uki["k3s.sysext.raw"]).digest()) in logged
+    for skipped in ("other.raw", "x.cred", "notes.txt", ".hidden.sysext.raw", "d.sysext.raw"):
+        assert f"{skipped}: skipped" in result.log, f"no skip message for {skipped}"
+
+
+def harness_marker() -> str:
+    from test_boot import MARKER
+    return MARKER
+
+
+def test_without_tpm_extensions_are_still_handed_over(kernel, workdir):
+    uki, _ = build_uki(workdir, kernel)
+    data = os.urandom(10000)
+    esp = workdir / "esp.img"
+    harness.build_esp(esp, {"EFI/BOOT/BOOTX64.EFI": str(uki), "EFI/BOOT/BOOTX64.EFI.extra.d/a.sysext.raw": data})
+    result = harness.boot(esp, workdir=workdir / "boot", tpm=False)
+    assert result.reason == "poweroff" and result.facts.complete, tail(result)
+    assert not result.facts.tpm_present
+    entry = result.facts.extra_by_path().get("/.extra/sysext/a.sysext.raw")
+    assert entry and (entry.size, entry.sha256) == (len(data), hashlib.sha256(data).hexdigest()), \
+        result.facts.extra
+    assert "no TPM: extensions are passed on unmeasured" in result.log, tail(result)
+
+
+def test_boot_counting_suffix_at_a_non_default_path(kernel, workdir):
+    """\\EFI\\kairos\\active+3-1.efi finds \\EFI\\kairos\\active.efi.extra.d\\."""
+    uki, _ = build_uki(workdir, kernel)
+    data = b"kairos extension\n"
+    esp = workdir / "esp.img"
+    # No EFI/BOOT/BOOTX64.EFI: OVMF falls back to its shell, whose startup.nsh
+    # starts the UKI from its real path (so that is its LOADED_IMAGE FilePath).
+    harness.build_esp(esp, {"EFI/kairos/active+3-1.efi": str(uki),
+                            "EFI/kairos/active.efi.extra.d/k3s.sysext.raw": data,
+                            "startup.nsh": b"fs0:\\EFI\\kairos\\active+3-1.efi\r\n"})
+    result = harness.boot(esp, workdir=workdir / "boot", tpm=True)
+    assert result.reason == "poweroff" and result.facts.complete, tail(result)
+    assert "\\EFI\\kairos\\active.efi.extra.d: 1 extension(s)" in result.log, tail(result)
+    entry = result.facts.extra_by_path().get("/.extra/sysext/k3s.sysext.raw")
+    assert entry and entry.sha256 == hashlib.sha256(data).hexdigest(), result.facts.extra
