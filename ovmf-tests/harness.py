@@ -513,13 +513,14 @@ def collect_modules(kernel: Kernel, name: str) -> list[tuple[str, bytes]]:
     return ordered
 
 
-def build_initrd(out_path: StrPath, kernel: Kernel, extra_files: Optional[Mapping[str, bytes]] = None,
+def build_initrd(out_path: StrPath, kernel: Kernel,
+                 extra_files: Optional[Mapping[str, Union[bytes, tuple[bytes, int]]]] = None,
                  check_paths: Iterable[str] = ()) -> None:
     """Write the test initrd (uncompressed newc cpio) to out_path.
 
     It holds busybox, /init (see :data:`INIT_SCRIPT`), the efivarfs module
-    of `kernel` with its dependencies, `extra_files` (archive path -> bytes)
-    and, if `check_paths` is given, the list of absolute paths whose size and
+    of `kernel` with its dependencies, `extra_files` (archive path -> bytes,
+    mode 0644, or -> (bytes, mode)) and, if `check_paths` is given, the list of absolute paths whose size and
     sha256 /init reports as ``file`` facts (at :data:`CHECK_LIST_PATH`).
     """
     if not BUSYBOX.is_file():
@@ -544,8 +545,9 @@ def build_initrd(out_path: StrPath, kernel: Kernel, extra_files: Optional[Mappin
             raise ValueError(f"check path must be absolute and single-line: {p!r}")
     if checks:
         cpio.add_file(CHECK_LIST_PATH, "".join(p + "\n" for p in checks).encode())
-    for path, data in sorted((extra_files or {}).items()):
-        cpio.add_file(path, bytes(data))
+    for path, value in sorted((extra_files or {}).items()):
+        data, mode = value if isinstance(value, tuple) else (value, 0o644)
+        cpio.add_file(path, bytes(data), mode)
     Path(out_path).write_bytes(cpio.to_bytes())
 
 
@@ -984,21 +986,22 @@ def strip_ansi(text: str) -> str:
     return _ANSI_ESCAPE.sub("", text)
 
 
-def _classify(text: str, qemu_exited: bool) -> Optional[str]:
+def _classify(text: str, qemu_exited: bool, stop_at_shell: bool = True) -> Optional[str]:
     """The reason to stop now, or None to keep waiting."""
     text = strip_ansi(text)
     if FACTS_END in text:
         return "poweroff" if qemu_exited else None
     if any(m in text for m in PANIC_MARKERS):
         return "panic"
-    if any(m in text for m in SHELL_MARKERS):
+    if stop_at_shell and any(m in text for m in SHELL_MARKERS):
         return "shell"
     if qemu_exited:
         return "qemu-error"
     return None
 
 
-def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float) -> tuple[str, str]:
+def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float,
+           stop_at_shell: bool = True) -> tuple[str, str]:
     """Poll the serial log until a stop condition; return (reason, text)."""
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
@@ -1009,7 +1012,7 @@ def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float) -> tuple[st
             exited = qemu.poll() is not None
             chunks.append(f.read())
             text = b"".join(chunks).decode(errors="replace")
-            reason = _classify(text, exited)
+            reason = _classify(text, exited, stop_at_shell)
             if reason == "panic" and not exited:
                 # Give the kernel a moment to print the backtrace, then stop.
                 crash_seen_at = crash_seen_at or time.monotonic()
@@ -1032,8 +1035,11 @@ def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float) -> tuple[st
 
 def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, timeout: float = 240,
          memory_mib: int = 2048, extra_drives: Sequence[StrPath] = (),
-         workdir: Optional[StrPath] = None) -> BootResult:
+         workdir: Optional[StrPath] = None, stop_at_shell: bool = True) -> BootResult:
     """Boot an ESP image under QEMU/OVMF (TCG) and collect the serial log and facts.
+
+    With stop_at_shell=False the OVMF shell banner does not end the boot
+    (for tests that start a UKI from the shell's startup.nsh).
 
     A fresh OVMF variable store and (with `tpm`) a fresh swtpm TPM 2.0 with
     sha1, sha256 and sha384 banks are used for every boot. QEMU and swtpm are
@@ -1073,7 +1079,7 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
                                         start_new_session=True)
             except FileNotFoundError as exc:
                 raise HarnessError(f"qemu-system-x86_64 not found (install qemu-system-x86): {exc}") from exc
-        reason, text = _watch(qemu, serial_log, timeout)
+        reason, text = _watch(qemu, serial_log, timeout, stop_at_shell)
     finally:
         _kill_group(qemu)
         _kill_group(swtpm)

@@ -150,7 +150,7 @@ def test_boot_counting_suffix_at_a_non_default_path(kernel, workdir):
     harness.build_esp(esp, {"EFI/kairos/active+3-1.efi": str(uki),
                             "EFI/kairos/active.efi.extra.d/k3s.sysext.raw": data,
                             "startup.nsh": b"fs0:\\EFI\\kairos\\active+3-1.efi\r\n"})
-    result = harness.boot(esp, workdir=workdir / "boot", tpm=True)
+    result = harness.boot(esp, workdir=workdir / "boot", tpm=True, stop_at_shell=False, timeout=180)
     assert result.reason == "poweroff" and result.facts.complete, tail(result)
     assert "\\EFI\\kairos\\active.efi.extra.d: 1 extension(s)" in result.log, tail(result)
     entry = result.facts.extra_by_path().get("/.extra/sysext/k3s.sysext.raw")

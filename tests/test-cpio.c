@@ -205,6 +205,53 @@ static void path_offset_points_at_the_nul_terminated_path(void **state)
 	assert_int_equal(data_at % 4, 0);
 }
 
+/*
+ * docs/MEASUREMENTS.md's worked example: the PCR 13 sequence computed from
+ * the path and data fields of archives our writer produced.
+ */
+static void extend(uint8_t pcr[32], const uint8_t *data, size_t len)
+{
+	uint8_t buf[64];
+
+	memcpy(buf, pcr, 32);
+	SHA256(data, len, buf + 32);
+	SHA256(buf, 64, pcr);
+}
+
+static void measure_archive(uint8_t pcr[32], const char *prefix, const struct file *f, size_t n)
+{
+	struct cpio_writer w;
+	uint8_t buf[2048];
+
+	cpio_writer_init(&w, buf, sizeof(buf));
+	assert_int_equal(cpio_write_dirs(&w, prefix, 0555), MS_OK);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t path_at, data_at;
+		size_t len = strlen(f[i].data);
+
+		assert_int_equal(cpio_begin_file(&w, prefix, f[i].name, len, 0444, &path_at, &data_at), MS_OK);
+		memcpy(buf + data_at, f[i].data, len);
+		extend(pcr, buf + path_at, strlen((char *)buf + path_at) + 1);
+		extend(pcr, buf + data_at, len);
+		assert_int_equal(cpio_end_file(&w, 1), MS_OK);
+	}
+}
+
+static void worked_example_pcr13(void **state)
+{
+	const struct file per_uki[] = { { "a.sysext.raw", "hello\n" }, { "b.sysext.raw", "world" } };
+	const struct file global[] = { { "g.sysext.raw", "global" } };
+	uint8_t pcr[32] = { 0 };
+	char hex[65];
+
+	(void)state;
+	measure_archive(pcr, ".extra/sysext", per_uki, 2);
+	measure_archive(pcr, ".extra/global_sysext", global, 1);
+	for (int i = 0; i < 32; i++)
+		sprintf(hex + 2 * i, "%02x", pcr[i]);
+	assert_string_equal(hex, "b15b792148ca42c5ba7a1af14f7439a5d599c6e68f31c952cafd94648e4c50e1");
+}
+
 static void limits(void **state)
 {
 	struct cpio_writer w;
@@ -245,6 +292,7 @@ int main(void)
 		cmocka_unit_test(gnu_cpio_unpacks_it),
 		cmocka_unit_test(abandoned_file_leaves_no_trace),
 		cmocka_unit_test(path_offset_points_at_the_nul_terminated_path),
+		cmocka_unit_test(worked_example_pcr13),
 		cmocka_unit_test(limits),
 	};
 

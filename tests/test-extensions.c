@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests of measure/extensions.c (pickup rule, order) and measure/extdir.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "measure/extdir.h"
+#include "measure/extensions.h"
+
+/* ASCII -> UTF-16 units in a static buffer (tests only). */
+static const uint16_t *u16(const char *s, size_t *ret_len)
+{
+	static uint16_t buf[1024];
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (uint8_t)s[i];
+	buf[n] = 0;
+	*ret_len = n;
+	return buf;
+}
+
+static enum ext_verdict classify(const char *s, int is_dir)
+{
+	size_t n;
+	const uint16_t *p = u16(s, &n);
+
+	return ext_classify(p, n, is_dir);
+}
+
+static void pickup_rule(void **state)
+{
+	(void)state;
+	assert_int_equal(classify("k3s.sysext.raw", 0), EXT_PICK);
+	assert_int_equal(classify("K3S.SYSEXT.RAW", 0), EXT_PICK);
+	assert_int_equal(classify("Mixed.SysExt.Raw", 0), EXT_PICK);
+	assert_int_equal(classify("d.sysext.raw", 1), EXT_SKIP_DIRECTORY);
+	assert_int_equal(classify(".hidden.sysext.raw", 0), EXT_SKIP_DOT_FILE);
+	assert_int_equal(classify(".sysext.raw", 0), EXT_SKIP_DOT_FILE);
+	assert_int_equal(classify("other.raw", 0), EXT_SKIP_OTHER_SUFFIX);
+	assert_int_equal(classify("x.cred", 0), EXT_SKIP_OTHER_SUFFIX);
+	assert_int_equal(classify("a.confext.raw", 0), EXT_SKIP_OTHER_SUFFIX);
+	assert_int_equal(classify("a.sysext.raw.bak", 0), EXT_SKIP_OTHER_SUFFIX);
+	assert_int_equal(classify("sysext.raw", 0), EXT_SKIP_OTHER_SUFFIX);
+	assert_int_equal(classify("", 0), EXT_SKIP_EMPTY_NAME);
+}
+
+static void non_ascii_names_are_skipped(void **state)
+{
+	uint16_t name[] = { 0x00e9, 'x', '.', 's', 'y', 's', 'e', 'x', 't', '.', 'r', 'a', 'w' };
+	uint16_t name2[] = { 'a', 0x0080, '.', 's', 'y', 's', 'e', 'x', 't', '.', 'r', 'a', 'w' };
+	char out[32];
+
+	(void)state;
+	assert_int_equal(ext_classify(name, 13, 0), EXT_SKIP_NON_ASCII);
+	assert_int_equal(ext_classify(name2, 13, 0), EXT_SKIP_NON_ASCII);
+	name2[1] = 0x7f; /* still ASCII */
+	assert_int_equal(ext_classify(name2, 13, 0), EXT_PICK);
+	assert_int_equal(ext_name_to_ascii(name, 13, out, sizeof(out)), MS_ERR_INVALID);
+}
+
+static void name_length_limit_is_255(void **state)
+{
+	char name[300];
+	const char *suffix = ".sysext.raw";
+
+	(void)state;
+	memset(name, 'n', sizeof(name));
+	memcpy(name + 255 - strlen(suffix), suffix, strlen(suffix) + 1);
+	assert_int_equal(strlen(name), 255);
+	assert_int_equal(classify(name, 0), EXT_PICK);
+	memset(name, 'n', sizeof(name));
+	memcpy(name + 256 - strlen(suffix), suffix, strlen(suffix) + 1);
+	assert_int_equal(strlen(name), 256);
+	assert_int_equal(classify(name, 0), EXT_SKIP_TOO_LONG);
+}
+
+static void order_is_plain_code_unit_order(void **state)
+{
+	const char *names[] = { "b.sysext.raw", "a9.sysext.raw", "a10.sysext.raw", "B.sysext.raw", "_.sysext.raw",
+				"a.sysext.raw" };
+	const char *want[] = { "B.sysext.raw", "_.sysext.raw", "a.sysext.raw", "a10.sysext.raw", "a9.sysext.raw",
+			       "b.sysext.raw" };
+
+	(void)state;
+	ext_sort_names(names, 6);
+	for (int i = 0; i < 6; i++)
+		assert_string_equal(names[i], want[i]);
+	assert_true(ext_name_compare("a", "ab") < 0);
+	assert_int_equal(ext_name_compare("same", "same"), 0);
+}
+
+static void to_ascii_checks_room(void **state)
+{
+	size_t n;
+	const uint16_t *p = u16("k3s.sysext.raw", &n);
+	char out[15];
+
+	(void)state;
+	assert_int_equal(ext_name_to_ascii(p, n, out, 14), MS_ERR_BUFFER_TOO_SMALL);
+	assert_int_equal(ext_name_to_ascii(p, n, out, 15), MS_OK);
+	assert_string_equal(out, "k3s.sysext.raw");
+}
+
+static void assert_extdir(const char *in, const char *want)
+{
+	uint16_t out[128];
+	char got[128];
+	size_t n;
+	const uint16_t *p = u16(in, &n);
+
+	assert_int_equal(extdir_from_image_path(p, n, out, 128), MS_OK);
+	for (n = 0; out[n]; n++)
+		got[n] = (char)out[n];
+	got[n] = 0;
+	assert_string_equal(got, want);
+}
+
+static void extdir_derivation(void **state)
+{
+	uint16_t out[16];
+	size_t n;
+	const uint16_t *p;
+
+	(void)state;
+	assert_extdir("\\EFI\\kairos\\active.efi", "\\EFI\\kairos\\active.efi.extra.d");
+	assert_extdir("\\EFI\\Linux\\foo+3.efi", "\\EFI\\Linux\\foo.efi.extra.d");
+	assert_extdir("\\EFI\\Linux\\foo+3-1.efi", "\\EFI\\Linux\\foo.efi.extra.d");
+	assert_extdir("\\EFI\\Linux\\foo+0-0.EFI", "\\EFI\\Linux\\foo.EFI.extra.d");
+	/* Not a boot counter: no digits, a sign in a directory name, not before .efi. */
+	assert_extdir("\\EFI\\Linux\\foo+.efi", "\\EFI\\Linux\\foo+.efi.extra.d");
+	assert_extdir("\\EFI\\Linux\\foo+3-.efi", "\\EFI\\Linux\\foo+3-.efi.extra.d");
+	assert_extdir("\\EFI\\a+1\\foo.efi", "\\EFI\\a+1\\foo.efi.extra.d");
+	assert_extdir("\\EFI\\Linux\\foo+3.efi.bak", "\\EFI\\Linux\\foo+3.efi.bak.extra.d");
+	assert_extdir("\\EFI\\Linux\\v+1.2+3.efi", "\\EFI\\Linux\\v+1.2.efi.extra.d");
+	/* Separators normalised: '/', doubled '\', missing leading '\'. */
+	assert_extdir("/EFI//BOOT/BOOTX64.EFI", "\\EFI\\BOOT\\BOOTX64.EFI.extra.d");
+	assert_extdir("EFI\\BOOT\\BOOTX64.EFI", "\\EFI\\BOOT\\BOOTX64.EFI.extra.d");
+	/* Errors. */
+	p = u16("\\EFI\\", &n);
+	assert_int_equal(extdir_from_image_path(p, n, out, 16), MS_ERR_INVALID);
+	p = u16("\\EFI\\BOOT\\BOOTX64.EFI", &n);
+	assert_int_equal(extdir_from_image_path(p, n, out, 16), MS_ERR_BUFFER_TOO_SMALL);
+	assert_int_equal(extdir_from_image_path(p, 0, out, 16), MS_ERR_INVALID);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(pickup_rule),
+		cmocka_unit_test(non_ascii_names_are_skipped),
+		cmocka_unit_test(name_length_limit_is_255),
+		cmocka_unit_test(order_is_plain_code_unit_order),
+		cmocka_unit_test(to_ascii_checks_room),
+		cmocka_unit_test(extdir_derivation),
+	};
+
+	return cmocka_run_group_tests_name("extensions", tests, NULL, NULL);
+}
