@@ -54,13 +54,15 @@ TEST_MEASURE_OBJ := $(patsubst %.c,$(B)/test/%.o,$(MEASURE_SRC))
 
 .PHONY: all deps demo check unit cli-check fuzz fuzz-replay measure-check ovmf-check clean
 .DELETE_ON_ERROR:
+# Keep intermediate objects (tests) so `make unit` does not rebuild everything.
+.SECONDARY:
 
 all: $(B)/sysext-stub-x64.efi $(B)/sysext-stub
 
 # ---------------------------------------------------------------- EFI stub
 $(B)/efi/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(EFI_CFLAGS) -c $< -o $@
+	$(CC) $(EFI_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/sysext-stub-x64.so: $(EFI_OBJ) linker.lds
 	ld $(EFI_LDFLAGS) $(GNUEFI_LIB)/crt0-efi-x86_64.o $(EFI_OBJ) \
@@ -77,7 +79,7 @@ $(B)/sysext-stub-x64.efi: $(B)/sysext-stub-x64.so $(B)/efi-postlink
 # ---------------------------------------------------------------- host CLI
 $(B)/host/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) -c $< -o $@
+	$(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/sysext-stub: $(patsubst %.c,$(B)/host/%.o,$(HOST_SRC)) $(HOST_MEASURE_OBJ)
 	$(CC) $(HOST_LDFLAGS) $^ -lcrypto -o $@
@@ -88,7 +90,7 @@ $(B)/efi-postlink: $(patsubst %.c,$(B)/host/%.o,$(POSTLINK_SRC)) $(HOST_MEASURE_
 # ---------------------------------------------------------------- tests
 $(B)/test/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) -c $< -o $@
+	$(CC) $(TEST_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
 	$(CC) $(SAN_FLAGS) $^ -lcmocka -lcrypto -o $@
@@ -100,7 +102,8 @@ $(B)/test/fuzz-replay-%: $(B)/test/tests/fuzz/fuzz-%.o $(B)/test/tests/fuzz/repl
 
 $(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(MEASURE_SRC)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -O1 -g -I. -fsanitize=fuzzer,address,undefined $< $(MEASURE_SRC) -o $@
+	$(CLANG) -std=gnu11 -O1 -g -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$< $(MEASURE_SRC) -o $@
 
 unit: $(addprefix $(B)/test/test-,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
@@ -111,7 +114,7 @@ fuzz-replay: $(addprefix $(B)/test/fuzz-replay-,$(FUZZERS))
 fuzz: $(addprefix $(B)/fuzz/fuzz-,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
 		mkdir -p $(B)/fuzz/corpus-$$f; \
-		$(B)/fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		$(B)/fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(B)/fuzz/ \
 			$(B)/fuzz/corpus-$$f tests/fuzz/corpus/$$f; \
 	done
 
@@ -144,3 +147,5 @@ check: deps
 
 clean:
 	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

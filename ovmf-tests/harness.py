@@ -876,7 +876,9 @@ class BootResult:
     """Outcome of one boot."""
     log: str                 #: the full serial console text
     facts: Facts
-    reason: str              #: "poweroff" | "timeout" | "shell" | "panic" | "qemu-error"
+    #: "poweroff" (facts out, QEMU exited), "timeout", "shell" (firmware gave up: OVMF shell or
+    #: boot manager), "panic" (Linux panic or OVMF CPU exception), "qemu-error" (QEMU exited early)
+    reason: str
     duration: float          #: seconds from QEMU start to the end
     workdir: Path
     qemu_stderr: str = ""
@@ -1192,6 +1194,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         args.func(args)
     except HarnessError as exc:
         sys.exit(f"error: {exc}")
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 if __name__ == "__main__":
