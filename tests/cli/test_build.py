@@ -45,6 +45,14 @@ def read_pe(path):
     return hdr, secs
 
 
+def make_signing_key(tmp_path, name):
+    """A throw-away RSA key and self-signed certificate for sbsign."""
+    key, cert = tmp_path / f"{name}.key", tmp_path / f"{name}.crt"
+    subprocess.run(["openssl", "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}/",
+                    "-days", "1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return key, cert
+
+
 def run_build(*args, check=True):
     r = subprocess.run([str(CLI), "build", *map(str, args)], capture_output=True, text=True)
     if check:
@@ -106,9 +114,7 @@ def test_objdump_and_sbverify_accept_and_sbsign_signs(tmp_path, parts):
     sv = subprocess.run(["sbverify", "--list", str(out)], capture_output=True, text=True)
     assert sv.returncode == 0 and "warning" not in (sv.stdout + sv.stderr).lower(), sv.stdout + sv.stderr
 
-    key, cert = tmp_path / "db.key", tmp_path / "db.crt"
-    subprocess.run(["openssl", "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=test db/",
-                    "-days", "1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    key, cert = make_signing_key(tmp_path, "test-db")
     signed = tmp_path / "uki.signed.efi"
     subprocess.run(["sbsign", "--key", str(key), "--cert", str(cert), "--output", str(signed), str(out)],
                    check=True, capture_output=True)
@@ -128,9 +134,7 @@ def test_debian_systemd_stub_is_accepted(tmp_path, parts):
 
 
 def test_signed_stub_loses_its_signature_with_a_warning(tmp_path, parts):
-    key, cert = tmp_path / "k.key", tmp_path / "k.crt"
-    subprocess.run(["openssl", "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=k/",
-                    "-days", "1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    key, cert = make_signing_key(tmp_path, "stub-signer")
     signed_stub = tmp_path / "stub.signed.efi"
     subprocess.run(["sbsign", "--key", str(key), "--cert", str(cert), "--output", str(signed_stub), str(STUB)],
                    check=True, capture_output=True)
