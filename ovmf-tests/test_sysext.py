@@ -127,16 +127,27 @@ def harness_marker() -> str:
 
 
 def test_without_tpm_extensions_are_still_handed_over(kernel, workdir):
+    """Also: the ESP's directory order differs from name order (z written first),
+    and the files differ in size, so each must keep its own size and bytes."""
     uki, _ = build_uki(workdir, kernel)
-    data = os.urandom(10000)
+    files = {"z.sysext.raw": os.urandom(10000), "a.sysext.raw": os.urandom(777)}
     esp = workdir / "esp.img"
-    harness.build_esp(esp, {"EFI/BOOT/BOOTX64.EFI": str(uki), "EFI/BOOT/BOOTX64.EFI.extra.d/a.sysext.raw": data})
+    harness.build_esp(esp, {"EFI/BOOT/BOOTX64.EFI": str(uki),
+                            "EFI/BOOT/BOOTX64.EFI.extra.d/z.sysext.raw": files["z.sysext.raw"]})
+    # Added after z, so FAT lists it second although it sorts first.
+    late = workdir / "a.bin"
+    late.write_bytes(files["a.sysext.raw"])
+    subprocess.run(["mcopy", "-i", f"{esp}@@{harness.ESP_START_LBA * harness.SECTOR}", str(late),
+                    "::/EFI/BOOT/BOOTX64.EFI.extra.d/a.sysext.raw"], check=True,
+                   env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})
     result = harness.boot(esp, workdir=workdir / "boot", tpm=False)
     assert result.reason == "poweroff" and result.facts.complete, tail(result)
     assert not result.facts.tpm_present
-    entry = result.facts.extra_by_path().get("/.extra/sysext/a.sysext.raw")
-    assert entry and (entry.size, entry.sha256) == (len(data), hashlib.sha256(data).hexdigest()), \
-        result.facts.extra
+    got = result.facts.extra_by_path()
+    for name, data in files.items():
+        entry = got.get(f"/.extra/sysext/{name}")
+        assert entry and (entry.size, entry.sha256) == (len(data), hashlib.sha256(data).hexdigest()), \
+            result.facts.extra
     assert "no TPM: extensions are passed on unmeasured" in result.log, tail(result)
 
 

@@ -91,12 +91,10 @@ static EFI_STATUS list_dir(EFI_FILE_HANDLE dir, const CHAR16 *dir_path, struct l
 	return err;
 }
 
-static UINT64 entry_size(const struct listing *l, const char *name)
+/* The entry a sorted name belongs to (names point into their entries). */
+static const struct entry *entry_of(const char *name)
 {
-	for (UINTN i = 0; i < l->n; i++)
-		if (l->order[i] == name)
-			return l->entries[i].size;
-	return 0;
+	return (const struct entry *)(name - __builtin_offsetof(struct entry, name));
 }
 
 /* Exact archive size if every file makes it in (counting pass of the writer). */
@@ -108,7 +106,7 @@ static ms_status plan_size(const struct listing *l, const char *prefix, UINT64 *
 	cpio_writer_init(&w, NULL, 0);
 	r = cpio_write_dirs(&w, prefix, SYSEXT_DIR_MODE);
 	for (UINTN i = 0; r == MS_OK && i < l->n; i++) {
-		r = cpio_begin_file(&w, prefix, l->order[i], entry_size(l, l->order[i]), SYSEXT_FILE_MODE, NULL, NULL);
+		r = cpio_begin_file(&w, prefix, l->order[i], entry_of(l->order[i])->size, SYSEXT_FILE_MODE, NULL, NULL);
 		if (r == MS_OK)
 			r = cpio_end_file(&w, 1);
 	}
@@ -192,7 +190,7 @@ void sysext_collect(EFI_FILE_HANDLE root, const CHAR16 *dir_path, const char *pr
 	if (cpio_write_dirs(&w, prefix, SYSEXT_DIR_MODE) != MS_OK)
 		goto fail;
 	for (UINTN i = 0; i < l.n; i++) {
-		UINT64 size = entry_size(&l, l.order[i]), path_at, data_at;
+		UINT64 size = entry_of(l.order[i])->size, path_at, data_at;
 		BOOLEAN keep;
 
 		if (cpio_begin_file(&w, prefix, l.order[i], size, SYSEXT_FILE_MODE, &path_at, &data_at) != MS_OK)
