@@ -50,6 +50,7 @@ TEST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-DSYSEXT_STUB_VERSION='"$(VERSION)"' -I. $(SAN_FLAGS)
 
 EFI_OBJ := $(patsubst %.c,$(B)/efi/%.o,$(STUB_SRC) $(EFILIB_SRC) $(MEASURE_SRC))
+FAULT_OBJ := $(patsubst %.c,$(B)/efi-fault/%.o,$(STUB_SRC) $(EFILIB_SRC) $(MEASURE_SRC))
 HOST_MEASURE_OBJ := $(patsubst %.c,$(B)/host/%.o,$(MEASURE_SRC))
 TEST_MEASURE_OBJ := $(patsubst %.c,$(B)/test/%.o,$(MEASURE_SRC))
 
@@ -69,9 +70,19 @@ $(B)/sysext-stub-x64.so: $(EFI_OBJ) linker.lds
 	ld $(EFI_LDFLAGS) $(GNUEFI_LIB)/crt0-efi-x86_64.o $(EFI_OBJ) \
 		-L$(GNUEFI_LIB) -lefi -lgnuefi $(LIBGCC) -o $@
 
+# The fault-injection build for the failure-path boot tests (efi-lib/fault.h).
+$(B)/efi-fault/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(EFI_CFLAGS) -DSYSEXT_STUB_FAULT=1 -MMD -MP -c $< -o $@
+
+$(B)/fault/sysext-stub-x64.so: $(FAULT_OBJ) linker.lds
+	@mkdir -p $(dir $@)
+	ld $(EFI_LDFLAGS) $(GNUEFI_LIB)/crt0-efi-x86_64.o $(FAULT_OBJ) \
+		-L$(GNUEFI_LIB) -lefi -lgnuefi $(LIBGCC) -o $@
+
 # FileAlignment 4096 makes SizeOfHeaders one page: room for the extra
 # section headers `sysext-stub build` (or ukify) appends to the stub.
-$(B)/sysext-stub-x64.efi: $(B)/sysext-stub-x64.so $(B)/efi-postlink
+$(B)/sysext-stub-x64.efi $(B)/fault/sysext-stub-x64.efi: %.efi: %.so $(B)/efi-postlink
 	objcopy $(addprefix -j ,$(EFI_SECTIONS)) --target efi-app-x86_64 --subsystem=10 --strip-all \
 		--file-alignment 4096 --section-alignment 4096 $< $@.tmp
 	$(B)/efi-postlink $@.tmp
@@ -119,14 +130,17 @@ fuzz: $(addprefix $(B)/fuzz/fuzz-,$(FUZZERS))
 			$(B)/fuzz/corpus-$$f tests/fuzz/corpus/$$f; \
 	done
 
-# measure/ must stay pure: no firmware, no libc (see scripts/check-measure.sh).
-measure-check: $(patsubst %.c,$(B)/efi/%.o,$(MEASURE_SRC))
-	scripts/check-measure.sh $^
+# measure/ must stay pure: no firmware, no libc (see scripts/check-measure.sh);
+# and the release stub must not carry the fault-injection hooks.
+measure-check: $(patsubst %.c,$(B)/efi/%.o,$(MEASURE_SRC)) $(B)/sysext-stub-x64.efi
+	scripts/check-measure.sh $(filter %.o,$^)
+	@if grep -q 'fault-' $(B)/sysext-stub-x64.efi; then \
+		echo "measure-check: fault-injection markers in the release stub" >&2; exit 1; fi
 
 cli-check: all
 	$(PYTHON) -m pytest -v -p no:cacheprovider tests/cli
 
-ovmf-check: all
+ovmf-check: all $(B)/fault/sysext-stub-x64.efi
 	$(PYTHON) -m pytest -v -p no:cacheprovider ovmf-tests
 
 deps:

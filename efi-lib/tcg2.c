@@ -3,6 +3,7 @@
 
 #include <efilib.h>
 
+#include "fault.h"
 #include "log.h"
 #include "mem.h"
 
@@ -118,6 +119,8 @@ EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 
 			return EFI_OUT_OF_RESOURCES;
 		err = tcg2->hash_log_extend_event(tcg2, 0, (EFI_PHYSICAL_ADDRESS)(UINTN)data, len, ev);
 		mem_free(ev);
+		if (!EFI_ERROR(err) && fault_hit16(description, FAULT_LOG_FULL))
+			err = EFI_VOLUME_FULL;
 	}
 	if (err == EFI_VOLUME_FULL) {
 		/* The PCR was extended; only the log entry was lost. */

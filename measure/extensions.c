@@ -6,11 +6,12 @@ static uint16_t ascii_lower(uint16_t c)
 	return c >= 'A' && c <= 'Z' ? (uint16_t)(c + ('a' - 'A')) : c;
 }
 
-static int ends_with_suffix_nocase(const uint16_t *name, size_t len)
+static int ends_with_nocase(const uint16_t *name, size_t len, const char *suffix)
 {
-	static const char suffix[] = EXT_SUFFIX;
-	size_t n = sizeof(suffix) - 1;
+	size_t n = 0;
 
+	while (suffix[n])
+		n++;
 	/* The suffix alone (".sysext.raw") is a dot file, handled before. */
 	if (len < n)
 		return 0;
@@ -21,6 +22,11 @@ static int ends_with_suffix_nocase(const uint16_t *name, size_t len)
 }
 
 enum ext_verdict ext_classify(const uint16_t *name, size_t len, int is_directory)
+{
+	return ext_classify_rule(name, len, is_directory, EXT_RULE_SYSEXT_STUB);
+}
+
+enum ext_verdict ext_classify_rule(const uint16_t *name, size_t len, int is_directory, enum ext_rule rule)
 {
 	if (len == 0)
 		return EXT_SKIP_EMPTY_NAME;
@@ -33,9 +39,17 @@ enum ext_verdict ext_classify(const uint16_t *name, size_t len, int is_directory
 	for (size_t i = 0; i < len; i++)
 		if (name[i] > 127 || name[i] == 0)
 			return EXT_SKIP_NON_ASCII;
-	if (!ends_with_suffix_nocase(name, len))
-		return EXT_SKIP_OTHER_SUFFIX;
-	return EXT_PICK;
+	switch (rule) {
+	case EXT_RULE_SYSEXT_STUB:
+		return ends_with_nocase(name, len, EXT_SUFFIX) ? EXT_PICK : EXT_SKIP_OTHER_SUFFIX;
+	case EXT_RULE_SYSTEMD_256:
+		if (ends_with_nocase(name, len, ".confext.raw"))
+			return EXT_SKIP_CONFEXT;
+		/* fall through */
+	case EXT_RULE_SYSTEMD_252:
+		return ends_with_nocase(name, len, ".raw") ? EXT_PICK : EXT_SKIP_NOT_RAW;
+	}
+	return EXT_SKIP_OTHER_SUFFIX;
 }
 
 const char *ext_verdict_reason(enum ext_verdict v)
@@ -48,14 +62,20 @@ const char *ext_verdict_reason(enum ext_verdict v)
 	case EXT_SKIP_TOO_LONG:     return "name longer than 255 characters";
 	case EXT_SKIP_OTHER_SUFFIX: return "not a *" EXT_SUFFIX " file";
 	case EXT_SKIP_EMPTY_NAME:   return "empty name";
+	case EXT_SKIP_CONFEXT:      return "a *.confext.raw file (configuration extension)";
+	case EXT_SKIP_NOT_RAW:      return "not a *.raw file";
 	}
 	return "unknown";
 }
 
 ms_status ext_name_to_ascii(const uint16_t *name, size_t len, char *out, size_t cap)
 {
-	if (ext_classify(name, len, 0) != EXT_PICK)
+	/* Any name a rule picks: non-empty, ASCII, not too long. */
+	if (len == 0 || len > EXT_NAME_MAX)
 		return MS_ERR_INVALID;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] == 0 || name[i] > 127)
+			return MS_ERR_INVALID;
 	if (cap < len + 1)
 		return MS_ERR_BUFFER_TOO_SMALL;
 	for (size_t i = 0; i < len; i++)
@@ -85,4 +105,32 @@ void ext_sort_names(const char **names, size_t n)
 		}
 		names[j] = x;
 	}
+}
+
+const char *ext_sorted_insert(const char **names, size_t *n, size_t cap, const char *name)
+{
+	const char *evicted = NULL;
+	size_t j;
+
+	if (cap == 0)
+		return name;
+	if (*n == cap) {
+		if (ext_name_compare(names[cap - 1], name) <= 0)
+			return name;
+		evicted = names[cap - 1];
+		(*n)--;
+	}
+	for (j = *n; j > 0 && ext_name_compare(names[j - 1], name) > 0; j--)
+		names[j] = names[j - 1];
+	names[j] = name;
+	(*n)++;
+	return evicted;
+}
+
+int ext_fits_total(uint64_t *total, uint64_t size)
+{
+	if (size > EXT_TOTAL_SIZE_MAX || *total > EXT_TOTAL_SIZE_MAX - size)
+		return 0;
+	*total += size;
+	return 1;
 }

@@ -36,10 +36,22 @@ enum ext_verdict {
 	EXT_SKIP_TOO_LONG,
 	EXT_SKIP_OTHER_SUFFIX,
 	EXT_SKIP_EMPTY_NAME,
+	EXT_SKIP_CONFEXT,   /* systemd rules only: *.confext.raw goes elsewhere */
+	EXT_SKIP_NOT_RAW,   /* systemd rules only: not *.raw */
+};
+
+/* Which pickup rule to apply. */
+enum ext_rule {
+	EXT_RULE_SYSEXT_STUB,   /* ours: *.sysext.raw */
+	EXT_RULE_SYSTEMD_252,   /* systemd-stub v252-v255: any *.raw (confexts included) */
+	EXT_RULE_SYSTEMD_256,   /* systemd-stub v256+: *.raw except *.confext.raw */
 };
 
 /* Classify a directory entry: @name has @len UTF-16 units (no NUL needed). */
 enum ext_verdict ext_classify(const uint16_t *name, size_t len, int is_directory);
+
+/* The same under another pickup rule (predictions for systemd-stub). */
+enum ext_verdict ext_classify_rule(const uint16_t *name, size_t len, int is_directory, enum ext_rule rule);
 
 /* Why an entry was skipped, e.g. "not a *.sysext.raw file". */
 const char *ext_verdict_reason(enum ext_verdict v);
@@ -55,5 +67,20 @@ int ext_name_compare(const char *a, const char *b);
 
 /* Sort @n names in place into measurement order (stable insertion sort; n is small). */
 void ext_sort_names(const char **names, size_t n);
+
+/*
+ * Insert @name into the sorted list @names (*n entries, room for @cap) so
+ * that the list always holds the @cap first names in measurement order,
+ * whatever order the directory yields them in. Returns the name that fell
+ * out (@name itself, or the previous last entry), or NULL if none did.
+ */
+const char *ext_sorted_insert(const char **names, size_t *n, size_t cap, const char *name);
+
+/*
+ * The total-size limit, applied in measurement order: returns nonzero and
+ * adds @size to *@total if the file still fits under EXT_TOTAL_SIZE_MAX;
+ * zero (file skipped) otherwise.
+ */
+int ext_fits_total(uint64_t *total, uint64_t size);
 
 #endif

@@ -62,6 +62,16 @@ LOADER_VENDOR_GUID = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
 #: EFI global variable vendor GUID (SecureBoot, ...).
 EFI_GLOBAL_GUID = "8be4df61-93ca-11d2-aa0d-00e098032b8c"
 
+
+
+def project_version() -> str:
+    """VERSION from the top-level Makefile (what StubInfo reports)."""
+    for line in (REPO_ROOT / "Makefile").read_text().splitlines():
+        if line.startswith("VERSION :="):
+            return line.split(":=", 1)[1].strip()
+    raise RuntimeError("no VERSION in Makefile")
+
+
 #: GPT partition type of an EFI System Partition.
 ESP_TYPE_GUID = uuid.UUID("c12a7328-f81f-11d2-ba4b-00a0c93ec93b")
 #: Fixed unique GUID of the ESP written by build_esp (reproducible images;

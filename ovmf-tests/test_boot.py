@@ -15,6 +15,8 @@ import harness
 ROOT = harness.REPO_ROOT
 CLI = ROOT / "build" / "sysext-stub"
 STUB = ROOT / "build" / "sysext-stub-x64.efi"
+#: The same stub built with -DSYSEXT_STUB_FAULT=1 (efi-lib/fault.h).
+FAULT_STUB = ROOT / "build" / "fault" / "sysext-stub-x64.efi"
 MARKER = "/etc/sysext-stub-marker"
 SNAKEOIL_KEY = Path("/usr/share/ovmf/PkKek-1-snakeoil.key")
 SNAKEOIL_CERT = Path("/usr/share/ovmf/PkKek-1-snakeoil.pem")

@@ -13,9 +13,11 @@ import subprocess
 from pathlib import Path
 
 import harness
-from test_boot import CLI, STUB, make_initrd, tail
+from test_boot import CLI, FAULT_STUB, STUB, make_initrd, tail
 
 EV_IPL = 0x0000000D
+# StubFeatures we claim: REPORT_BOOT_PARTITION, PICK_UP_SYSEXTS, THREE_PCRS, REPORT_STUB_PARTITION.
+STUB_FEATURES = 1 << 0 | 1 << 2 | 1 << 3 | 1 << 10
 
 
 def pcr_sha256(events: list[bytes]) -> bytes:
@@ -64,10 +66,10 @@ def parse_pcr13_events(log: bytes) -> list[tuple[str, bytes]]:
     return events
 
 
-def build_uki(workdir: Path, kernel) -> tuple[Path, bytes]:
+def build_uki(workdir: Path, kernel, stub: Path = STUB) -> tuple[Path, bytes]:
     initrd, marker = make_initrd(workdir, kernel)
     uki = workdir / "uki.efi"
-    subprocess.run([str(CLI), "build", "--stub", str(STUB), "--linux", str(kernel.vmlinuz), "--initrd",
+    subprocess.run([str(CLI), "build", "--stub", str(stub), "--linux", str(kernel.vmlinuz), "--initrd",
                     str(initrd), "--cmdline", "console=ttyS0 panic=-1", "--output", str(uki)], check=True)
     return uki, marker
 
@@ -82,15 +84,15 @@ def test_sysexts_are_picked_measured_and_handed_over(kernel, workdir):
         "empty.sysext.raw": b"",
         "Big.SYSEXT.RAW": big,
     }
-    global_ = {"shared.sysext.raw": os.urandom(5000)}
-    ignored = {"other.raw": b"raw but not sysext", "x.cred": b"credential", "notes.txt": b"text"}
+    global_ = {"shared.sysext.raw": os.urandom(5000), "Zero.Sysext.Raw": b"", "B.SYSEXT.RAW": b"global\n"}
+    ignored = {"other.raw": b"raw but not sysext", "x.cred": b"credential", "notes.txt": b"text",
+               ".hidden.sysext.raw": b"dot file"}
     esp_dir = "EFI/BOOT/BOOTX64.EFI.extra.d"
     files = {"EFI/BOOT/BOOTX64.EFI": str(uki)}
-    files.update({f"{esp_dir}/{n}": d for n, d in {**per_uki, **ignored}.items()})
-    files.update({f"loader/extensions/{n}": d for n, d in global_.items()})
-    files[f"{esp_dir}/.hidden.sysext.raw"] = b"dot file"
+    for directory, picked in ((esp_dir, per_uki), ("loader/extensions", global_)):
+        files.update({f"{directory}/{n}": d for n, d in {**picked, **ignored}.items()})
     esp = workdir / "esp.img"
-    harness.build_esp(esp, files, dirs=[f"{esp_dir}/d.sysext.raw"])
+    harness.build_esp(esp, files, dirs=[f"{esp_dir}/d.sysext.raw", "loader/extensions/d.sysext.raw"])
 
     result = harness.boot(esp, workdir=workdir / "boot", tpm=True)
     facts = result.facts
@@ -117,8 +119,22 @@ def test_sysexts_are_picked_measured_and_handed_over(kernel, workdir):
     assert logged == [(p, hashlib.sha256(d).digest()) for p, d in events], logged
     # The content event's digest is plain sha256sum of the file.
     assert (".extra/sysext/k3s.sysext.raw", hashlib.sha256(per_uki["k3s.sysext.raw"]).digest()) in logged
-    for skipped in ("other.raw", "x.cred", "notes.txt", ".hidden.sysext.raw", "d.sysext.raw"):
-        assert f"{skipped}: skipped" in result.log, f"no skip message for {skipped}"
+    for directory in ("\\EFI\\BOOT\\BOOTX64.EFI.extra.d", "\\loader\\extensions"):
+        for skipped in ("other.raw", "x.cred", "notes.txt", ".hidden.sysext.raw", "d.sysext.raw"):
+            assert f"{directory}\\{skipped}: skipped" in result.log, f"no skip message for {directory}\\{skipped}"
+
+    # The EFI variables systemd's tools read (reference §2.5).
+    assert facts.efivar_str("StubInfo") == f"sysext-stub {harness.project_version()}", facts.efivars.keys()
+    assert facts.efivars.get("StubFeatures") == struct.pack("<Q", STUB_FEATURES), facts.efivars.get("StubFeatures")
+    assert facts.efivar_str("StubPcrKernelImage") == "11"
+    assert facts.efivar_str("StubPcrInitRDSysExts") == "13"
+    assert "StubPcrKernelParameters" not in facts.efivars, "the command line came from .cmdline: not PCR 12"
+    assert facts.efivar_str("StubImageIdentifier") == "\\EFI\\BOOT\\BOOTX64.EFI"
+    assert facts.efivar_str("LoaderImageIdentifier") == "\\EFI\\BOOT\\BOOTX64.EFI"
+    for name in ("LoaderDevicePartUUID", "StubDevicePartUUID"):
+        assert facts.efivar_str(name) == str(harness.ESP_PARTITION_GUID).upper(), (name, facts.efivar_str(name))
+    assert (facts.efivar_str("LoaderFirmwareType") or "").startswith("UEFI 2."), facts.efivar_str("LoaderFirmwareType")
+    assert (facts.efivar_str("LoaderFirmwareInfo") or "").startswith("EDK II"), facts.efivar_str("LoaderFirmwareInfo")
 
 
 def harness_marker() -> str:
@@ -148,7 +164,10 @@ def test_without_tpm_extensions_are_still_handed_over(kernel, workdir):
         entry = got.get(f"/.extra/sysext/{name}")
         assert entry and (entry.size, entry.sha256) == (len(data), hashlib.sha256(data).hexdigest()), \
             result.facts.extra
-    assert "no TPM: extensions are passed on unmeasured" in result.log, tail(result)
+    assert "no TPM: nothing is measured, extensions are passed on unmeasured" in result.log, tail(result)
+    # Nothing measured, so no PCR variable; the others are there.
+    assert not [v for v in result.facts.efivars if v.startswith("StubPcr")], sorted(result.facts.efivars)
+    assert result.facts.efivar_str("StubInfo") == f"sysext-stub {harness.project_version()}"
 
 
 def test_boot_counting_suffix_at_a_non_default_path(kernel, workdir):
@@ -166,3 +185,50 @@ def test_boot_counting_suffix_at_a_non_default_path(kernel, workdir):
     assert "\\EFI\\kairos\\active.efi.extra.d: 1 extension(s)" in result.log, tail(result)
     entry = result.facts.extra_by_path().get("/.extra/sysext/k3s.sysext.raw")
     assert entry and entry.sha256 == hashlib.sha256(data).hexdigest(), result.facts.extra
+
+
+def test_failure_rules_with_injected_faults(kernel, workdir):
+    """The failures OVMF cannot produce, injected by the fault build (efi-lib/fault.h)
+    through marker names: a read error and a failed measurement leave that file
+    out and the rest go on; a full event log passes the file with one warning;
+    an allocation failure skips that directory's set and the boot goes on."""
+    uki, _ = build_uki(workdir, kernel, stub=FAULT_STUB)
+    per_uki = {"a.sysext.raw": b"a\n", "b-fault-measure.sysext.raw": b"b\n", "c-fault-read.sysext.raw": b"c\n",
+               "d-fault-logfull.sysext.raw": b"d\n", "e-fault-logfull.sysext.raw": b"e\n",
+               "f.sysext.raw": b"f\n"}
+    global_ = {"fault-alloc.sysext.raw": b"g\n", "h.sysext.raw": b"h\n"}
+    esp_dir = "EFI/BOOT/BOOTX64.EFI.extra.d"
+    files = {"EFI/BOOT/BOOTX64.EFI": str(uki)}
+    files.update({f"{esp_dir}/{n}": d for n, d in per_uki.items()})
+    files.update({f"loader/extensions/{n}": d for n, d in global_.items()})
+    esp = workdir / "esp.img"
+    harness.build_esp(esp, files)
+    result = harness.boot(esp, workdir=workdir / "boot", tpm=True)
+    facts = result.facts
+    assert result.reason == "poweroff" and facts.complete, tail(result)
+
+    passed = ["a.sysext.raw", "d-fault-logfull.sysext.raw", "e-fault-logfull.sysext.raw", "f.sysext.raw"]
+    got = facts.extra_by_path()
+    assert sorted(p for p in got if p.startswith("/.extra/sysext/")) == [f"/.extra/sysext/{n}" for n in passed], \
+        sorted(got)
+    assert "/.extra/global_sysext" not in got, "the global set should have been skipped (allocation failure)"
+    log = result.log
+    assert "b-fault-measure.sysext.raw: not passed to the initrd, measuring it failed" in log, tail(result)
+    assert "c-fault-read.sysext.raw: skipped, cannot read it" in log, tail(result)
+    assert log.count("TPM event log is full") == 1, "the full-log warning must appear exactly once"
+    assert "\\loader\\extensions: extensions skipped, cannot allocate" in log, tail(result)
+
+    # PCR 13 records exactly what happened: b's path event went in before its
+    # content measurement failed; c was never read, so never measured.
+    events = []
+    for name in sorted(per_uki):
+        path = f".extra/sysext/{name}"
+        if "fault-read" in name:
+            continue
+        events.append((path, path.encode() + b"\0"))
+        if "fault-measure" not in name:
+            events.append((path, per_uki[name]))
+    assert facts.pcrs["sha256"][13] == pcr_sha256([d for _, d in events]), "PCR 13 (sha256) mismatch"
+    assert parse_pcr13_events(facts.eventlog) == [(p, hashlib.sha256(d).digest()) for p, d in events]
+    # 4 files measured: the variable is set even though others failed.
+    assert facts.efivar_str("StubPcrInitRDSysExts") == "13"

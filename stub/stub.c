@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stub.c - the boot flow of the sysext-stub UKI stub, in one screen:
- *   find our own PE sections -> choose the command line -> collect and
- *   measure system extensions (per-UKI, then global) -> register the initrd
- *   pieces (LoadFile2) -> start the embedded kernel.
+ *   find our own PE sections -> measure them (PCR 11) -> choose the command
+ *   line (PCR 12 if passed in) -> collect and measure system extensions
+ *   (PCR 13; per-UKI, then global) -> export the EFI variables -> register
+ *   the initrd pieces (LoadFile2) -> start the embedded kernel.
  * Every failure prints one line naming what is wrong and returns an error
  * to the firmware; nothing here waits for input.
  */
@@ -21,6 +22,8 @@
 #include "measure/cmdline.h"
 #include "measure/extdir.h"
 #include "measure/pe.h"
+#include "export-vars.h"
+#include "pcr-kernel.h"
 #include "sysext.h"
 
 #define PATH_MAX_UNITS 1024
@@ -49,9 +52,10 @@ static BOOLEAN find_section(const EFI_LOADED_IMAGE *li, const char *name, struct
 
 /*
  * The UKI's .cmdline wins; without one, the LoadOptions we were started
- * with are used if they are text. *ret is NULL when there is none.
+ * with are used if they are text. *ret is NULL when there is none;
+ * *ret_passed_in says it came from outside the UKI (so PCR 12 gets it).
  */
-static EFI_STATUS choose_cmdline(const EFI_LOADED_IMAGE *li, CHAR16 **ret)
+static EFI_STATUS choose_cmdline(const EFI_LOADED_IMAGE *li, CHAR16 **ret, BOOLEAN *ret_passed_in)
 {
 	struct section_span sec;
 	CHAR16 *buf;
@@ -59,6 +63,7 @@ static EFI_STATUS choose_cmdline(const EFI_LOADED_IMAGE *li, CHAR16 **ret)
 	ms_status r;
 
 	*ret = NULL;
+	*ret_passed_in = FALSE;
 	if (find_section(li, ".cmdline", &sec)) {
 		cap = sec.size + 1;
 		buf = mem_alloc_zero(cap * sizeof(CHAR16));
@@ -76,6 +81,7 @@ static EFI_STATUS choose_cmdline(const EFI_LOADED_IMAGE *li, CHAR16 **ret)
 		if (r == MS_ERR_INVALID)
 			log_info(L"ignoring LoadOptions (%u bytes): not a text command line",
 				 li->LoadOptionsSize);
+		*ret_passed_in = r == MS_OK;
 	}
 	if (r != MS_OK) {
 		mem_free(buf);
@@ -85,15 +91,12 @@ static EFI_STATUS choose_cmdline(const EFI_LOADED_IMAGE *li, CHAR16 **ret)
 	return EFI_SUCCESS;
 }
 
-/* noinline: keep stack protection (efi_main itself must run without it). */
-__attribute__((noinline)) /* Per-UKI then global extensions, from the volume we were loaded from. */
-static void collect_sysexts(const EFI_LOADED_IMAGE *li, struct sysext_archive *per_uki,
-			    struct sysext_archive *global)
+/* Per-UKI then global extensions, from the volume we were loaded from. */
+static void collect_sysexts(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path, struct measurer *m,
+			    BOOLEAN can_measure, struct sysext_archive *per_uki, struct sysext_archive *global)
 {
-	CHAR16 image_path[PATH_MAX_UNITS], extra_dir[PATH_MAX_UNITS];
+	CHAR16 extra_dir[PATH_MAX_UNITS];
 	EFI_FILE_HANDLE root = NULL;
-	struct measurer m;
-	BOOLEAN can_measure;
 	EFI_STATUS err;
 
 	err = esp_open_root(li->DeviceHandle, &root);
@@ -101,22 +104,23 @@ static void collect_sysexts(const EFI_LOADED_IMAGE *li, struct sysext_archive *p
 		log_info(L"no file system on the boot device (%r): no extensions", err);
 		return;
 	}
-	can_measure = measurer_init(&m);
-	if (!can_measure)
-		log_info(L"no TPM: extensions are passed on unmeasured");
-
-	if (!EFI_ERROR(image_file_path(li->FilePath, image_path, PATH_MAX_UNITS)) &&
-	    extdir_from_image_path(image_path, StrLen(image_path), extra_dir, PATH_MAX_UNITS) == MS_OK)
-		sysext_collect(root, extra_dir, ".extra/sysext", &m, can_measure, per_uki);
+	if (image_path && extdir_from_image_path(image_path, StrLen(image_path), extra_dir, PATH_MAX_UNITS) == MS_OK)
+		sysext_collect(root, extra_dir, ".extra/sysext", m, can_measure, per_uki);
 	else
 		log_info(L"not started from a file path: no per-UKI extension directory");
-	sysext_collect(root, GLOBAL_EXTENSIONS_DIR, ".extra/global_sysext", &m, can_measure, global);
+	sysext_collect(root, GLOBAL_EXTENSIONS_DIR, ".extra/global_sysext", m, can_measure, global);
 	esp_close(root);
 }
 
-static EFI_STATUS stub_run(EFI_HANDLE image)
+/* noinline: keep stack protection (efi_main itself must run without it). */
+__attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 {
+	static CHAR16 image_path_buf[PATH_MAX_UNITS];
 	struct sysext_archive per_uki = { 0 }, global = { 0 };
+	struct stub_measured measured = { 0 };
+	const CHAR16 *image_path = NULL;
+	BOOLEAN can_measure, cmdline_passed_in;
+	struct measurer m;
 	const void *pieces[3];
 	UINT64 piece_sizes[3];
 	UINTN n_pieces = 0;
@@ -138,11 +142,25 @@ static EFI_STATUS stub_run(EFI_HANDLE image)
 	if (!find_section(li, ".linux", &linux_sec))
 		return log_error_status(EFI_NOT_FOUND, L"this UKI has no .linux section");
 
-	err = choose_cmdline(li, &cmdline);
+	if (!EFI_ERROR(image_file_path(li->FilePath, image_path_buf, PATH_MAX_UNITS)))
+		image_path = image_path_buf;
+	export_stub_variables(li, image_path);
+
+	can_measure = measurer_init(&m);
+	if (!can_measure)
+		log_info(L"no TPM: nothing is measured, extensions are passed on unmeasured");
+	if (can_measure)
+		measured.kernel_image = measure_uki_sections(&m, li->ImageBase, &self);
+
+	err = choose_cmdline(li, &cmdline, &cmdline_passed_in);
 	if (EFI_ERROR(err))
 		return err;
+	if (can_measure && cmdline && cmdline_passed_in)
+		measured.kernel_parameters = measure_cmdline(&m, cmdline);
 
-	collect_sysexts(li, &per_uki, &global);
+	collect_sysexts(li, image_path, &m, can_measure, &per_uki, &global);
+	measured.sysexts = per_uki.n_measured + global.n_measured > 0;
+	export_pcr_variables(&measured);
 
 	/* Initrd order: embedded .initrd, per-UKI extensions, global extensions. */
 	if (find_section(li, ".initrd", &initrd_sec)) {

@@ -11,13 +11,11 @@
 #include <efilib.h>
 
 #include "efi-lib/esp.h"
+#include "efi-lib/fault.h"
 #include "efi-lib/log.h"
 #include "efi-lib/mem.h"
-#include "measure/cpio.h"
 #include "measure/extensions.h"
-
-#define SYSEXT_FILE_MODE 0444
-#define SYSEXT_DIR_MODE 0555
+#include "measure/sysext-archive.h"
 
 struct entry {
 	char name[EXT_NAME_MAX + 1];
@@ -25,10 +23,20 @@ struct entry {
 };
 
 struct listing {
-	struct entry *entries; /* EXT_MAX_FILES of them */
-	const char *order[EXT_MAX_FILES];
+	struct entry *entries; /* EXT_MAX_FILES + 1 of them: one for the newcomer */
+	const char *order[EXT_MAX_FILES]; /* names, always in measurement order */
+	UINT64 sizes[EXT_MAX_FILES];      /* sizes in that order, once final */
 	UINTN n;
-	UINT64 total;
+};
+
+/* What fill_one needs to know besides the archive slot. */
+struct fill_ctx {
+	EFI_FILE_HANDLE dir;
+	const CHAR16 *dir_path;
+	const char *const *names;
+	struct measurer *m;
+	BOOLEAN can_measure;
+	UINTN n_measured;
 };
 
 static void ascii_to_16(const char *s, CHAR16 *out, UINTN cap)
@@ -40,15 +48,42 @@ static void ascii_to_16(const char *s, CHAR16 *out, UINTN cap)
 	out[i] = 0;
 }
 
-/* Read the directory, keep what the pickup rule picks, within the limits. */
+/* A free entry slot: one not referenced by the order list. */
+static struct entry *free_entry(struct listing *l)
+{
+	for (UINTN e = 0; e <= EXT_MAX_FILES; e++) {
+		BOOLEAN used = FALSE;
+
+		for (UINTN i = 0; i < l->n && !used; i++)
+			used = l->order[i] == l->entries[e].name;
+		if (!used)
+			return &l->entries[e];
+	}
+	return NULL; /* cannot happen: n <= EXT_MAX_FILES < slots */
+}
+
+/* The entry a sorted name belongs to (names point into their entries). */
+static const struct entry *entry_of(const char *name)
+{
+	return (const struct entry *)(name - __builtin_offsetof(struct entry, name));
+}
+
+/*
+ * Read the directory and keep what the pickup rule picks. The limits are
+ * applied in measurement order, not directory order, so which files a limit
+ * drops does not depend on the file system (and the host predicts it).
+ */
 static EFI_STATUS list_dir(EFI_FILE_HANDLE dir, const CHAR16 *dir_path, struct listing *l)
 {
 	EFI_FILE_INFO *info = NULL;
-	UINTN info_size = 0;
+	UINTN info_size = 0, kept = 0;
 	BOOLEAN done = FALSE;
+	UINT64 total = 0;
 	EFI_STATUS err;
 
 	for (;;) {
+		struct entry *e;
+		const char *dropped;
 		enum ext_verdict v;
 		UINTN len;
 
@@ -72,90 +107,84 @@ static EFI_STATUS list_dir(EFI_FILE_HANDLE dir, const CHAR16 *dir_path, struct l
 				 info->FileSize);
 			continue;
 		}
-		if (l->n >= EXT_MAX_FILES) {
-			log_warn(L"%s\\%s: skipped, more than %d extensions", dir_path, info->FileName, EXT_MAX_FILES);
-			continue;
-		}
-		if (info->FileSize > EXT_TOTAL_SIZE_MAX - l->total) {
-			log_warn(L"%s\\%s: skipped, extensions would exceed %lu bytes in total", dir_path,
-				 info->FileName, EXT_TOTAL_SIZE_MAX);
-			continue;
-		}
-		(void)ext_name_to_ascii(info->FileName, len, l->entries[l->n].name, sizeof(l->entries[l->n].name));
-		l->entries[l->n].size = info->FileSize;
-		l->order[l->n] = l->entries[l->n].name;
-		l->total += info->FileSize;
-		l->n++;
+		e = free_entry(l);
+		if (!e)
+			break;
+		(void)ext_name_to_ascii(info->FileName, len, e->name, sizeof(e->name));
+		e->size = info->FileSize;
+		dropped = ext_sorted_insert(l->order, &l->n, EXT_MAX_FILES, e->name);
+		if (dropped)
+			log_warn(L"%s\\%a: skipped, more than %d extensions (the first %d by name are used)", dir_path,
+				 dropped, EXT_MAX_FILES, EXT_MAX_FILES);
 	}
 	mem_free(info);
+
+	for (UINTN i = 0; i < l->n; i++) {
+		UINT64 size = entry_of(l->order[i])->size;
+
+		if (!ext_fits_total(&total, size)) {
+			log_warn(L"%s\\%a: skipped, extensions would exceed %lu bytes in total", dir_path, l->order[i],
+				 EXT_TOTAL_SIZE_MAX);
+			continue;
+		}
+		l->order[kept] = l->order[i];
+		l->sizes[kept++] = size;
+	}
+	l->n = kept;
 	return err;
 }
 
-/* The entry a sorted name belongs to (names point into their entries). */
-static const struct entry *entry_of(const char *name)
+static BOOLEAN listing_has_fault(const struct listing *l, const char *marker)
 {
-	return (const struct entry *)(name - __builtin_offsetof(struct entry, name));
+	for (UINTN i = 0; i < l->n; i++)
+		if (fault_hit(l->order[i], marker))
+			return TRUE;
+	return FALSE;
 }
 
-/* Exact archive size if every file makes it in (counting pass of the writer). */
-static ms_status plan_size(const struct listing *l, const char *prefix, UINT64 *ret)
+/* Read one file into its archive slot and measure it there; returns whether to keep it. */
+static int fill_one(void *ctx_, size_t index, const char *path, UINT8 *data, UINT64 size)
 {
-	struct cpio_writer w;
-	ms_status r;
-
-	cpio_writer_init(&w, NULL, 0);
-	r = cpio_write_dirs(&w, prefix, SYSEXT_DIR_MODE);
-	for (UINTN i = 0; r == MS_OK && i < l->n; i++) {
-		r = cpio_begin_file(&w, prefix, l->order[i], entry_of(l->order[i])->size, SYSEXT_FILE_MODE, NULL, NULL);
-		if (r == MS_OK)
-			r = cpio_end_file(&w, 1);
-	}
-	if (r == MS_OK)
-		r = cpio_write_trailer(&w);
-	*ret = w.pos;
-	return r;
-}
-
-/* Read one file into place and measure it; returns whether to keep it. */
-static BOOLEAN fill_one(EFI_FILE_HANDLE dir, const CHAR16 *dir_path, const char *name, UINT64 size, UINT8 *path,
-			UINT8 *data, struct measurer *m, BOOLEAN can_measure, UINTN *n_measured)
-{
+	struct fill_ctx *ctx = ctx_;
+	const char *name = ctx->names[index];
 	CHAR16 name16[EXT_NAME_MAX + 1], desc[CPIO_PATH_MAX + 1];
 	EFI_STATUS err;
 
 	ascii_to_16(name, name16, EXT_NAME_MAX + 1);
-	err = esp_read_file(dir, name16, data, size);
+	err = fault_hit(name, FAULT_READ) ? EFI_DEVICE_ERROR : esp_read_file(ctx->dir, name16, data, size);
 	if (EFI_ERROR(err)) {
-		log_error_status(err, L"%s\\%s: skipped, cannot read it", dir_path, name16);
-		return FALSE;
+		log_error_status(err, L"%s\\%s: skipped, cannot read it", ctx->dir_path, name16);
+		return 0;
 	}
-	if (!can_measure)
-		return TRUE;
+	if (!ctx->can_measure)
+		return 1;
 	/* Event 1: the path inside the initrd with its NUL, as it stands in the archive. */
-	ascii_to_16((const char *)path, desc, CPIO_PATH_MAX + 1);
-	err = measure_ipl(m, SYSEXT_PCR, path, cpio_strlen((const char *)path) + 1, desc);
+	ascii_to_16(path, desc, CPIO_PATH_MAX + 1);
+	err = measure_ipl(ctx->m, SYSEXT_PCR, path, cpio_strlen(path) + 1, desc);
 	/* Event 2: the file's bytes, exactly those handed to Linux. */
 	if (!EFI_ERROR(err))
-		err = measure_ipl(m, SYSEXT_PCR, data, size, desc);
+		err = fault_hit(name, FAULT_MEASURE) ? EFI_DEVICE_ERROR : measure_ipl(ctx->m, SYSEXT_PCR, data, size, desc);
 	if (EFI_ERROR(err)) {
 		/* Never hand over what should have been measured but was not. */
-		log_error_status(err, L"%s\\%s: not passed to the initrd, measuring it failed", dir_path, name16);
-		return FALSE;
+		log_error_status(err, L"%s\\%s: not passed to the initrd, measuring it failed", ctx->dir_path, name16);
+		return 0;
 	}
-	(*n_measured)++;
-	return TRUE;
+	ctx->n_measured++;
+	return 1;
 }
 
 void sysext_collect(EFI_FILE_HANDLE root, const CHAR16 *dir_path, const char *prefix, struct measurer *m,
 		    BOOLEAN can_measure, struct sysext_archive *ret)
 {
 	struct listing l = { 0 };
-	struct cpio_writer w;
+	struct fill_ctx ctx = { .dir_path = dir_path, .names = l.order, .m = m, .can_measure = can_measure };
 	EFI_FILE_HANDLE dir = NULL;
 	EFI_PHYSICAL_ADDRESS addr = 0;
-	UINT64 planned = 0;
+	UINT64 planned = 0, size = 0;
 	UINTN pages = 0;
+	size_t kept = 0;
 	EFI_STATUS err;
+	ms_status r;
 
 	SetMem(ret, sizeof(*ret), 0);
 	err = esp_open_dir(root, dir_path, &dir);
@@ -165,7 +194,7 @@ void sysext_collect(EFI_FILE_HANDLE root, const CHAR16 *dir_path, const char *pr
 		log_error_status(err, L"%s: cannot open as a directory", dir_path);
 		return;
 	}
-	l.entries = mem_alloc_zero(EXT_MAX_FILES * sizeof(struct entry));
+	l.entries = mem_alloc_zero((EXT_MAX_FILES + 1) * sizeof(struct entry));
 	if (!l.entries) {
 		log_error_status(EFI_OUT_OF_RESOURCES, L"%s: extensions skipped", dir_path);
 		goto out;
@@ -173,48 +202,36 @@ void sysext_collect(EFI_FILE_HANDLE root, const CHAR16 *dir_path, const char *pr
 	(void)list_dir(dir, dir_path, &l);
 	if (l.n == 0)
 		goto out;
-	ext_sort_names(l.order, l.n);
 
-	if (plan_size(&l, prefix, &planned) != MS_OK) {
+	if (sysext_archive_plan(prefix, l.order, l.sizes, l.n, &planned) != MS_OK) {
 		log_error_status(EFI_BAD_BUFFER_SIZE, L"%s: extensions skipped, archive too large", dir_path);
 		goto out;
 	}
 	pages = EFI_SIZE_TO_PAGES(planned);
-	err = BS->AllocatePages(AllocateAnyPages, EfiLoaderData, pages, &addr);
+	err = listing_has_fault(&l, FAULT_ALLOC) ? EFI_OUT_OF_RESOURCES
+						 : BS->AllocatePages(AllocateAnyPages, EfiLoaderData, pages, &addr);
 	if (EFI_ERROR(err)) {
 		log_error_status(err, L"%s: extensions skipped, cannot allocate %lu bytes", dir_path, planned);
 		goto out;
 	}
 
-	cpio_writer_init(&w, (UINT8 *)(UINTN)addr, planned);
-	if (cpio_write_dirs(&w, prefix, SYSEXT_DIR_MODE) != MS_OK)
-		goto fail;
-	for (UINTN i = 0; i < l.n; i++) {
-		UINT64 size = entry_of(l.order[i])->size, path_at, data_at;
-		BOOLEAN keep;
-
-		if (cpio_begin_file(&w, prefix, l.order[i], size, SYSEXT_FILE_MODE, &path_at, &data_at) != MS_OK)
-			goto fail;
-		keep = fill_one(dir, dir_path, l.order[i], size, w.buf + path_at, w.buf + data_at, m, can_measure,
-				&ret->n_measured);
-		if (cpio_end_file(&w, keep) != MS_OK)
-			goto fail;
-		ret->n_files += keep;
+	ctx.dir = dir;
+	r = sysext_archive_fill((UINT8 *)(UINTN)addr, planned, prefix, l.order, l.sizes, l.n, fill_one, &ctx, &size,
+				&kept);
+	if (r != MS_OK || kept == 0) {
+		if (r != MS_OK)
+			log_error_status(EFI_LOAD_ERROR, L"%s: internal error laying out the archive (%a)", dir_path,
+					 ms_strerror(r));
+		BS->FreePages(addr, pages);
+		goto out;
 	}
-	if (ret->n_files == 0 || cpio_write_trailer(&w) != MS_OK)
-		goto fail;
-	ret->buf = w.buf;
+	ret->buf = (UINT8 *)(UINTN)addr;
 	ret->pages = pages;
-	ret->size = w.pos;
+	ret->size = size;
+	ret->n_files = kept;
+	ret->n_measured = ctx.n_measured;
 	log_info(L"%s: %u extension(s), %lu bytes, %u measured into PCR %d", dir_path, ret->n_files, ret->size,
 		 ret->n_measured, SYSEXT_PCR);
-	goto out;
-fail:
-	if (ret->n_files)
-		log_error_status(EFI_LOAD_ERROR, L"%s: internal error laying out the archive", dir_path);
-	BS->FreePages(addr, pages);
-	ret->n_files = 0;
-	ret->n_measured = 0;
 out:
 	mem_free(l.entries);
 	esp_close(dir);

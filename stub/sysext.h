@@ -10,7 +10,9 @@
 
 #include "efi-lib/tcg2.h"
 
-#define SYSEXT_PCR 13
+#include "measure/uki.h"
+
+#define SYSEXT_PCR PCR_SYSEXTS
 
 struct sysext_archive {
 	UINT8 *buf;        /* pages holding the archive, NULL if nothing was collected */

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fault.h - fault injection for the boot tests of failure paths OVMF
+ * cannot produce on its own (a failing TPM call, a full event log, a read
+ * error, an allocation failure).
+ *
+ * Only a stub built with -DSYSEXT_STUB_FAULT=1 (make build/fault/...) has
+ * it: there, a fault fires for an extension whose file name contains the
+ * fault's marker, e.g. "b-fault-measure.sysext.raw". Release builds
+ * compile every check to a constant FALSE; `make measure-check` verifies
+ * that no marker string is left in the release binary.
+ */
+#ifndef EFI_LIB_FAULT_H
+#define EFI_LIB_FAULT_H
+
+#include <efi.h>
+
+#define FAULT_READ "fault-read"         /* reading the file fails */
+#define FAULT_MEASURE "fault-measure"   /* measuring its content fails */
+#define FAULT_LOG_FULL "fault-logfull"  /* the TPM reports EFI_VOLUME_FULL */
+#define FAULT_ALLOC "fault-alloc"       /* allocating its directory's archive fails */
+
+#if defined(SYSEXT_STUB_FAULT) && SYSEXT_STUB_FAULT
+/* Whether ASCII @name contains @marker. */
+static inline BOOLEAN fault_hit(const char *name, const char *marker)
+{
+	for (; *name; name++) {
+		UINTN i = 0;
+
+		while (marker[i] && name[i] == marker[i])
+			i++;
+		if (!marker[i])
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* The same for a UTF-16 @name (event descriptions). */
+static inline BOOLEAN fault_hit16(const CHAR16 *name, const char *marker)
+{
+	for (; *name; name++) {
+		UINTN i = 0;
+
+		while (marker[i] && name[i] == (CHAR16)marker[i])
+			i++;
+		if (!marker[i])
+			return TRUE;
+	}
+	return FALSE;
+}
+#else
+static inline BOOLEAN fault_hit(const char *name, const char *marker)
+{
+	(void)name;
+	(void)marker;
+	return FALSE;
+}
+
+static inline BOOLEAN fault_hit16(const CHAR16 *name, const char *marker)
+{
+	(void)name;
+	(void)marker;
+	return FALSE;
+}
+#endif
+
+#endif

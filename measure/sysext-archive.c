@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+#include "sysext-archive.h"
+
+ms_status sysext_archive_plan(const char *prefix, const char *const *names, const uint64_t *sizes, size_t n,
+			      uint64_t *ret_size)
+{
+	struct cpio_writer w;
+	ms_status r;
+
+	cpio_writer_init(&w, NULL, 0);
+	r = cpio_write_dirs(&w, prefix, SYSEXT_DIR_MODE);
+	for (size_t i = 0; r == MS_OK && i < n; i++) {
+		r = cpio_begin_file(&w, prefix, names[i], sizes[i], SYSEXT_FILE_MODE, NULL, NULL);
+		if (r == MS_OK)
+			r = cpio_end_file(&w, 1);
+	}
+	if (r == MS_OK)
+		r = cpio_write_trailer(&w);
+	*ret_size = w.pos;
+	return r;
+}
+
+ms_status sysext_archive_fill(uint8_t *buf, uint64_t cap, const char *prefix, const char *const *names,
+			      const uint64_t *sizes, size_t n, sysext_fill_fn fill, void *ctx, uint64_t *ret_size,
+			      size_t *ret_kept)
+{
+	struct cpio_writer w;
+	size_t kept = 0;
+	ms_status r;
+
+	*ret_size = 0;
+	*ret_kept = 0;
+	cpio_writer_init(&w, buf, cap);
+	r = cpio_write_dirs(&w, prefix, SYSEXT_DIR_MODE);
+	for (size_t i = 0; r == MS_OK && i < n; i++) {
+		uint64_t path_at, data_at;
+		int keep;
+
+		r = cpio_begin_file(&w, prefix, names[i], sizes[i], SYSEXT_FILE_MODE, &path_at, &data_at);
+		if (r != MS_OK)
+			break;
+		keep = fill(ctx, i, (const char *)buf + path_at, buf + data_at, sizes[i]) != 0;
+		r = cpio_end_file(&w, keep);
+		kept += keep && r == MS_OK;
+	}
+	if (r == MS_OK && kept > 0)
+		r = cpio_write_trailer(&w);
+	if (r != MS_OK || kept == 0)
+		return r;
+	*ret_size = w.pos;
+	*ret_kept = kept;
+	return MS_OK;
+}
+
+ms_status sysext_archive_path(const char *prefix, const char *name, char *out, size_t cap)
+{
+	size_t a = cpio_strlen(prefix), b = cpio_strlen(name), k = 0;
+
+	if (a + 1 + b > CPIO_PATH_MAX)
+		return MS_ERR_LIMIT;
+	if (cap < a + 1 + b + 1)
+		return MS_ERR_BUFFER_TOO_SMALL;
+	for (size_t i = 0; i < a; i++)
+		out[k++] = prefix[i];
+	out[k++] = '/';
+	for (size_t i = 0; i < b; i++)
+		out[k++] = name[i];
+	out[k] = 0;
+	return MS_OK;
+}

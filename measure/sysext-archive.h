@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sysext-archive.h - plan, then fill, the newc archive of one extension
+ * directory, shared by the stub (which reads each file straight into its
+ * place and measures it there) and the host tools (which predict and
+ * reproduce it). Layout, byte for byte as systemd-stub's (reference §3.1):
+ * directory entries for each prefix component (mode 040555), then one
+ * entry per kept file in the caller's order (0100444, inodes from 1,
+ * skipped files use none), then the trailer.
+ */
+#ifndef MEASURE_SYSEXT_ARCHIVE_H
+#define MEASURE_SYSEXT_ARCHIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpio.h"
+#include "status.h"
+
+#define SYSEXT_FILE_MODE 0444
+#define SYSEXT_DIR_MODE 0555
+#define SYSEXT_PREFIX ".extra/sysext"
+#define SYSEXT_GLOBAL_PREFIX ".extra/global_sysext"
+
+/* Exact size of the archive if all @n files are kept. */
+ms_status sysext_archive_plan(const char *prefix, const char *const *names, const uint64_t *sizes, size_t n,
+			      uint64_t *ret_size);
+
+/*
+ * Called once per file, in order, with the file's path inside the archive
+ * (NUL-terminated, as stored: "<prefix>/<name>") and the @size bytes
+ * reserved for its content. Fill @data and return nonzero to keep the
+ * file, zero to leave it out (its entry is rewound, nothing is copied).
+ */
+typedef int (*sysext_fill_fn)(void *ctx, size_t index, const char *path, uint8_t *data, uint64_t size);
+
+/*
+ * Lay the archive out in @buf (@cap bytes, at least the planned size).
+ * *ret_size is the final size, *ret_kept the files kept. With no file kept
+ * the archive is not finished: *ret_kept is 0 and callers pass nothing on.
+ */
+ms_status sysext_archive_fill(uint8_t *buf, uint64_t cap, const char *prefix, const char *const *names,
+			      const uint64_t *sizes, size_t n, sysext_fill_fn fill, void *ctx, uint64_t *ret_size,
+			      size_t *ret_kept);
+
+/* "<prefix>/<name>" into @out (@cap bytes incl. NUL): the path events name. */
+ms_status sysext_archive_path(const char *prefix, const char *name, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+#include "export-vars.h"
+
+#include <efilib.h>
+
+#include "efi-lib/log.h"
+#include "efi-lib/vars.h"
+
+#define WIDEN_(s) L##s
+#define WIDEN(s) WIDEN_(s)
+
+/* StubFeatures bits (systemd's EFI_STUB_FEATURE_*); only what we really do. */
+#define STUB_FEATURE_REPORT_BOOT_PARTITION (1ULL << 0)
+#define STUB_FEATURE_PICK_UP_SYSEXTS (1ULL << 2)
+#define STUB_FEATURE_THREE_PCRS (1ULL << 3)
+#define STUB_FEATURE_REPORT_STUB_PARTITION (1ULL << 10)
+
+#define STUB_FEATURES                                                                           \
+	(STUB_FEATURE_REPORT_BOOT_PARTITION | STUB_FEATURE_PICK_UP_SYSEXTS | STUB_FEATURE_THREE_PCRS | \
+	 STUB_FEATURE_REPORT_STUB_PARTITION)
+
+static void set_str(const CHAR16 *name, const CHAR16 *value)
+{
+	EFI_STATUS err = loader_var_set_str(name, value);
+
+	if (EFI_ERROR(err))
+		log_warn(L"cannot set EFI variable %s (%r)", name, err);
+}
+
+/* Loader* variables belong to the boot loader: fill in only what it left unset. */
+static void set_str_if_unset(const CHAR16 *name, const CHAR16 *value)
+{
+	if (!loader_var_exists(name))
+		set_str(name, value);
+}
+
+void export_stub_variables(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path)
+{
+	CHAR16 uuid[37], *s;
+	EFI_STATUS err;
+
+	set_str(L"StubInfo", L"sysext-stub " WIDEN(SYSEXT_STUB_VERSION));
+	err = loader_var_set_u64(L"StubFeatures", STUB_FEATURES);
+	if (EFI_ERROR(err))
+		log_warn(L"cannot set EFI variable StubFeatures (%r)", err);
+
+	if (!EFI_ERROR(partition_uuid_string(li->DeviceHandle, uuid, sizeof(uuid) / sizeof(uuid[0])))) {
+		set_str(L"StubDevicePartUUID", uuid);
+		set_str_if_unset(L"LoaderDevicePartUUID", uuid);
+	}
+	if (image_path) {
+		set_str(L"StubImageIdentifier", image_path);
+		set_str_if_unset(L"LoaderImageIdentifier", image_path);
+	}
+
+	s = PoolPrint(L"%s %u.%02u", ST->FirmwareVendor ? ST->FirmwareVendor : L"unknown",
+		      ST->FirmwareRevision >> 16, ST->FirmwareRevision & 0xffff);
+	if (s) {
+		set_str_if_unset(L"LoaderFirmwareInfo", s);
+		FreePool(s);
+	}
+	s = PoolPrint(L"UEFI %u.%02u", ST->Hdr.Revision >> 16, ST->Hdr.Revision & 0xffff);
+	if (s) {
+		set_str_if_unset(L"LoaderFirmwareType", s);
+		FreePool(s);
+	}
+}
+
+void export_pcr_variables(const struct stub_measured *measured)
+{
+	if (measured->kernel_image)
+		set_str(L"StubPcrKernelImage", L"11");
+	if (measured->kernel_parameters)
+		set_str(L"StubPcrKernelParameters", L"12");
+	if (measured->sysexts)
+		set_str(L"StubPcrInitRDSysExts", L"13");
+}

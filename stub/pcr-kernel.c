@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#include "pcr-kernel.h"
+
+#include <efilib.h>
+
+#include "efi-lib/log.h"
+#include "measure/uki.h"
+
+BOOLEAN measure_uki_sections(struct measurer *m, const void *image_base, const struct pe_image *self)
+{
+	struct uki_measured_section list[UKI_MAX_MEASURED];
+	UINTN n = uki_measured_sections(self, UKI_ORDER_DEFAULT, list);
+
+	for (UINTN i = 0; i < n; i++) {
+		const struct pe_section *s = list[i].section;
+		CHAR16 desc[PE_SECTION_NAME_MAX + 1];
+		UINTN len = 0;
+		EFI_STATUS err;
+
+		for (; list[i].name[len]; len++)
+			desc[len] = (CHAR16)list[i].name[len];
+		desc[len] = 0;
+		err = measure_ipl(m, PCR_KERNEL_IMAGE, list[i].name, len + 1, desc);
+		if (!EFI_ERROR(err))
+			err = measure_ipl(m, PCR_KERNEL_IMAGE, (const UINT8 *)image_base + s->virtual_address,
+					  s->virtual_size, desc);
+		if (EFI_ERROR(err)) {
+			/* Boot on: PCR 11 just will not match, and StubPcrKernelImage says so. */
+			log_error_status(err, L"cannot measure section %s into PCR %d", desc, PCR_KERNEL_IMAGE);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+BOOLEAN measure_cmdline(struct measurer *m, const CHAR16 *cmdline)
+{
+	EFI_STATUS err = measure_ipl(m, PCR_KERNEL_PARAMETERS, cmdline, (StrLen(cmdline) + 1) * sizeof(CHAR16),
+				     cmdline);
+
+	if (EFI_ERROR(err)) {
+		log_error_status(err, L"cannot measure the command line into PCR %d", PCR_KERNEL_PARAMETERS);
+		return FALSE;
+	}
+	return TRUE;
+}

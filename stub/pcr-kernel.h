@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pcr-kernel.h - the measurements systemd-stub makes of the UKI itself, so
+ * systemd's userspace (boot phases, cryptsetup) and systemd-measure's
+ * predictions work unchanged with this stub: the sections into PCR 11,
+ * a passed-in command line into PCR 12. docs/MEASUREMENTS.md has the rules.
+ */
+#ifndef STUB_PCR_KERNEL_H
+#define STUB_PCR_KERNEL_H
+
+#include <efi.h>
+
+#include "efi-lib/tcg2.h"
+#include "measure/pe.h"
+
+/*
+ * PCR 11: every present section of the canonical list (measure/uki.h),
+ * name with NUL then VirtualSize bytes. @image_base is where @self was
+ * parsed (memory layout). TRUE if every measurement succeeded.
+ */
+BOOLEAN measure_uki_sections(struct measurer *m, const void *image_base, const struct pe_image *self);
+
+/* PCR 12: the command line (UTF-16 with its NUL). TRUE if it was measured. */
+BOOLEAN measure_cmdline(struct measurer *m, const CHAR16 *cmdline);
+
+#endif
