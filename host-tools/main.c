@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "build.h"
+#include "predict.h"
 
 struct command {
 	const char *name;
@@ -13,6 +14,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "build", cmd_build, "assemble a UKI around the stub" },
+	{ "predict", cmd_predict, "predict PCR 9, 11, 12 and 13 before booting" },
+	{ "cpio", cmd_cpio, "write the exact sysext archives the stub appends to the initrd" },
 };
 
 static void usage(FILE *f)

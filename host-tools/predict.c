@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * predict.c - `sysext-stub predict`: the PCR values a boot will produce,
+ * computed offline from the same measure/ code the stub runs, and
+ * `sysext-stub cpio`: the exact archive bytes the stub appends.
+ *
+ * What is predicted (docs/MEASUREMENTS.md has the rules):
+ *   PCR 11  UKI sections, canonical order, + boot phases (systemd-measure)
+ *   PCR 12  a passed-in command line (only when the UKI has no .cmdline)
+ *   PCR 13  the sysexts: per file (sysext-stub) or per archive (systemd)
+ *   PCR 9   what the Linux EFI stub measures: load options, then the initrd
+ */
+#include "predict.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+#include "prediction.h"
+#include "sysext-set.h"
+#include "util.h"
+#include "measure/cmdline.h"
+#include "measure/initrd.h"
+#include "measure/pe.h"
+#include "measure/sysext-archive.h"
+#include "measure/uki.h"
+
+#define UKI_SIZE_MAX ((uint64_t)4 << 30)
+#define CMDLINE_UNITS_MAX 8192
+#define SYSTEMD_DEFAULT_VERSION 252 /* Debian 12's systemd-stub */
+#define TAG_LINUX_INITRD 0x8F3B22ECu
+#define TAG_LINUX_LOAD_OPTIONS 0x8F3B22EDu
+
+static const char *const default_phases[] = {
+	"enter-initrd",
+	"enter-initrd:leave-initrd",
+	"enter-initrd:leave-initrd:sysinit",
+	"enter-initrd:leave-initrd:sysinit:ready",
+};
+
+enum scheme { SCHEME_SYSEXT_STUB, SCHEME_SYSTEMD };
+
+struct options {
+	const char *uki;
+	const char *extra_dir, *global_dir;
+	const char **sysexts, **global_sysexts, **manifests, **global_manifests;
+	size_t n_sysexts, n_global_sysexts, n_manifests, n_global_manifests;
+	const char *cmdline;
+	unsigned banks, pcrs;
+	const char *phases[PRED_MAX_PHASES];
+	size_t n_phases;
+	bool phases_given;
+	enum scheme scheme;
+	unsigned systemd_version;
+	const char *initial[BANK_COUNT];
+	size_t n_initial;
+	bool os_separator, json, verbose, secure_boot;
+	unsigned threads;
+	const char *output; /* cpio */
+};
+
+/* A loaded UKI: its bytes and parsed headers. */
+struct uki {
+	uint8_t *buf;
+	size_t len;
+	struct pe_image img;
+};
+
+static void usage(FILE *f)
+{
+	fputs("Usage: sysext-stub predict [options]\n"
+	      "Predict PCR values before booting (docs/MEASUREMENTS.md).\n\n"
+	      "Inputs:\n"
+	      "  --uki FILE             the UKI: PCR 11 sections, .cmdline, .initrd (PCR 9)\n"
+	      "  --extra-dir DIR        the UKI's <uki>.extra.d directory (per-UKI sysexts)\n"
+	      "  --global-dir DIR       the ESP's \\loader\\extensions directory\n"
+	      "  --sysext FILE          one per-UKI sysext (repeatable)\n"
+	      "  --global-sysext FILE   one global sysext (repeatable)\n"
+	      "  --manifest FILE        per-UKI sysexts as sha256sum output, no images needed (repeatable)\n"
+	      "  --global-manifest FILE the same for global sysexts\n"
+	      "  --cmdline STR          command line passed to the UKI (PCR 12; ignored if the UKI has .cmdline)\n"
+	      "What to predict:\n"
+	      "  --pcr N                9, 11, 12 or 13 (repeatable; default: all the inputs allow)\n"
+	      "  --bank NAME            sha1, sha256, sha384, sha512 (repeatable; default: all)\n"
+	      "  --phase PHASE          PCR 11 boot phase, e.g. enter-initrd (repeatable; default: as systemd-measure)\n"
+	      "  --scheme NAME          sysext-stub (default) or systemd (systemd-stub's archive measurement)\n"
+	      "  --systemd-version N    systemd release whose section list / pickup rules to use\n"
+	      "                         (default: 258 list for sysext-stub, 252 for --scheme=systemd)\n"
+	      "  --secure-boot          (systemd scheme) Secure Boot on: .cmdline cannot be overridden\n"
+	      "  --initial HEX          PCR 13 start value (its length selects the bank; repeatable)\n"
+	      "  --os-separator         add the extend systemd >= 261 makes into PCR 13 in the initrd\n"
+	      "Output:\n"
+	      "  --json                 systemd-measure-style JSON with every event\n"
+	      "  --verbose              report skipped directory entries\n"
+	      "  --threads N            hash with N threads (default: one per CPU)\n",
+	      f);
+}
+
+static int push(const char ***list, size_t *n, const char *v)
+{
+	const char **grown = realloc(*list, (*n + 1) * sizeof(**list));
+
+	if (!grown)
+		return errorf("out of memory");
+	grown[(*n)++] = v;
+	*list = grown;
+	return 0;
+}
+
+static int parse_uint(const char *s, const char *what, unsigned max, unsigned *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max || s[0] == '-')
+		return errorf("%s: invalid value '%s'", what, s);
+	*ret = (unsigned)v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o, bool cpio_mode)
+{
+	enum {
+		OPT_UKI = 1000, OPT_EXTRA_DIR, OPT_GLOBAL_DIR, OPT_SYSEXT, OPT_GLOBAL_SYSEXT, OPT_MANIFEST,
+		OPT_GLOBAL_MANIFEST, OPT_CMDLINE, OPT_BANK, OPT_PCR, OPT_PHASE, OPT_SCHEME, OPT_SYSTEMD_VERSION,
+		OPT_INITIAL, OPT_OS_SEPARATOR, OPT_JSON, OPT_VERBOSE, OPT_THREADS, OPT_SECURE_BOOT, OPT_OUTPUT,
+	};
+	static const struct option longopts[] = {
+		{ "uki", required_argument, NULL, OPT_UKI },
+		{ "extra-dir", required_argument, NULL, OPT_EXTRA_DIR },
+		{ "global-dir", required_argument, NULL, OPT_GLOBAL_DIR },
+		{ "sysext", required_argument, NULL, OPT_SYSEXT },
+		{ "global-sysext", required_argument, NULL, OPT_GLOBAL_SYSEXT },
+		{ "manifest", required_argument, NULL, OPT_MANIFEST },
+		{ "global-manifest", required_argument, NULL, OPT_GLOBAL_MANIFEST },
+		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+		{ "bank", required_argument, NULL, OPT_BANK },
+		{ "pcr", required_argument, NULL, OPT_PCR },
+		{ "phase", required_argument, NULL, OPT_PHASE },
+		{ "scheme", required_argument, NULL, OPT_SCHEME },
+		{ "systemd-version", required_argument, NULL, OPT_SYSTEMD_VERSION },
+		{ "secure-boot", no_argument, NULL, OPT_SECURE_BOOT },
+		{ "initial", required_argument, NULL, OPT_INITIAL },
+		{ "os-separator", no_argument, NULL, OPT_OS_SEPARATOR },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "output", required_argument, NULL, OPT_OUTPUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, r = 0;
+	unsigned v;
+
+	while (r == 0 && (c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_UKI: o->uki = optarg; break;
+		case OPT_EXTRA_DIR: o->extra_dir = optarg; break;
+		case OPT_GLOBAL_DIR: o->global_dir = optarg; break;
+		case OPT_SYSEXT: r = push(&o->sysexts, &o->n_sysexts, optarg); break;
+		case OPT_GLOBAL_SYSEXT: r = push(&o->global_sysexts, &o->n_global_sysexts, optarg); break;
+		case OPT_MANIFEST: r = push(&o->manifests, &o->n_manifests, optarg); break;
+		case OPT_GLOBAL_MANIFEST: r = push(&o->global_manifests, &o->n_global_manifests, optarg); break;
+		case OPT_CMDLINE: o->cmdline = optarg; break;
+		case OPT_BANK: {
+			const struct bank *b = bank_by_name(optarg);
+
+			if (!b)
+				r = errorf("--bank: unknown bank '%s' (sha1, sha256, sha384, sha512)", optarg);
+			else
+				o->banks |= 1u << bank_index(b);
+			break;
+		}
+		case OPT_PCR:
+			r = parse_uint(optarg, "--pcr", 23, &v);
+			if (r == 0 && v != 9 && v != 11 && v != 12 && v != 13)
+				r = errorf("--pcr: %u is not predicted (9, 11, 12, 13)", v);
+			o->pcrs |= 1u << v;
+			break;
+		case OPT_PHASE:
+			if (o->n_phases >= PRED_MAX_PHASES)
+				r = errorf("--phase: at most %d", PRED_MAX_PHASES);
+			else
+				o->phases[o->n_phases++] = optarg;
+			o->phases_given = true;
+			break;
+		case OPT_SCHEME:
+			if (strcmp(optarg, "sysext-stub") == 0)
+				o->scheme = SCHEME_SYSEXT_STUB;
+			else if (strcmp(optarg, "systemd") == 0)
+				o->scheme = SCHEME_SYSTEMD;
+			else
+				r = errorf("--scheme: unknown scheme '%s' (sysext-stub, systemd)", optarg);
+			break;
+		case OPT_SYSTEMD_VERSION:
+			r = parse_uint(optarg, "--systemd-version", 9999, &o->systemd_version);
+			if (r == 0 && o->systemd_version < 252)
+				r = errorf("--systemd-version: %u is older than 252 (no PCR 11/13 measurements)",
+					   o->systemd_version);
+			break;
+		case OPT_SECURE_BOOT: o->secure_boot = true; break;
+		case OPT_INITIAL:
+			if (o->n_initial >= BANK_COUNT)
+				r = errorf("--initial: at most one per bank");
+			else
+				o->initial[o->n_initial++] = optarg;
+			break;
+		case OPT_OS_SEPARATOR: o->os_separator = true; break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_VERBOSE: o->verbose = true; break;
+		case OPT_THREADS: r = parse_uint(optarg, "--threads", 64, &o->threads); break;
+		case 'o':
+		case OPT_OUTPUT:
+			if (!cpio_mode)
+				goto unknown;
+			o->output = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+		unknown:
+			return errorf("try 'sysext-stub %s --help'", cpio_mode ? "cpio" : "predict");
+		}
+	}
+	if (r == 0 && optind < argc)
+		r = errorf("unexpected argument '%s'", argv[optind]);
+	if (o->banks == 0)
+		o->banks = (1u << BANK_COUNT) - 1;
+	return r;
+}
+
+/* ---------------------------------------------------------------- UKI */
+
+static int load_uki(const char *path, struct uki *u)
+{
+	ms_status m;
+
+	if (read_file(path, UKI_SIZE_MAX, &u->buf, &u->len) < 0)
+		return -1;
+	m = pe_parse(u->buf, u->len, PE_LAYOUT_FILE, &u->img);
+	if (m != MS_OK)
+		return errorf("%s: not a valid PE image: %s", path, ms_strerror(m));
+	if (!pe_find_section(&u->img, ".linux"))
+		return errorf("%s: not a UKI: no .linux section", path);
+	return 0;
+}
+
+/* A section as the loader maps it: VirtualSize bytes, the tail past the raw data zero. */
+static uint8_t *section_bytes(const struct uki *u, const struct pe_section *s, size_t *ret_len)
+{
+	size_t offset, present, size = pe_section_loaded_size(s);
+	uint8_t *b = calloc(1, size ? size : 1);
+
+	if (!b) {
+		errorf("out of memory");
+		return NULL;
+	}
+	pe_section_content(&u->img, s, &offset, &present);
+	memcpy(b, u->buf + offset, present < size ? present : size);
+	*ret_len = size;
+	return b;
+}
+
+static int predict_sections(struct prediction *p, const struct uki *u, const char *path, enum uki_order order)
+{
+	struct uki_measured_section list[UKI_MAX_MEASURED];
+	size_t n = uki_measured_sections(&u->img, order, list);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		uint8_t *b = section_bytes(u, list[i].section, &len);
+		int r;
+
+		if (!b)
+			return -1;
+		len = list[i].section->virtual_size; /* measured: exactly VirtualSize */
+		r = prediction_add_data(p, PCR_KERNEL_IMAGE, PRED_EV_IPL, list[i].name, path, list[i].name,
+					strlen(list[i].name) + 1);
+		if (r == 0)
+			r = prediction_add_data(p, PCR_KERNEL_IMAGE, PRED_EV_IPL, list[i].name, path, b, len);
+		free(b);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- command line */
+
+/* The command line the kernel gets, as UTF-16 with NUL; *ret_passed_in: from --cmdline. */
+static int effective_cmdline(const struct options *o, const struct uki *u, uint16_t **ret, bool *ret_passed_in)
+{
+	const struct pe_section *s = u && u->buf ? pe_find_section(&u->img, ".cmdline") : NULL;
+	bool section_wins = s && pe_section_loaded_size(s) > 0;
+	uint16_t *out = calloc(CMDLINE_UNITS_MAX, sizeof(uint16_t));
+	ms_status m = MS_ERR_NOT_FOUND;
+
+	*ret = NULL;
+	*ret_passed_in = false;
+	if (!out)
+		return errorf("out of memory");
+	if (o->scheme == SCHEME_SYSTEMD && !o->secure_boot && o->cmdline)
+		section_wins = false; /* systemd-stub lets LoadOptions override .cmdline without Secure Boot */
+	if (o->cmdline && section_wins)
+		warnf("--cmdline is ignored: the UKI has a .cmdline, which the stub always uses");
+	if (section_wins) {
+		size_t len;
+		uint8_t *b = section_bytes(u, s, &len);
+
+		if (!b) {
+			free(out);
+			return -1;
+		}
+		m = cmdline_from_section(b, len, out, CMDLINE_UNITS_MAX);
+		free(b);
+	} else if (o->cmdline) {
+		/* Exactly what the stub does with LoadOptions holding this string. */
+		size_t n = strlen(o->cmdline);
+		uint16_t *opts = calloc(n + 1, sizeof(uint16_t));
+
+		if (!opts || n + 1 > CMDLINE_UNITS_MAX) {
+			free(opts);
+			free(out);
+			return errorf("--cmdline: too long");
+		}
+		for (size_t i = 0; i < n; i++)
+			opts[i] = (uint8_t)o->cmdline[i];
+		m = cmdline_from_load_options(opts, (n + 1) * sizeof(uint16_t), out, CMDLINE_UNITS_MAX);
+		free(opts);
+		if (m == MS_ERR_INVALID)
+			warnf("--cmdline: not printable ASCII; the stub would ignore it");
+		*ret_passed_in = m == MS_OK;
+	}
+	if (m != MS_OK) {
+		free(out);
+		return 0;
+	}
+	*ret = out;
+	return 0;
+}
+
+static char *utf16_to_ascii(const uint16_t *s)
+{
+	size_t n = cmdline_len16(s);
+	char *a = malloc(n + 1);
+
+	if (!a)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		a[i] = s[i] < 0x80 ? (char)s[i] : '?';
+	a[n] = 0;
+	return a;
+}
+
+/* ---------------------------------------------------------------- sysexts */
+
+static enum ext_rule rule_for(const struct options *o)
+{
+	if (o->scheme == SCHEME_SYSEXT_STUB)
+		return EXT_RULE_SYSEXT_STUB;
+	return o->systemd_version >= 256 ? EXT_RULE_SYSTEMD_256 : EXT_RULE_SYSTEMD_252;
+}
+
+static int collect_set(const struct options *o, struct sysext_set *s, const char *prefix, const char *dir,
+		       const char *const *files, size_t n_files, const char *const *manifests, size_t n_manifests)
+{
+	sysext_set_init(s, prefix, rule_for(o), o->scheme == SCHEME_SYSEXT_STUB);
+	if (dir && sysext_set_add_dir(s, dir, o->verbose) < 0)
+		return -1;
+	for (size_t i = 0; i < n_files; i++)
+		if (sysext_set_add_file(s, files[i]) < 0)
+			return -1;
+	for (size_t i = 0; i < n_manifests; i++)
+		if (sysext_set_add_manifest(s, manifests[i]) < 0)
+			return -1;
+	return sysext_set_finish(s);
+}
+
+/* Our scheme: per file, the path with NUL, then the content. */
+static int predict_sysexts_per_file(struct prediction *p, const struct sysext_set *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct sysext_file *f = &s->files[i];
+		char path[CPIO_PATH_MAX + 1];
+		ms_status m = sysext_archive_path(s->prefix, f->name, path, sizeof(path));
+
+		if (m != MS_OK)
+			return errorf("%s: %s", f->name, ms_strerror(m));
+		if (prediction_add_data(p, PCR_SYSEXTS, PRED_EV_IPL, path, f->path, path, strlen(path) + 1) < 0 ||
+		    prediction_add_digests(p, PCR_SYSEXTS, PRED_EV_IPL, path, f->path, f->digest) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- main flow */
+
+static int set_initial(struct prediction *p, const struct options *o)
+{
+	for (size_t i = 0; i < o->n_initial; i++) {
+		const struct bank *b = NULL;
+
+		for (size_t k = 0; k < BANK_COUNT; k++)
+			if (strlen(o->initial[i]) == 2 * banks[k].size)
+				b = &banks[k];
+		if (!b || hex_decode(o->initial[i], p->initial13[bank_index(b)], b->size) < 0)
+			return errorf("--initial: '%s' is not 40, 64, 96 or 128 hex digits", o->initial[i]);
+		p->has_initial[bank_index(b)] = true;
+	}
+	return 0;
+}
+
+static int run(struct options *o, bool cpio_mode)
+{
+	struct uki u = { 0 };
+	struct sysext_set per_uki = { 0 }, global = { 0 };
+	struct prediction p = { 0 };
+	uint8_t *arch[2] = { NULL, NULL };
+	uint64_t arch_size[2] = { 0, 0 };
+	uint16_t *cmdline = NULL;
+	bool passed_in = false, have_sysext_input, want_archives, global_read;
+	enum uki_order order = UKI_ORDER_DEFAULT;
+	int r = -1;
+
+	if (o->systemd_version == 0)
+		o->systemd_version = o->scheme == SCHEME_SYSTEMD ? SYSTEMD_DEFAULT_VERSION : uki_order_version(UKI_ORDER_DEFAULT);
+	(void)uki_order_for_version(o->systemd_version, &order);
+	global_read = o->scheme == SCHEME_SYSEXT_STUB || o->systemd_version >= 258;
+	have_sysext_input = o->extra_dir || o->global_dir || o->n_sysexts || o->n_global_sysexts || o->n_manifests ||
+			    o->n_global_manifests;
+	p.banks = o->banks;
+
+	if (o->uki && load_uki(o->uki, &u) < 0)
+		goto out;
+	if (collect_set(o, &per_uki, SYSEXT_PREFIX, o->extra_dir, o->sysexts, o->n_sysexts, o->manifests,
+			o->n_manifests) < 0)
+		goto out;
+	if (!global_read && (o->global_dir || o->n_global_sysexts || o->n_global_manifests))
+		warnf("systemd-stub %u does not read \\loader\\extensions (v258+): global sysexts ignored",
+		      o->systemd_version);
+	if (collect_set(o, &global, SYSEXT_GLOBAL_PREFIX, global_read ? o->global_dir : NULL,
+			global_read ? o->global_sysexts : NULL, global_read ? o->n_global_sysexts : 0,
+			global_read ? o->global_manifests : NULL, global_read ? o->n_global_manifests : 0) < 0)
+		goto out;
+
+	if (cpio_mode) {
+		if (!o->output)
+			return errorf("cpio: --output FILE is required");
+		if (!have_sysext_input)
+			return errorf("cpio: give --extra-dir, --global-dir, --sysext or --global-sysext");
+		o->pcrs = 0;
+	} else if (o->pcrs == 0) {
+		/* Default: whatever the inputs allow. */
+		if (o->uki)
+			o->pcrs |= 1u << PCR_KERNEL_IMAGE;
+		if (have_sysext_input || o->uki)
+			o->pcrs |= 1u << PCR_SYSEXTS;
+		if (o->cmdline)
+			o->pcrs |= 1u << PCR_KERNEL_PARAMETERS;
+		if (o->uki && o->scheme == SCHEME_SYSEXT_STUB && sysext_set_has_bytes(&per_uki) &&
+		    sysext_set_has_bytes(&global))
+			o->pcrs |= 1u << PCR_LINUX_INITRD;
+	}
+	p.pcrs = o->pcrs;
+	if ((o->pcrs & (1u << PCR_KERNEL_IMAGE)) && !o->uki)
+		return errorf("PCR 11 needs --uki");
+	if (o->pcrs & (1u << PCR_LINUX_INITRD)) {
+		if (!o->uki)
+			return errorf("PCR 9 needs --uki (its .initrd and command line)");
+		if (o->scheme != SCHEME_SYSEXT_STUB)
+			return errorf("PCR 9 is predicted for sysext-stub only");
+	}
+
+	/* Which banks every sysext can give a digest in (manifests may cover only some). */
+	for (size_t b = 0; b < BANK_COUNT; b++)
+		if ((p.banks & (1u << b)) && (!sysext_set_can_digest(&per_uki, b) || !sysext_set_can_digest(&global, b))) {
+			warnf("no %s digest for every sysext (manifest): %s not predicted", banks[b].name, banks[b].name);
+			p.banks &= ~(1u << b);
+		}
+	if (p.banks == 0) {
+		errorf("no bank can be predicted with these inputs");
+		goto out;
+	}
+
+	want_archives = cpio_mode || (o->pcrs & (1u << PCR_LINUX_INITRD)) ||
+			(o->scheme == SCHEME_SYSTEMD && (o->pcrs & (1u << PCR_SYSEXTS)));
+	if (want_archives && !(sysext_set_has_bytes(&per_uki) && sysext_set_has_bytes(&global))) {
+		errorf("a manifest has digests only: the archives (cpio, PCR 9, --scheme=systemd) need the files");
+		goto out;
+	}
+	if (sysext_set_read(&per_uki, p.banks, o->threads, want_archives ? &arch[0] : NULL, &arch_size[0]) < 0 ||
+	    sysext_set_read(&global, p.banks, o->threads, want_archives ? &arch[1] : NULL, &arch_size[1]) < 0)
+		goto out;
+
+	if (cpio_mode) {
+		/* The bytes the stub appends after .initrd: per-UKI archive, then global (each a multiple of 4). */
+		uint8_t *all = malloc(arch_size[0] + arch_size[1] + 1);
+
+		if (!all) {
+			errorf("out of memory");
+			goto out;
+		}
+		if (arch_size[0])
+			memcpy(all, arch[0], arch_size[0]);
+		if (arch_size[1])
+			memcpy(all + arch_size[0], arch[1], arch_size[1]);
+		r = write_file_atomic(o->output, all, arch_size[0] + arch_size[1], 0644);
+		free(all);
+		if (r == 0 && arch_size[0] + arch_size[1] == 0)
+			warnf("no sysext picked: %s is empty, and the stub appends nothing", o->output);
+		goto out;
+	}
+
+	/* PCR 11 */
+	if ((o->pcrs & (1u << PCR_KERNEL_IMAGE)) && predict_sections(&p, &u, o->uki, order) < 0)
+		goto out;
+	if (o->pcrs & (1u << PCR_KERNEL_IMAGE)) {
+		size_t n = o->phases_given ? o->n_phases : sizeof(default_phases) / sizeof(default_phases[0]);
+
+		for (size_t i = 0; i < n; i++)
+			if (prediction_add_phase(&p, o->phases_given ? o->phases[i] : default_phases[i]) < 0)
+				goto out;
+	}
+
+	/* PCR 12 */
+	if (effective_cmdline(o, o->uki ? &u : NULL, &cmdline, &passed_in) < 0)
+		goto out;
+	if ((o->pcrs & (1u << PCR_KERNEL_PARAMETERS)) && cmdline && passed_in) {
+		char *desc = utf16_to_ascii(cmdline);
+
+		r = desc ? prediction_add_data(&p, PCR_KERNEL_PARAMETERS, PRED_EV_IPL, desc, NULL, cmdline,
+					       (cmdline_len16(cmdline) + 1) * sizeof(uint16_t))
+			 : errorf("out of memory");
+		free(desc);
+		if (r < 0)
+			goto out;
+		r = -1;
+	}
+
+	/* PCR 13 */
+	if (o->pcrs & (1u << PCR_SYSEXTS)) {
+		if (set_initial(&p, o) < 0)
+			goto out;
+		if (o->scheme == SCHEME_SYSEXT_STUB) {
+			if (predict_sysexts_per_file(&p, &per_uki) < 0 || predict_sysexts_per_file(&p, &global) < 0)
+				goto out;
+		} else {
+			static const char *const desc[] = { "System extension initrd", "Global system extension initrd" };
+
+			for (size_t i = 0; i < 2; i++)
+				if (arch_size[i] && prediction_add_data(&p, PCR_SYSEXTS, PRED_EV_IPL, desc[i], NULL, arch[i],
+									arch_size[i]) < 0)
+					goto out;
+		}
+		if (o->os_separator &&
+		    prediction_add_data(&p, PCR_SYSEXTS, PRED_USERSPACE, "os-separator", NULL, "os-separator", 12) < 0)
+			goto out;
+	}
+
+	/* PCR 9: what the Linux EFI stub measures. */
+	if (o->pcrs & (1u << PCR_LINUX_INITRD)) {
+		const struct pe_section *s = pe_find_section(&u.img, ".initrd");
+		uint64_t sizes[3] = { 0, arch_size[0], arch_size[1] }, offsets[3], total = 0;
+		uint8_t *pieces[3] = { NULL, arch[0], arch[1] }, *initrd;
+		size_t len = 0;
+
+		if (cmdline && prediction_add_data(&p, PCR_LINUX_INITRD, PRED_EV_EVENT_TAG, "LOADED_IMAGE::LoadOptions",
+						   NULL, cmdline, (cmdline_len16(cmdline) + 1) * sizeof(uint16_t)) < 0)
+			goto out;
+		if (s && pe_section_loaded_size(s) > 0) {
+			pieces[0] = section_bytes(&u, s, &len);
+			if (!pieces[0])
+				goto out;
+			sizes[0] = len;
+		}
+		if (initrd_layout(sizes, 3, offsets, &total) != MS_OK || !(initrd = calloc(1, total + 1))) {
+			free(pieces[0]);
+			errorf("the initrd is too large");
+			goto out;
+		}
+		for (size_t i = 0; i < 3; i++)
+			if (sizes[i])
+				memcpy(initrd + offsets[i], pieces[i], sizes[i]);
+		free(pieces[0]);
+		r = total ? prediction_add_data(&p, PCR_LINUX_INITRD, PRED_EV_EVENT_TAG, "Linux initrd", o->uki, initrd,
+						total)
+			  : 0;
+		free(initrd);
+		if (r < 0)
+			goto out;
+	}
+
+	if (o->json)
+		prediction_print_json(&p, stdout);
+	else
+		prediction_print_table(&p, stdout);
+	r = fflush(stdout) == 0 ? 0 : errorf("cannot write the output: %s", strerror(errno));
+out:
+	free(cmdline);
+	free(arch[0]);
+	free(arch[1]);
+	free(u.buf);
+	sysext_set_free(&per_uki);
+	sysext_set_free(&global);
+	prediction_free(&p);
+	return r;
+}
+
+static int main_common(int argc, char **argv, bool cpio_mode)
+{
+	struct options o = { 0 };
+	int r = parse_args(argc, argv, &o, cpio_mode);
+
+	if (r == 0)
+		r = run(&o, cpio_mode);
+	free(o.sysexts);
+	free(o.global_sysexts);
+	free(o.manifests);
+	free(o.global_manifests);
+	return r == 1 ? 0 : r < 0 ? 1 : 0;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+	return main_common(argc, argv, false);
+}
+
+int cmd_cpio(int argc, char **argv)
+{
+	return main_common(argc, argv, true);
+}

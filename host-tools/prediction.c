@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+#include "prediction.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static const char *const type_names[] = {
+	[PRED_EV_IPL] = "EV_IPL",
+	[PRED_EV_EVENT_TAG] = "EV_EVENT_TAG",
+	[PRED_USERSPACE] = "userspace",
+};
+
+void prediction_free(struct prediction *p)
+{
+	for (size_t i = 0; i < p->n_events; i++) {
+		free(p->events[i].description);
+		free(p->events[i].file);
+		free(p->events[i].phase);
+	}
+	free(p->events);
+	for (size_t i = 0; i < p->n_phases; i++)
+		free(p->phases[i]);
+	memset(p, 0, sizeof(*p));
+}
+
+static struct pred_event *append(struct prediction *p, unsigned pcr, enum pred_type type, const char *description,
+				 const char *file)
+{
+	struct pred_event *e, *grown = realloc(p->events, (p->n_events + 1) * sizeof(*p->events));
+
+	if (!grown) {
+		errorf("out of memory");
+		return NULL;
+	}
+	p->events = grown;
+	e = &p->events[p->n_events];
+	memset(e, 0, sizeof(*e));
+	e->pcr = pcr;
+	e->type = type;
+	e->description = strdup(description);
+	e->file = file ? strdup(file) : NULL;
+	if (!e->description || (file && !e->file)) {
+		free(e->description);
+		free(e->file);
+		errorf("out of memory");
+		return NULL;
+	}
+	p->n_events++;
+	return e;
+}
+
+int prediction_add_data(struct prediction *p, unsigned pcr, enum pred_type type, const char *description,
+			const char *file, const void *data, size_t len)
+{
+	uint8_t d[BANK_COUNT][DIGEST_MAX] = { { 0 } };
+
+	for (size_t i = 0; i < BANK_COUNT; i++)
+		if ((p->banks & (1u << i)) && digest_buffer(&banks[i], data, len, d[i]) < 0)
+			return -1;
+	return prediction_add_digests(p, pcr, type, description, file, d);
+}
+
+int prediction_add_digests(struct prediction *p, unsigned pcr, enum pred_type type, const char *description,
+			   const char *file, const uint8_t digest[BANK_COUNT][DIGEST_MAX])
+{
+	struct pred_event *e = append(p, pcr, type, description, file);
+
+	if (!e)
+		return -1;
+	memcpy(e->digest, digest, sizeof(e->digest));
+	return 0;
+}
+
+int prediction_add_phase(struct prediction *p, const char *phase)
+{
+	const char *word = phase;
+
+	if (p->n_phases >= PRED_MAX_PHASES)
+		return errorf("at most %d --phase options", PRED_MAX_PHASES);
+	p->phases[p->n_phases] = strdup(phase);
+	if (!p->phases[p->n_phases])
+		return errorf("out of memory");
+	p->n_phases++;
+	/* Like systemd-measure: words separated by ':', empty words dropped, UTF-8 without NUL. */
+	while (*word) {
+		size_t len = strcspn(word, ":");
+
+		if (len > 0) {
+			char *w = strndup(word, len);
+			int r = w ? prediction_add_data(p, 11, PRED_USERSPACE, w, NULL, w, len) : errorf("out of memory");
+
+			free(w);
+			if (r < 0)
+				return r;
+			p->events[p->n_events - 1].phase = strdup(phase);
+			if (!p->events[p->n_events - 1].phase)
+				return errorf("out of memory");
+		}
+		word += len;
+		if (*word == ':')
+			word++;
+	}
+	return 0;
+}
+
+/* Whether event @e belongs to the value reported for @pcr at @phase (NULL: no phases). */
+static bool event_in(const struct pred_event *e, unsigned pcr, const char *phase)
+{
+	if (e->pcr != pcr)
+		return false;
+	if (!e->phase)
+		return true;
+	return phase && strcmp(e->phase, phase) == 0;
+}
+
+static void value_of(const struct prediction *p, size_t bank_i, unsigned pcr, const char *phase,
+		     uint8_t out[DIGEST_MAX])
+{
+	memset(out, 0, DIGEST_MAX);
+	if (pcr == 13 && p->has_initial[bank_i])
+		memcpy(out, p->initial13[bank_i], banks[bank_i].size);
+	for (size_t i = 0; i < p->n_events; i++)
+		if (event_in(&p->events[i], pcr, phase))
+			(void)pcr_extend(&banks[bank_i], out, p->events[i].digest[bank_i]);
+}
+
+/* The reported values: one per PCR, and for PCR 11 one per phase. */
+struct report {
+	unsigned pcr;
+	const char *phase;
+};
+
+static size_t reports(const struct prediction *p, struct report *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (unsigned pcr = 0; pcr < 24; pcr++) {
+		if (!(p->pcrs & (1u << pcr)))
+			continue;
+		if (pcr == 11 && p->n_phases > 0) {
+			for (size_t i = 0; i < p->n_phases && n < cap; i++)
+				out[n++] = (struct report){ pcr, p->phases[i] };
+		} else if (n < cap) {
+			out[n++] = (struct report){ pcr, NULL };
+		}
+	}
+	return n;
+}
+
+void prediction_print_table(const struct prediction *p, FILE *out)
+{
+	struct report r[24 + PRED_MAX_PHASES];
+	size_t n = reports(p, r, sizeof(r) / sizeof(r[0]));
+	char hex[2 * DIGEST_MAX + 1];
+
+	for (size_t k = 0; k < n; k++) {
+		/* Event digests are listed in sha256 when predicted, else in the first bank. */
+		size_t shown = (p->banks & 2u) ? 1 : (size_t)__builtin_ctz(p->banks), idx = 0;
+		uint8_t v[DIGEST_MAX];
+
+		if (r[k].phase)
+			fprintf(out, "# PCR %u, phase <%s>\n", r[k].pcr, r[k].phase);
+		else
+			fprintf(out, "# PCR %u\n", r[k].pcr);
+		for (size_t b = 0; b < BANK_COUNT; b++) {
+			if (!(p->banks & (1u << b)))
+				continue;
+			value_of(p, b, r[k].pcr, r[k].phase, v);
+			fprintf(out, "%u:%s=%s\n", r[k].pcr, banks[b].name, hex_encode(v, banks[b].size, hex));
+		}
+		if (r[k].pcr == 13 && p->has_initial[shown])
+			fprintf(out, "  (starting from %s)\n", hex_encode(p->initial13[shown], banks[shown].size, hex));
+		for (size_t i = 0; i < p->n_events; i++) {
+			const struct pred_event *e = &p->events[i];
+
+			if (!event_in(e, r[k].pcr, r[k].phase))
+				continue;
+			fprintf(out, "  %2zu %-12s %s:%.16s… %s%s%s%s\n", ++idx, type_names[e->type], banks[shown].name,
+				hex_encode(e->digest[shown], banks[shown].size, hex), e->description,
+				e->file ? " (" : "", e->file ? e->file : "", e->file ? ")" : "");
+		}
+		if (idx == 0)
+			fprintf(out, "  (no events)\n");
+	}
+}
+
+static void json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+void prediction_print_json(const struct prediction *p, FILE *out)
+{
+	struct report r[24 + PRED_MAX_PHASES];
+	size_t n = reports(p, r, sizeof(r) / sizeof(r[0]));
+	char hex[2 * DIGEST_MAX + 1];
+	bool first_bank = true;
+
+	fputc('{', out);
+	for (size_t b = 0; b < BANK_COUNT; b++) {
+		if (!(p->banks & (1u << b)))
+			continue;
+		fprintf(out, "%s\"%s\":[", first_bank ? "" : ",", banks[b].name);
+		first_bank = false;
+		for (size_t k = 0; k < n; k++) {
+			uint8_t v[DIGEST_MAX];
+			bool first_event = true;
+
+			value_of(p, b, r[k].pcr, r[k].phase, v);
+			fprintf(out, "%s{", k ? "," : "");
+			if (r[k].phase && *r[k].phase) {
+				fputs("\"phase\":", out);
+				json_string(out, r[k].phase);
+				fputc(',', out);
+			}
+			fprintf(out, "\"pcr\":%u,\"hash\":\"%s\"", r[k].pcr, hex_encode(v, banks[b].size, hex));
+			if (r[k].pcr == 13 && p->has_initial[b])
+				fprintf(out, ",\"initial\":\"%s\"", hex_encode(p->initial13[b], banks[b].size, hex));
+			fputs(",\"events\":[", out);
+			for (size_t i = 0; i < p->n_events; i++) {
+				const struct pred_event *e = &p->events[i];
+
+				if (!event_in(e, r[k].pcr, r[k].phase))
+					continue;
+				fprintf(out, "%s{\"type\":\"%s\",\"digest\":\"%s\",\"description\":", first_event ? "" : ",",
+					type_names[e->type], hex_encode(e->digest[b], banks[b].size, hex));
+				json_string(out, e->description);
+				if (e->file) {
+					fputs(",\"file\":", out);
+					json_string(out, e->file);
+				}
+				fputc('}', out);
+				first_event = false;
+			}
+			fputs("]}", out);
+		}
+		fputc(']', out);
+	}
+	fputs("}\n", out);
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sysext-set.h - one directory's worth of system extensions on the host,
+ * picked, limited and ordered by the same measure/ rules the stub applies
+ * on the ESP; from a directory, from individual files, or from a manifest
+ * of digests (sha256sum format) when the images themselves are not at hand.
+ *
+ * Reading is single-pass: each file is read once, and its bytes feed every
+ * requested bank's hash and, when an archive is wanted, land directly in
+ * their slot of the archive. Files are processed in parallel.
+ */
+#ifndef HOST_TOOLS_SYSEXT_SET_H
+#define HOST_TOOLS_SYSEXT_SET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest.h"
+#include "measure/extensions.h"
+
+struct sysext_file {
+	char name[EXT_NAME_MAX + 1]; /* as stored in the archive */
+	char *path;                  /* host file, NULL when known from a manifest only */
+	uint64_t size;               /* bytes (unknown, 0, for manifest entries) */
+	unsigned digest_mask;        /* bit i: digest[i] known */
+	uint8_t digest[BANK_COUNT][DIGEST_MAX];
+};
+
+struct sysext_set {
+	const char *prefix;  /* ".extra/sysext" or ".extra/global_sysext" */
+	enum ext_rule rule;
+	bool limits;         /* apply the stub's count and total-size limits */
+	struct sysext_file *files;
+	size_t n;
+	bool sorted;
+};
+
+void sysext_set_init(struct sysext_set *s, const char *prefix, enum ext_rule rule, bool limits);
+void sysext_set_free(struct sysext_set *s);
+
+/*
+ * Every entry of @dir the pickup rule picks (skips are reported with
+ * --verbose semantics through @verbose). A missing directory is an error
+ * (the user named it); an empty one is not.
+ */
+int sysext_set_add_dir(struct sysext_set *s, const char *dir, bool verbose);
+
+/* One file; an error if the pickup rule would not pick its name. */
+int sysext_set_add_file(struct sysext_set *s, const char *path);
+
+/*
+ * Lines "<hex>  <name>" or "<hex> *<name>" (sha256sum, sha1sum, sha384sum
+ * or sha512sum output; the hex length says which). A name may carry a
+ * directory part; only its last component counts. Several manifests may
+ * describe the same names in different banks.
+ */
+int sysext_set_add_manifest(struct sysext_set *s, const char *path);
+
+/* Sort into measurement order and enforce the limits; call once, after adding. */
+int sysext_set_finish(struct sysext_set *s);
+
+/* Whether every file has bytes on the host (needed for archives). */
+bool sysext_set_has_bytes(const struct sysext_set *s);
+
+/* Whether every file's digest in bank @i is known or can be computed. */
+bool sysext_set_can_digest(const struct sysext_set *s, size_t bank_i);
+
+/*
+ * Read every file with bytes once, hashing it in the banks of @mask; with
+ * @archive non-NULL also build the archive (plan, allocate, fill), which
+ * the caller frees with free(). @threads workers (0 = online CPUs).
+ */
+int sysext_set_read(struct sysext_set *s, unsigned mask, unsigned threads, uint8_t **archive, uint64_t *archive_size);
+
+#endif
