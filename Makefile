@@ -54,7 +54,7 @@ FAULT_OBJ := $(patsubst %.c,$(B)/efi-fault/%.o,$(STUB_SRC) $(EFILIB_SRC) $(MEASU
 HOST_MEASURE_OBJ := $(patsubst %.c,$(B)/host/%.o,$(MEASURE_SRC))
 TEST_MEASURE_OBJ := $(patsubst %.c,$(B)/test/%.o,$(MEASURE_SRC))
 
-.PHONY: all deps demo check unit cli-check fuzz fuzz-replay measure-check ovmf-check clean
+.PHONY: all deps demo check bench unit cli-check fuzz fuzz-replay measure-check ovmf-check clean
 .DELETE_ON_ERROR:
 # Keep intermediate objects (tests) so `make unit` does not rebuild everything.
 .SECONDARY:
@@ -159,6 +159,10 @@ check: deps
 	$(MAKE) fuzz-replay
 	$(MAKE) cli-check
 	$(MAKE) ovmf-check
+
+# Benchmarks (never timed tests): figures as ratios against a peer run alongside.
+bench: all
+	scripts/bench-predict.sh
 
 clean:
 	rm -rf $(B)

@@ -11,7 +11,7 @@ libcmocka-dev clang libclang-rt-14-dev
 python3 python3-pytest
 qemu-system-x86 ovmf swtpm swtpm-tools
 mtools dosfstools fdisk busybox-static cpio xz-utils zstd
-systemd-boot-efi sbsigntool openssl
+systemd-boot-efi sbsigntool openssl bc
 "
 
 missing=""
