@@ -19,6 +19,7 @@
 #include <openssl/sha.h>
 
 #include "measure/cpio.h"
+#include "measure/sysext-archive.h"
 
 struct file {
 	const char *name;
@@ -281,6 +282,77 @@ static void limits(void **state)
 	assert_int_equal(cpio_write_dirs(&w, "trailing/", 0555), MS_ERR_INVALID);
 }
 
+/* sysext_archive_fill's callback: copy contents from a table, drop names starting with 'x'. */
+struct fill_table {
+	const char *const *contents;
+	char paths[4][64];
+	size_t calls;
+};
+
+static int fill_from_table(void *ctx_, size_t index, const char *path, uint8_t *data, uint64_t size)
+{
+	struct fill_table *t = ctx_;
+
+	snprintf(t->paths[index], sizeof(t->paths[index]), "%s", path);
+	t->calls++;
+	memcpy(data, t->contents[index], size);
+	return strstr(path, "/x") == NULL;
+}
+
+/* The shared plan/fill gives the golden bytes, and a dropped file leaves no trace. */
+static void sysext_archive_plan_and_fill(void **state)
+{
+	const char *names[] = { "a.sysext.raw", "b.sysext.raw", "x.sysext.raw" };
+	const char *const contents[] = { "hello\n", "world", "dropped" };
+	uint64_t sizes[] = { 6, 5, 7 }, planned, size;
+	struct fill_table t = { .contents = contents };
+	size_t kept;
+	uint8_t *buf;
+
+	(void)state;
+	assert_int_equal(sysext_archive_plan(SYSEXT_PREFIX, names, sizes, 3, &planned), MS_OK);
+	buf = malloc(planned);
+	assert_non_null(buf);
+	assert_int_equal(sysext_archive_fill(buf, planned, SYSEXT_PREFIX, names, sizes, 3, fill_from_table, &t, &size,
+					     &kept), MS_OK);
+	assert_int_equal(t.calls, 3);
+	assert_string_equal(t.paths[0], ".extra/sysext/a.sysext.raw");
+	assert_string_equal(t.paths[2], ".extra/sysext/x.sysext.raw");
+	assert_int_equal(kept, 2);
+	/* Exactly the two-file golden archive: x took no inode and left no bytes. */
+	assert_int_equal(size, 664);
+	assert_sha256(buf, size, "bf665435d45aa6e4a08c2343c776b69c1dbb3337cc5c311a0ea2e9e895b62ebd");
+	free(buf);
+}
+
+static int drop_all(void *ctx, size_t index, const char *path, uint8_t *data, uint64_t size)
+{
+	(void)ctx, (void)index, (void)path, (void)data, (void)size;
+	return 0;
+}
+
+static void sysext_archive_with_nothing_kept_is_empty(void **state)
+{
+	const char *names[] = { "a.sysext.raw" };
+	uint64_t sizes[] = { 6 }, planned, size = 1;
+	size_t kept = 1;
+	uint8_t buf[1024];
+	char path[16];
+
+	(void)state;
+	assert_int_equal(sysext_archive_plan(SYSEXT_GLOBAL_PREFIX, names, sizes, 1, &planned), MS_OK);
+	assert_true(planned <= sizeof(buf));
+	assert_int_equal(sysext_archive_fill(buf, planned, SYSEXT_GLOBAL_PREFIX, names, sizes, 1, drop_all, NULL, &size,
+					     &kept), MS_OK);
+	assert_int_equal(size, 0);
+	assert_int_equal(kept, 0);
+	/* Too small a buffer is an error, not an overrun. */
+	assert_int_not_equal(sysext_archive_fill(buf, 100, SYSEXT_GLOBAL_PREFIX, names, sizes, 1, drop_all,
+						 NULL, &size, &kept), MS_OK);
+	assert_int_equal(sysext_archive_path(SYSEXT_PREFIX, "a.sysext.raw", path, sizeof(path)),
+			 MS_ERR_BUFFER_TOO_SMALL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +366,8 @@ int main(void)
 		cmocka_unit_test(path_offset_points_at_the_nul_terminated_path),
 		cmocka_unit_test(worked_example_pcr13),
 		cmocka_unit_test(limits),
+		cmocka_unit_test(sysext_archive_plan_and_fill),
+		cmocka_unit_test(sysext_archive_with_nothing_kept_is_empty),
 	};
 
 	return cmocka_run_group_tests_name("cpio", tests, NULL, NULL);

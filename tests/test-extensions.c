@@ -148,6 +148,73 @@ static void extdir_derivation(void **state)
 	assert_int_equal(extdir_from_image_path(p, 0, out, 16), MS_ERR_INVALID);
 }
 
+static void systemd_rules(void **state)
+{
+	static const struct {
+		const char *name;
+		enum ext_verdict stub, sd252, sd256;
+	} cases[] = {
+		{ "k3s.sysext.raw", EXT_PICK, EXT_PICK, EXT_PICK },
+		{ "other.raw", EXT_SKIP_OTHER_SUFFIX, EXT_PICK, EXT_PICK },
+		{ "OTHER.RAW", EXT_SKIP_OTHER_SUFFIX, EXT_PICK, EXT_PICK },
+		{ "etc.confext.raw", EXT_SKIP_OTHER_SUFFIX, EXT_PICK, EXT_SKIP_CONFEXT },
+		{ "x.cred", EXT_SKIP_OTHER_SUFFIX, EXT_SKIP_NOT_RAW, EXT_SKIP_NOT_RAW },
+		{ ".hidden.raw", EXT_SKIP_DOT_FILE, EXT_SKIP_DOT_FILE, EXT_SKIP_DOT_FILE },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len;
+		const uint16_t *n = u16(cases[i].name, &len);
+
+		assert_int_equal(ext_classify_rule(n, len, 0, EXT_RULE_SYSEXT_STUB), cases[i].stub);
+		assert_int_equal(ext_classify_rule(n, len, 0, EXT_RULE_SYSTEMD_252), cases[i].sd252);
+		assert_int_equal(ext_classify_rule(n, len, 0, EXT_RULE_SYSTEMD_256), cases[i].sd256);
+	}
+}
+
+/* The count limit keeps the first names in measurement order, whatever the directory order. */
+static void sorted_insert_keeps_the_first_names(void **state)
+{
+	const char *in[] = { "d", "b", "e", "a", "c", "B" };
+	const char *list[3];
+	size_t n = 0;
+	const char *dropped[6];
+	size_t n_dropped = 0;
+
+	(void)state;
+	for (size_t i = 0; i < 6; i++) {
+		const char *out = ext_sorted_insert(list, &n, 3, in[i]);
+
+		if (out)
+			dropped[n_dropped++] = out;
+	}
+	assert_int_equal(n, 3);
+	assert_string_equal(list[0], "B");
+	assert_string_equal(list[1], "a");
+	assert_string_equal(list[2], "b");
+	assert_int_equal(n_dropped, 3);
+	assert_string_equal(dropped[0], "e"); /* arrived when full and sorted last */
+	assert_string_equal(dropped[1], "d");
+	assert_string_equal(dropped[2], "c");
+	assert_string_equal(ext_sorted_insert(list, &n, 0, "x"), "x"); /* no room at all */
+}
+
+static void total_limit_without_overflow(void **state)
+{
+	uint64_t total = 0;
+
+	(void)state;
+	assert_true(ext_fits_total(&total, EXT_TOTAL_SIZE_MAX - 10));
+	assert_false(ext_fits_total(&total, 11));
+	assert_true(ext_fits_total(&total, 10));
+	assert_int_equal(total, EXT_TOTAL_SIZE_MAX);
+	assert_true(ext_fits_total(&total, 0));
+	total = EXT_TOTAL_SIZE_MAX - 1;
+	assert_false(ext_fits_total(&total, UINT64_MAX)); /* would wrap */
+	assert_int_equal(total, EXT_TOTAL_SIZE_MAX - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +224,9 @@ int main(void)
 		cmocka_unit_test(order_is_plain_code_unit_order),
 		cmocka_unit_test(to_ascii_checks_room),
 		cmocka_unit_test(extdir_derivation),
+		cmocka_unit_test(systemd_rules),
+		cmocka_unit_test(sorted_insert_keeps_the_first_names),
+		cmocka_unit_test(total_limit_without_overflow),
 	};
 
 	return cmocka_run_group_tests_name("extensions", tests, NULL, NULL);
