@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "build.h"
+#include "eventlog.h"
 #include "predict.h"
 
 struct command {
@@ -16,6 +17,7 @@ static const struct command commands[] = {
 	{ "build", cmd_build, "assemble a UKI around the stub" },
 	{ "predict", cmd_predict, "predict PCR 9, 11, 12 and 13 before booting" },
 	{ "cpio", cmd_cpio, "write the exact sysext archives the stub appends to the initrd" },
+	{ "eventlog", cmd_eventlog, "replay a TPM event log and compare with PCRs or a prediction" },
 };
 
 static void usage(FILE *f)

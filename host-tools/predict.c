@@ -29,7 +29,6 @@
 #include "measure/uki.h"
 
 #define UKI_SIZE_MAX ((uint64_t)4 << 30)
-#define CMDLINE_UNITS_MAX 8192
 #define SYSTEMD_DEFAULT_VERSION 252 /* Debian 12's systemd-stub */
 #define TAG_LINUX_INITRD 0x8F3B22ECu
 #define TAG_LINUX_LOAD_OPTIONS 0x8F3B22EDu
@@ -293,18 +292,19 @@ static int predict_sections(struct prediction *p, const struct uki *u, const cha
 
 /* ---------------------------------------------------------------- command line */
 
-/* The command line the kernel gets, as UTF-16 with NUL; *ret_passed_in: from --cmdline. */
+/*
+ * The command line the kernel gets, as UTF-16 with NUL; *ret_passed_in: from --cmdline.
+ * Like the stub (stub.c choose_cmdline), the buffer is sized from the source: no length limit.
+ */
 static int effective_cmdline(const struct options *o, const struct uki *u, uint16_t **ret, bool *ret_passed_in)
 {
 	const struct pe_section *s = u && u->buf ? pe_find_section(&u->img, ".cmdline") : NULL;
 	bool section_wins = s && pe_section_loaded_size(s) > 0;
-	uint16_t *out = calloc(CMDLINE_UNITS_MAX, sizeof(uint16_t));
+	uint16_t *out = NULL;
 	ms_status m = MS_ERR_NOT_FOUND;
 
 	*ret = NULL;
 	*ret_passed_in = false;
-	if (!out)
-		return errorf("out of memory");
 	if (o->scheme == SCHEME_SYSTEMD && !o->secure_boot && o->cmdline)
 		section_wins = false; /* systemd-stub lets LoadOptions override .cmdline without Secure Boot */
 	if (o->cmdline && section_wins)
@@ -313,25 +313,29 @@ static int effective_cmdline(const struct options *o, const struct uki *u, uint1
 		size_t len;
 		uint8_t *b = section_bytes(u, s, &len);
 
-		if (!b) {
-			free(out);
+		if (!b)
 			return -1;
+		out = calloc(len + 1, sizeof(uint16_t));
+		if (!out) {
+			free(b);
+			return errorf("out of memory");
 		}
-		m = cmdline_from_section(b, len, out, CMDLINE_UNITS_MAX);
+		m = cmdline_from_section(b, len, out, len + 1);
 		free(b);
 	} else if (o->cmdline) {
 		/* Exactly what the stub does with LoadOptions holding this string. */
 		size_t n = strlen(o->cmdline);
 		uint16_t *opts = calloc(n + 1, sizeof(uint16_t));
 
-		if (!opts || n + 1 > CMDLINE_UNITS_MAX) {
+		out = calloc(n + 1, sizeof(uint16_t));
+		if (!opts || !out) {
 			free(opts);
 			free(out);
-			return errorf("--cmdline: too long");
+			return errorf("out of memory");
 		}
 		for (size_t i = 0; i < n; i++)
 			opts[i] = (uint8_t)o->cmdline[i];
-		m = cmdline_from_load_options(opts, (n + 1) * sizeof(uint16_t), out, CMDLINE_UNITS_MAX);
+		m = cmdline_from_load_options(opts, (n + 1) * sizeof(uint16_t), out, n + 1);
 		free(opts);
 		if (m == MS_ERR_INVALID)
 			warnf("--cmdline: not printable ASCII; the stub would ignore it");

@@ -73,16 +73,49 @@ int prediction_add_digests(struct prediction *p, unsigned pcr, enum pred_type ty
 	return 0;
 }
 
-int prediction_add_phase(struct prediction *p, const char *phase)
+/* @phase as systemd-measure reports it: its non-empty words joined by ':' ("a::b:" -> "a:b"). */
+static char *phase_normalize(const char *phase)
 {
-	const char *word = phase;
+	char *n = malloc(strlen(phase) + 1), *o = n;
 
-	if (p->n_phases >= PRED_MAX_PHASES)
-		return errorf("at most %d --phase options", PRED_MAX_PHASES);
-	p->phases[p->n_phases] = strdup(phase);
-	if (!p->phases[p->n_phases])
+	if (!n)
+		return NULL;
+	for (const char *w = phase; *w;) {
+		size_t len = strcspn(w, ":");
+
+		if (len > 0) {
+			if (o != n)
+				*o++ = ':';
+			memcpy(o, w, len);
+			o += len;
+		}
+		w += len;
+		if (*w == ':')
+			w++;
+	}
+	*o = 0;
+	return n;
+}
+
+int prediction_add_phase(struct prediction *p, const char *phase_arg)
+{
+	char *norm = phase_normalize(phase_arg);
+	const char *phase = norm, *word;
+
+	if (!norm)
 		return errorf("out of memory");
-	p->n_phases++;
+	/* The same phase twice (also "a::b" after "a:b"): one report, as systemd-measure gives. */
+	for (size_t i = 0; i < p->n_phases; i++)
+		if (strcmp(p->phases[i], norm) == 0) {
+			free(norm);
+			return 0;
+		}
+	if (p->n_phases >= PRED_MAX_PHASES) {
+		free(norm);
+		return errorf("at most %d --phase options", PRED_MAX_PHASES);
+	}
+	p->phases[p->n_phases++] = norm; /* owned by @p from here on */
+	word = phase;
 	/* Like systemd-measure: words separated by ':', empty words dropped, UTF-8 without NUL. */
 	while (*word) {
 		size_t len = strcspn(word, ":");

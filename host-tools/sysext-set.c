@@ -211,8 +211,19 @@ int sysext_set_finish(struct sysext_set *s)
 	uint64_t total = 0;
 	size_t kept = 0;
 
-	qsort(s->files, s->n, sizeof(*s->files), compare_files);
+	if (s->n > 1)
+		qsort(s->files, s->n, sizeof(*s->files), compare_files);
 	s->sorted = true;
+	/* systemd-stub (no limits) fails the whole directory on a file cpio cannot describe. */
+	for (size_t i = 0; !s->limits && i < s->n; i++)
+		if (s->files[i].size > EXT_FILE_SIZE_MAX) {
+			warnf("%s: 4 GiB or larger: systemd-stub drops every extension of %s", s->files[i].path,
+			      s->prefix);
+			for (size_t k = 0; k < s->n; k++)
+				free(s->files[k].path);
+			s->n = 0;
+			return 0;
+		}
 	/* The stub's limits, in the stub's order (stub/sysext.c list_dir). */
 	for (size_t i = 0; i < s->n; i++) {
 		struct sysext_file *f = &s->files[i];

@@ -1,0 +1,853 @@
+"""Tests of `sysext-stub predict` and `sysext-stub cpio`.
+
+Every expected value is computed here, independently of the project's C
+code: digests and PCR extends with hashlib, newc archives with a small
+writer below (checked first against the published vectors of
+../shared/docs/reference-systemd-stub.md §3.2), PE sections with struct;
+or it comes from the published vectors (docs/MEASUREMENTS.md, the
+reference) or from Debian's own tools (systemd-measure 252, GNU cpio,
+sha256sum/sha1sum).
+"""
+import glob
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = ROOT / "build" / "sysext-stub"
+STUB = ROOT / "build" / "sysext-stub-x64.efi"
+DEBIAN_STUB = Path("/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+SYSTEMD_MEASURE = Path("/usr/lib/systemd/systemd-measure")
+
+BANKS = ("sha1", "sha256", "sha384", "sha512")
+SIZE = {"sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64}
+DEFAULT_PHASES = ["enter-initrd", "enter-initrd:leave-initrd", "enter-initrd:leave-initrd:sysinit",
+                  "enter-initrd:leave-initrd:sysinit:ready"]
+# systemd v258's canonical section order, without .pcrsig (before .pcrpkey upstream, never measured).
+CANONICAL_258 = [".linux", ".osrel", ".cmdline", ".initrd", ".ucode", ".splash", ".dtb", ".uname", ".sbat",
+                 ".pcrpkey", ".profile", ".dtbauto", ".hwids", ".efifw"]
+
+
+# --------------------------------------------------------------------------
+# Independent models
+# --------------------------------------------------------------------------
+
+def H(bank, data):
+    return hashlib.new(bank, data).digest()
+
+
+def replay(bank, digests, initial=None):
+    value = initial if initial is not None else bytes(SIZE[bank])
+    for d in digests:
+        value = H(bank, value + d)
+    return value
+
+
+def strcmp_sorted(names):
+    return sorted(names, key=lambda n: n.encode("ascii"))
+
+
+def per_file_digests(bank, per_uki, global_=()):
+    """Our scheme: per picked file, H(path in the initrd + NUL), then H(content)."""
+    out = []
+    for prefix, files in ((".extra/sysext", dict(per_uki)), (".extra/global_sysext", dict(global_))):
+        for name in strcmp_sorted(files):
+            out += [H(bank, f"{prefix}/{name}".encode() + b"\0"), H(bank, files[name])]
+    return out
+
+
+def newc(prefix, files):
+    """The archive systemd-stub (and our stub) builds for one directory (reference §3.1)."""
+    files = dict(files)
+    if not files:
+        return b""
+    out = bytearray()
+    ino = 0
+
+    def entry(ino, mode, name, data, namesize=None):
+        fields = [ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name) + 1, 0]
+        hdr = "070701" + "".join(f"{f:08x}" for f in fields)
+        if namesize is not None:
+            hdr = hdr[:6 + 11 * 8] + namesize + hdr[6 + 12 * 8:]
+        out.extend(hdr.encode() + name + b"\0")
+        out.extend(b"\0" * (-len(out) % 4))
+        out.extend(data)
+        out.extend(b"\0" * (-len(out) % 4))
+
+    parts = prefix.split("/")
+    for i in range(len(parts)):
+        ino += 1
+        entry(ino, 0o040555, "/".join(parts[:i + 1]).encode(), b"")
+    for name in strcmp_sorted(files):
+        ino += 1
+        entry(ino, 0o100444, f"{prefix}/{name}".encode(), files[name])
+    entry(0, 0, b"TRAILER!!!", b"", namesize="0000000B")
+    return bytes(out)
+
+
+def utf16z(s):
+    return s.encode("utf-16-le") + b"\0\0"
+
+
+def mangle(s):
+    """systemd-stub's command-line mangling: control characters to spaces, outer whitespace removed."""
+    s = "".join(" " if ord(c) < 0x20 or ord(c) == 0x7F else c for c in s)
+    return s.strip(" ")
+
+
+def read_sections(path):
+    """Independent PE reader: {name: bytes as loaded} (VirtualSize bytes, zero-filled past the raw data)."""
+    d = Path(path).read_bytes()
+    pe = struct.unpack_from("<I", d, 0x3C)[0]
+    assert d[pe:pe + 4] == b"PE\0\0"
+    nsec, = struct.unpack_from("<H", d, pe + 6)
+    optsz, = struct.unpack_from("<H", d, pe + 20)
+    out = {}
+    for i in range(nsec):
+        o = pe + 24 + optsz + 40 * i
+        name = d[o:o + 8].rstrip(b"\0").decode()
+        vs, _va, rs, ro = struct.unpack_from("<IIII", d, o + 8)
+        data = d[ro:ro + min(vs, rs)]
+        out.setdefault(name, data + bytes(vs - len(data)))
+    return out
+
+
+# --------------------------------------------------------------------------
+# Running the CLI
+# --------------------------------------------------------------------------
+
+def cli(*args, check=True):
+    r = subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True)
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def predict(*args, check=True):
+    return cli("predict", *args, check=check)
+
+
+def predict_json(*args):
+    r = predict("--json", *args)
+    return json.loads(r.stdout), r.stderr
+
+
+def entry(j, bank, pcr, phase=None):
+    """The one entry for @pcr in @bank (for PCR 11: the one with @phase, None = sections only)."""
+    found = [e for e in j[bank] if e["pcr"] == pcr and e.get("phase") == phase]
+    assert len(found) == 1, f"PCR {pcr} phase {phase!r} in {bank}: {found}"
+    return found[0]
+
+
+def value(j, bank, pcr, phase=None):
+    return bytes.fromhex(entry(j, bank, pcr, phase)["hash"])
+
+
+def write_set(base, files):
+    base.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (base / name).write_bytes(data)
+    return base
+
+
+def assert_failed(r, *words):
+    assert r.returncode != 0, r.stdout
+    assert r.stdout == "", "nothing may go to stdout on error"
+    errors = [line for line in r.stderr.splitlines() if line.startswith("sysext-stub: error:")]
+    assert len(errors) == 1, r.stderr
+    for w in words:
+        assert str(w) in errors[0], f"{w!r} not named in: {r.stderr}"
+
+
+def run_build(*args):
+    r = subprocess.run([str(CLI), "build", *map(str, args)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+WORKED = {"a.sysext.raw": b"hello\n", "b.sysext.raw": b"world"}
+WORKED_GLOBAL = {"g.sysext.raw": b"global"}
+
+
+@pytest.fixture
+def worked(tmp_path):
+    return write_set(tmp_path / "BOOTX64.EFI.extra.d", WORKED), write_set(tmp_path / "extensions", WORKED_GLOBAL)
+
+
+# --------------------------------------------------------------------------
+# The independent models against the published vectors
+# --------------------------------------------------------------------------
+
+def test_models_reproduce_the_published_vectors():
+    one = newc(".extra/sysext", {"a.sysext.raw": b"hello\n"})
+    two = newc(".extra/sysext", WORKED)
+    glob_ = newc(".extra/global_sysext", {"g.raw": b"global"})
+    assert len(one) == 516 and hashlib.sha256(one).hexdigest().startswith("df243ad6d653ae03")
+    assert len(two) == 664 and hashlib.sha256(two).hexdigest().startswith("bf665435d45aa6e4")
+    assert len(glob_) == 524 and hashlib.sha256(glob_).hexdigest().startswith("0f57dd05c628b776")
+    assert replay("sha256", per_file_digests("sha256", WORKED, WORKED_GLOBAL)).hex() == \
+        "b15b792148ca42c5ba7a1af14f7439a5d599c6e68f31c952cafd94648e4c50e1"
+    assert H("sha256", b"os-separator").hex() == "ff5b9d73dad709633ae76adf444012b57e913a12ed7403c3931145862f35f841"
+    assert mangle("\t a\x01b  c\r\n ") == "a b  c"
+
+
+# --------------------------------------------------------------------------
+# PCR 13, sysext-stub scheme
+# --------------------------------------------------------------------------
+
+def test_worked_example_of_measurements_md(worked):
+    per_uki, global_ = worked
+    j, _ = predict_json("--extra-dir", per_uki, "--global-dir", global_)
+    assert sorted(j) == sorted(BANKS)
+    assert value(j, "sha256", 13).hex() == "b15b792148ca42c5ba7a1af14f7439a5d599c6e68f31c952cafd94648e4c50e1"
+    assert value(j, "sha1", 13).hex() == "c2af4010d288233d21a9110535b711dde9c87fa3"
+    assert value(j, "sha384", 13).hex() == ("5807e116f10005faa5843d39498ee61dd49d06b57d0c2e9cbe31359dee494eca"
+                                            "2c2a37ce85dae5d89931a976b7ef2acd")
+    events = entry(j, "sha256", 13)["events"]
+    assert [(e["type"], e["description"], e["digest"][:16]) for e in events] == [
+        ("EV_IPL", ".extra/sysext/a.sysext.raw", "e123ac5afdb1fac9"),
+        ("EV_IPL", ".extra/sysext/a.sysext.raw", "5891b5b522d5df08"),
+        ("EV_IPL", ".extra/sysext/b.sysext.raw", "21ebf24e3bd7c2e4"),
+        ("EV_IPL", ".extra/sysext/b.sysext.raw", "486ea46224d1bb4f"),
+        ("EV_IPL", ".extra/global_sysext/g.sysext.raw", "0c610e1b7b06df83"),
+        ("EV_IPL", ".extra/global_sysext/g.sysext.raw", "8001c27439650c5c"),
+    ]
+    assert [Path(e["file"]).name for e in events] == ["a.sysext.raw"] * 2 + ["b.sysext.raw"] * 2 + \
+        ["g.sysext.raw"] * 2
+    # The default text output carries the same values.
+    text = predict("--extra-dir", per_uki, "--global-dir", global_).stdout
+    assert "13:sha256=b15b792148ca42c5ba7a1af14f7439a5d599c6e68f31c952cafd94648e4c50e1" in text.splitlines()
+
+
+def test_all_four_banks_match_hashlib(tmp_path):
+    per_uki = {"k3s.sysext.raw": os.urandom(300_001), "empty.sysext.raw": b"", "Z.SYSEXT.RAW": os.urandom(4097)}
+    global_ = {"tools.sysext.raw": os.urandom(70_003), "a.sysext.raw": b"a\n"}
+    d1, d2 = write_set(tmp_path / "e", per_uki), write_set(tmp_path / "g", global_)
+    j, _ = predict_json("--extra-dir", d1, "--global-dir", d2)
+    for bank in BANKS:
+        digests = per_file_digests(bank, per_uki, global_)
+        assert [bytes.fromhex(e["digest"]) for e in entry(j, bank, 13)["events"]] == digests, bank
+        assert value(j, bank, 13) == replay(bank, digests), bank
+    j1, _ = predict_json("--extra-dir", d1, "--global-dir", d2, "--threads", "1")
+    assert j1 == j, "the thread count must not change anything"
+
+
+def test_initial_and_os_separator(worked):
+    per_uki, global_ = worked
+    init256, init1 = os.urandom(32), os.urandom(20)
+    j, _ = predict_json("--extra-dir", per_uki, "--global-dir", global_, "--initial", init256.hex(),
+                        "--initial", init1.hex().upper(), "--os-separator")
+    for bank, init in (("sha256", init256), ("sha1", init1), ("sha384", None), ("sha512", None)):
+        digests = per_file_digests(bank, WORKED, WORKED_GLOBAL) + [H(bank, b"os-separator")]
+        e = entry(j, bank, 13)
+        assert bytes.fromhex(e["hash"]) == replay(bank, digests, init), bank
+        assert e.get("initial") == (init.hex() if init else None), bank
+        last = e["events"][-1]
+        assert (last["type"], last["description"]) == ("userspace", "os-separator")
+    # --os-separator alone (no sysexts at all) is H(0 || H("os-separator")).
+    j, _ = predict_json("--pcr", "13", "--os-separator", "--bank", "sha256")
+    assert value(j, "sha256", 13) == replay("sha256", [H("sha256", b"os-separator")])
+
+
+def test_dir_files_and_manifests_agree(tmp_path, worked):
+    per_uki, global_ = worked
+    base, _ = predict_json("--extra-dir", per_uki, "--global-dir", global_)
+    # Files one by one, given in the wrong order: the order is the stub's, not the command line's.
+    files, _ = predict_json("--sysext", per_uki / "b.sysext.raw", "--sysext", per_uki / "a.sysext.raw",
+                            "--global-sysext", global_ / "g.sysext.raw")
+    for bank in BANKS:
+        assert entry(files, bank, 13)["hash"] == entry(base, bank, 13)["hash"]
+    # Manifests from Debian's coreutils, with the directory part and in binary mode ("*name").
+    sha256 = tmp_path / "SHA256SUMS"
+    sha256.write_text(subprocess.run(["sha256sum", *sorted(map(str, per_uki.iterdir()))], check=True,
+                                     capture_output=True, text=True).stdout)
+    gsha256 = tmp_path / "GLOBAL.SHA256SUMS"
+    gsha256.write_text(subprocess.run(["sha256sum", "-b", "g.sysext.raw"], cwd=global_, check=True,
+                                      capture_output=True, text=True).stdout)
+    r = predict("--json", "--manifest", sha256, "--global-manifest", gsha256)
+    j = json.loads(r.stdout)
+    assert sorted(j) == ["sha256"], "a sha256sum manifest gives sha256 only"
+    for bank in ("sha1", "sha384", "sha512"):
+        assert f"no {bank} digest" in r.stderr, r.stderr
+    assert entry(j, "sha256", 13)["hash"] == entry(base, "sha256", 13)["hash"]
+    assert all("file" not in e for e in entry(j, "sha256", 13)["events"]), "manifest entries have no host file"
+    # sha1sum and sha256sum manifests together: both banks; a manifest can mix with real files.
+    sha1 = tmp_path / "SHA1SUMS"
+    sha1.write_text(subprocess.run(["sha1sum", "a.sysext.raw", "b.sysext.raw"], cwd=per_uki, check=True,
+                                   capture_output=True, text=True).stdout)
+    r = predict("--json", "--manifest", sha1, "--manifest", sha256, "--global-sysext", global_ / "g.sysext.raw")
+    j = json.loads(r.stdout)
+    assert sorted(j) == ["sha1", "sha256"]
+    for bank in ("sha1", "sha256"):
+        assert entry(j, bank, 13)["hash"] == entry(base, bank, 13)["hash"]
+    # Asking only for banks the manifest has: no warning.
+    r = predict("--manifest", sha256, "--global-manifest", gsha256, "--bank", "sha256")
+    assert "warning" not in r.stderr, r.stderr
+
+
+def test_manifest_only_banks_cannot_all_be_dropped(tmp_path, worked):
+    per_uki, _ = worked
+    m = tmp_path / "SHA1SUMS"
+    m.write_text(subprocess.run(["sha1sum", "a.sysext.raw"], cwd=per_uki, check=True, capture_output=True,
+                                text=True).stdout)
+    assert_failed(predict("--manifest", m, "--bank", "sha256", check=False), "no bank")
+
+
+def test_pickup_rule(tmp_path):
+    d = write_set(tmp_path / "extra.d", {
+        "Mixed.SYSEXT.RAW": b"mixed", "ok.sysext.raw": b"ok", "other.raw": b"x", "x.cred": b"x",
+        ".hidden.sysext.raw": b"x", "README": b"x", "a.confext.raw": b"x", "sysext.raw": b"x"})
+    (d / "dir.sysext.raw").mkdir()
+    r = predict("--json", "--extra-dir", d, "--verbose", "--bank", "sha256")
+    j = json.loads(r.stdout)
+    picked = {"Mixed.SYSEXT.RAW": b"mixed", "ok.sysext.raw": b"ok"}
+    events = entry(j, "sha256", 13)["events"]
+    assert [e["description"] for e in events[::2]] == [".extra/sysext/Mixed.SYSEXT.RAW", ".extra/sysext/ok.sysext.raw"]
+    assert value(j, "sha256", 13) == replay("sha256", per_file_digests("sha256", picked))
+    for skipped in ("other.raw", "x.cred", ".hidden.sysext.raw", "README", "a.confext.raw", "dir.sysext.raw",
+                    "/sysext.raw"):
+        assert skipped in r.stderr, f"--verbose must report {skipped}: {r.stderr}"
+    for name in ("other.raw", "x.cred", ".hidden.sysext.raw", "a.confext.raw"):
+        assert_failed(predict("--sysext", d / name, check=False), d / name)
+    assert_failed(predict("--global-sysext", d / "dir.sysext.raw", check=False), d / "dir.sysext.raw")
+
+
+def test_strcmp_order(tmp_path):
+    files = {"a9.sysext.raw": b"9", "a.sysext.raw": b"a", "B.sysext.raw": b"B", "a10.sysext.raw": b"10"}
+    d = write_set(tmp_path / "e", files)
+    j, _ = predict_json("--extra-dir", d, "--bank", "sha256")
+    names = [e["description"].rsplit("/", 1)[1] for e in entry(j, "sha256", 13)["events"][::2]]
+    assert names == ["B.sysext.raw", "a.sysext.raw", "a10.sysext.raw", "a9.sysext.raw"]
+    assert value(j, "sha256", 13) == replay("sha256", per_file_digests("sha256", files))
+
+
+def test_at_most_128_files_first_in_name_order(tmp_path):
+    files = {f"x{i:03d}.sysext.raw": bytes([i]) for i in range(130)}
+    d = write_set(tmp_path / "e", files)
+    r = predict("--json", "--extra-dir", d, "--bank", "sha256")
+    kept = {n: files[n] for n in strcmp_sorted(files)[:128]}
+    assert value(json.loads(r.stdout), "sha256", 13) == replay("sha256", per_file_digests("sha256", kept))
+    assert "x128.sysext.raw" in r.stderr and "x129.sysext.raw" in r.stderr and "x127" not in r.stderr, r.stderr
+    # systemd-stub has no count limit.
+    r = predict("--json", "--scheme=systemd", "--extra-dir", d, "--bank", "sha256")
+    assert value(json.loads(r.stdout), "sha256", 13) == replay("sha256", [H("sha256", newc(".extra/sysext", files))])
+
+
+def test_same_name_twice_is_an_error(tmp_path, worked):
+    per_uki, _ = worked
+    m = tmp_path / "SUMS"
+    m.write_text(subprocess.run(["sha256sum", "a.sysext.raw"], cwd=per_uki, check=True, capture_output=True,
+                                text=True).stdout)
+    assert_failed(predict("--extra-dir", per_uki, "--manifest", m, check=False), "a.sysext.raw")
+    assert_failed(predict("--manifest", m, "--manifest", m, check=False), "a.sysext.raw", "twice")
+
+
+# --------------------------------------------------------------------------
+# PCR 13, systemd-stub scheme: the reference's vectors
+# --------------------------------------------------------------------------
+
+def test_systemd_single_file_vectors(tmp_path):
+    d = write_set(tmp_path / "e", {"a.sysext.raw": b"hello\n"})
+    j, _ = predict_json("--scheme=systemd", "--extra-dir", d)
+    assert value(j, "sha256", 13).hex() == "4bb817b0f00ac6a4cec97e8267e8fdbbda2f788e874b41c5d4aab00d60e5da6c"
+    assert value(j, "sha1", 13).hex() == "acf131372ad7bcbfadf9f22670e5b7e38cfdae2c"
+    assert value(j, "sha384", 13).hex() == ("6f774dfe17867e335bcb711d48b27fc4ddb45040699f0b07684751a45061df5d"
+                                            "a1f738afa6a8b79be18995ea6a53557b")
+    [ev] = entry(j, "sha256", 13)["events"]
+    assert ev == {"type": "EV_IPL", "description": "System extension initrd",
+                  "digest": "df243ad6d653ae0304f9aaebaf89d473bc8108b5f36b2114c70689d91777b6d7"}
+    arch = newc(".extra/sysext", {"a.sysext.raw": b"hello\n"})
+    assert value(j, "sha512", 13) == replay("sha512", [H("sha512", arch)])
+
+
+def test_systemd_two_file_vector(worked):
+    per_uki, _ = worked
+    j, _ = predict_json("--scheme=systemd", "--extra-dir", per_uki, "--bank", "sha256")
+    assert value(j, "sha256", 13).hex() == "18a0d82bc6a004aaa96a0f03107498cbf064918496165510bb6ed3717af3902b"
+
+
+def test_systemd_258_global_and_os_separator(tmp_path):
+    d = write_set(tmp_path / "e", {"a.sysext.raw": b"hello\n"})
+    g = write_set(tmp_path / "g", {"g.raw": b"global"})
+    args = ["--scheme=systemd", "--systemd-version", "258", "--extra-dir", d, "--global-dir", g, "--bank", "sha256"]
+    j, _ = predict_json(*args)
+    assert value(j, "sha256", 13).hex() == "1032cd46b862a85b857bb45e976abc0e128eeea771f8bc7e2a4249cbec9a220f"
+    assert [e["description"] for e in entry(j, "sha256", 13)["events"]] == [
+        "System extension initrd", "Global system extension initrd"]
+    j, _ = predict_json(*args, "--os-separator")
+    assert value(j, "sha256", 13).hex() == "1a9d1094176c248e360f52cbe81d5e528476b6f8fab3c5233b542e1d828e5435"
+    # Before 258 the global directory is not read: a warning, and the single-file value.
+    r = predict("--json", "--scheme=systemd", "--systemd-version", "257", "--extra-dir", d, "--global-dir", g)
+    assert "warning" in r.stderr and "loader" in r.stderr, r.stderr
+    assert value(json.loads(r.stdout), "sha256", 13).hex() == \
+        "4bb817b0f00ac6a4cec97e8267e8fdbbda2f788e874b41c5d4aab00d60e5da6c"
+
+
+@pytest.mark.parametrize("version, picked", [
+    (252, ["A.RAW", "b.confext.raw", "c.sysext.raw"]),
+    (255, ["A.RAW", "b.confext.raw", "c.sysext.raw"]),
+    (256, ["A.RAW", "c.sysext.raw"]),
+    (261, ["A.RAW", "c.sysext.raw"]),
+])
+def test_systemd_pickup_rules(tmp_path, version, picked):
+    files = {"A.RAW": b"upper", "b.confext.raw": b"conf", "c.sysext.raw": b"sys", "x.cred": b"c", ".d.raw": b"d",
+             "notes.txt": b"t"}
+    d = write_set(tmp_path / "e", files)
+    (d / "sub.raw").mkdir()
+    j, _ = predict_json("--scheme=systemd", "--systemd-version", str(version), "--extra-dir", d)
+    arch = newc(".extra/sysext", {n: files[n] for n in picked})
+    for bank in BANKS:
+        assert value(j, bank, 13) == replay(bank, [H(bank, arch)]), (bank, version)
+
+
+def test_files_of_4_gib(tmp_path):
+    """Sparse, never read: ours skips that one file; systemd-stub drops the whole directory (reference §1.3)."""
+    d = write_set(tmp_path / "e", {"a.sysext.raw": b"hello\n"})
+    with open(d / "huge.sysext.raw", "wb") as f:
+        f.truncate(1 << 32)
+    r = predict("--json", "--extra-dir", d, "--bank", "sha256")
+    assert "huge.sysext.raw" in r.stderr and "4 GiB" in r.stderr, r.stderr
+    assert value(json.loads(r.stdout), "sha256", 13) == \
+        replay("sha256", per_file_digests("sha256", {"a.sysext.raw": b"hello\n"}))
+    r = predict("--json", "--scheme=systemd", "--extra-dir", d, "--bank", "sha256")
+    assert "huge.sysext.raw" in r.stderr, r.stderr
+    assert entry(json.loads(r.stdout), "sha256", 13) == {"pcr": 13, "hash": "00" * 32, "events": []}
+
+
+def test_systemd_scheme_needs_the_files(tmp_path, worked):
+    per_uki, _ = worked
+    m = tmp_path / "SUMS"
+    m.write_text(subprocess.run(["sha256sum", "a.sysext.raw"], cwd=per_uki, check=True, capture_output=True,
+                                text=True).stdout)
+    assert_failed(predict("--scheme=systemd", "--manifest", m, check=False), "manifest")
+
+
+# --------------------------------------------------------------------------
+# sysext-stub cpio
+# --------------------------------------------------------------------------
+
+def cpio_list(data):
+    r = subprocess.run(["cpio", "-itv", "--quiet"], input=data, capture_output=True, check=True,
+                       env={**os.environ, "TZ": "UTC", "LC_ALL": "C"})
+    rows = []
+    for line in r.stdout.decode().splitlines():
+        f = line.split()
+        rows.append((f[0], f[2], f[3], int(f[4]), " ".join(f[5:8]), f[8]))
+    return rows
+
+
+def cpio_extract(data, dest):
+    dest.mkdir()
+    subprocess.run(["cpio", "-id", "--quiet", "--no-absolute-filenames"], input=data, cwd=dest, check=True,
+                   capture_output=True)
+    return dest
+
+
+def split_archives(data):
+    """Split concatenated newc archives after each trailer (GNU cpio stops reading at the first)."""
+    out = []
+    while data:
+        end = data.index(b"TRAILER!!!\0") + len(b"TRAILER!!!\0")
+        end += -end % 4
+        out.append(data[:end])
+        data = data[end:]
+    return out
+
+
+def test_cpio_single_file_matches_reference_and_gnu_cpio(tmp_path):
+    d = write_set(tmp_path / "e", {"a.sysext.raw": b"hello\n", "skipped.raw": b"x"})
+    out = tmp_path / "sysexts.cpio"
+    cli("cpio", "--extra-dir", d, "--output", out)
+    data = out.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == "df243ad6d653ae0304f9aaebaf89d473bc8108b5f36b2114c70689d91777b6d7"
+    assert cpio_list(data) == [
+        ("dr-xr-xr-x", "root", "root", 0, "Jan 1 1970", ".extra"),
+        ("dr-xr-xr-x", "root", "root", 0, "Jan 1 1970", ".extra/sysext"),
+        ("-r--r--r--", "root", "root", 6, "Jan 1 1970", ".extra/sysext/a.sysext.raw"),
+    ]
+    x = cpio_extract(data, tmp_path / "x")
+    assert (x / ".extra/sysext/a.sysext.raw").read_bytes() == b"hello\n"
+    assert sorted(p.name for p in (x / ".extra/sysext").iterdir()) == ["a.sysext.raw"]
+
+
+def test_cpio_per_uki_then_global(tmp_path):
+    per_uki = {"k3s.sysext.raw": os.urandom(50_001), "B.sysext.raw": b"", "a.SysExt.Raw": os.urandom(3)}
+    global_ = {"tools.sysext.raw": os.urandom(1234)}
+    d, g = write_set(tmp_path / "e", per_uki), write_set(tmp_path / "g", global_)
+    out = tmp_path / "sysexts.cpio"
+    cli("cpio", "--extra-dir", d, "--global-dir", g, "--output", out)
+    data = out.read_bytes()
+    assert data == newc(".extra/sysext", per_uki) + newc(".extra/global_sysext", global_)
+    first, second = split_archives(data)
+    assert [(r[0], r[3], r[5]) for r in cpio_list(first)] == [
+        ("dr-xr-xr-x", 0, ".extra"), ("dr-xr-xr-x", 0, ".extra/sysext"),
+        ("-r--r--r--", 0, ".extra/sysext/B.sysext.raw"), ("-r--r--r--", 3, ".extra/sysext/a.SysExt.Raw"),
+        ("-r--r--r--", 50_001, ".extra/sysext/k3s.sysext.raw")]
+    assert [(r[0], r[3], r[5]) for r in cpio_list(second)] == [
+        ("dr-xr-xr-x", 0, ".extra"), ("dr-xr-xr-x", 0, ".extra/global_sysext"),
+        ("-r--r--r--", 1234, ".extra/global_sysext/tools.sysext.raw")]
+    x1, x2 = cpio_extract(first, tmp_path / "x1"), cpio_extract(second, tmp_path / "x2")
+    for name, content in per_uki.items():
+        assert (x1 / ".extra/sysext" / name).read_bytes() == content
+    assert (x2 / ".extra/global_sysext/tools.sysext.raw").read_bytes() == global_["tools.sysext.raw"]
+    # Global only, and explicit files: the same archive as from the directory.
+    out2 = tmp_path / "files.cpio"
+    cli("cpio", *[a for n in per_uki for a in ("--sysext", d / n)], "--global-sysext", g / "tools.sysext.raw",
+        "-o", out2)
+    assert out2.read_bytes() == data
+
+
+def assert_no_output(r, out, *words):
+    assert_failed(r, *words)
+    assert not out.exists(), "no output may be created on error"
+    assert not [p for p in out.parent.iterdir() if p.name.startswith("." + out.name)], "temporary file left"
+
+
+def test_cpio_errors_leave_no_output(tmp_path, worked):
+    per_uki, _ = worked
+    out = tmp_path / "out.cpio"
+    assert_no_output(cli("cpio", "--extra-dir", tmp_path / "nope", "--output", out, check=False), out,
+                     tmp_path / "nope")
+    bad = write_set(tmp_path / "bad", {"a.sysext.raw": b"a"})
+    (bad / "dangling.sysext.raw").symlink_to(tmp_path / "gone")
+    assert_no_output(cli("cpio", "--extra-dir", bad, "--output", out, check=False), out, "dangling.sysext.raw")
+    (tmp_path / "x.cred").write_bytes(b"c")
+    assert_no_output(cli("cpio", "--sysext", tmp_path / "x.cred", "--output", out, check=False), out, "x.cred")
+    assert_failed(cli("cpio", "--extra-dir", per_uki, check=False), "--output")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a mode-000 file anyway")
+def test_cpio_unreadable_file_leaves_no_output(tmp_path):
+    d = write_set(tmp_path / "e", {"a.sysext.raw": b"a", "locked.sysext.raw": b"secret"})
+    (d / "locked.sysext.raw").chmod(0)
+    out = tmp_path / "out.cpio"
+    try:
+        assert_no_output(cli("cpio", "--extra-dir", d, "--output", out, check=False), out, "locked.sysext.raw")
+    finally:
+        (d / "locked.sysext.raw").chmod(0o644)
+
+
+# --------------------------------------------------------------------------
+# UKIs
+# --------------------------------------------------------------------------
+
+def find_kernel():
+    """Debian's kernel from the boot tests' cache, downloaded with the harness if missing."""
+    base = os.environ.get("SYSEXT_STUB_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sysext-stub")
+    found = sorted(glob.glob(os.path.join(base, "kernel", "*", "boot", "vmlinuz-*")))
+    if found:
+        return Path(found[-1])
+    try:
+        sys.path.insert(0, str(ROOT / "ovmf-tests"))
+        import harness  # noqa: E402
+        return Path(harness.fetch_kernel().vmlinuz)
+    except Exception as e:  # no network, no apt: nothing to build a real UKI from
+        pytest.skip(f"no Debian kernel available: {e}")
+    finally:
+        if sys.path[0] == str(ROOT / "ovmf-tests"):
+            sys.path.pop(0)
+
+
+@pytest.fixture(scope="module")
+def real_ukis(tmp_path_factory):
+    """Two real UKIs around Debian's kernel, one per stub, and their component files."""
+    kernel = find_kernel()
+    base = tmp_path_factory.mktemp("ukis")
+    osrel = base / "os-release"
+    osrel.write_text('ID=debian\nPRETTY_NAME="predict test"\n')
+    cmdline = base / "cmdline"
+    cmdline.write_text("console=ttyS0 quiet")
+    initrd = base / "initrd"
+    initrd.write_bytes(os.urandom(100_003))
+    key = base / "pcr.key"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-out", str(key)], check=True, capture_output=True)
+    pcrpkey = base / "pcr.pub.pem"
+    subprocess.run(["openssl", "pkey", "-in", str(key), "-pubout", "-out", str(pcrpkey)], check=True,
+                   capture_output=True)
+    ukis = {}
+    ukis["debian-initrd"] = dict(uki=base / "debian.efi", linux=kernel, osrel=osrel, cmdline=cmdline, initrd=initrd)
+    run_build("--stub", DEBIAN_STUB, "--linux", kernel, "--os-release", f"@{osrel}", "--cmdline", f"@{cmdline}",
+              "--initrd", initrd, "--uname", "6.1.0-test", "--output", ukis["debian-initrd"]["uki"])
+    ukis["ours-pcrpkey"] = dict(uki=base / "ours.efi", linux=kernel, osrel=osrel, cmdline=cmdline, pcrpkey=pcrpkey)
+    run_build("--stub", STUB, "--linux", kernel, "--os-release", f"@{osrel}", "--cmdline", f"@{cmdline}",
+              "--pcrpkey", pcrpkey, "--output", ukis["ours-pcrpkey"]["uki"])
+    ukis["ours-all"] = dict(uki=base / "all.efi", linux=kernel, osrel=osrel, cmdline=cmdline, initrd=initrd,
+                            pcrpkey=pcrpkey)
+    run_build("--stub", STUB, "--linux", kernel, "--os-release", f"@{osrel}", "--cmdline", f"@{cmdline}",
+              "--initrd", initrd, "--uname", "6.1.0-test", "--pcrpkey", pcrpkey, "--output", ukis["ours-all"]["uki"])
+    return ukis
+
+
+def systemd_measure(parts, *extra):
+    args = [str(SYSTEMD_MEASURE), "calculate", "--json=short"]
+    args += [f"--{k}={parts[k]}" for k in ("linux", "osrel", "cmdline", "initrd", "pcrpkey") if k in parts]
+    args += [f"--bank={b}" for b in BANKS]
+    r = subprocess.run(args + list(extra), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def pcr11_rows(j):
+    return {bank: sorted((e.get("phase", ""), e["pcr"], e["hash"]) for e in entries) for bank, entries in j.items()}
+
+
+@pytest.mark.skipif(not SYSTEMD_MEASURE.exists(), reason="systemd-measure (Debian systemd) not installed")
+@pytest.mark.parametrize("which", ["debian-initrd", "ours-pcrpkey"])
+def test_pcr11_equals_systemd_measure_252(real_ukis, which):
+    parts = real_ukis[which]
+    j, _ = predict_json("--uki", parts["uki"], "--systemd-version", "252", "--pcr", "11")
+    want = systemd_measure(parts)
+    assert sorted(j) == sorted(want) == sorted(BANKS)
+    for bank in BANKS:
+        assert [(e["phase"], e["pcr"], e["hash"]) for e in j[bank]] == \
+            [(e["phase"], e["pcr"], e["hash"]) for e in want[bank]], bank
+    assert [e["phase"] for e in j["sha256"]] == DEFAULT_PHASES
+
+
+@pytest.mark.skipif(not SYSTEMD_MEASURE.exists(), reason="systemd-measure (Debian systemd) not installed")
+def test_pcr11_custom_phases_equal_systemd_measure_252(real_ukis):
+    parts = real_ukis["ours-pcrpkey"]
+    phases = ["enter-initrd::ready", "", "sysinit", "enter-initrd", ":enter-initrd:", "enter-initrd:ready", ":"]
+    args = [f"--phase={p}" for p in phases]
+    j, _ = predict_json("--uki", parts["uki"], "--systemd-version", "252", "--pcr", "11", *args)
+    want = systemd_measure(parts, *args)
+    assert pcr11_rows(j) == pcr11_rows(want)
+    for bank in BANKS:
+        reported = [e.get("phase") for e in j[bank]]
+        assert len(reported) == len(set(reported)) == 4, f"one report per distinct phase: {reported}"
+    # Sections only: no "phase" key, only section events.
+    sections = entry(j, "sha256", 11)
+    assert all(e["type"] == "EV_IPL" for e in sections["events"])
+
+
+def test_pcr11_default_list_includes_uname_and_sbat_in_canonical_order(real_ukis):
+    parts = real_ukis["ours-all"]
+    sections = read_sections(parts["uki"])
+    assert sections[".linux"] == parts["linux"].read_bytes()
+    present = [n for n in CANONICAL_258 if n in sections and sections[n]]
+    assert present == [".linux", ".osrel", ".cmdline", ".initrd", ".uname", ".sbat", ".pcrpkey"]
+    j, _ = predict_json("--uki", parts["uki"], "--pcr", "11", "--phase=", "--phase=enter-initrd")
+    for bank in BANKS:
+        digests = [d for n in present for d in (H(bank, n.encode() + b"\0"), H(bank, sections[n]))]
+        e = entry(j, bank, 11)
+        assert [ev["description"] for ev in e["events"]] == [n for n in present for _ in range(2)]
+        assert [bytes.fromhex(ev["digest"]) for ev in e["events"]] == digests, bank
+        assert bytes.fromhex(e["hash"]) == replay(bank, digests), bank
+        assert value(j, bank, 11, "enter-initrd") == replay(bank, digests + [H(bank, b"enter-initrd")]), bank
+    # systemd 252's list leaves .uname and .sbat out.
+    j, _ = predict_json("--uki", parts["uki"], "--pcr", "11", "--phase=", "--systemd-version", "252",
+                        "--bank", "sha256")
+    assert [ev["description"] for ev in entry(j, "sha256", 11)["events"][::2]] == \
+        [".linux", ".osrel", ".cmdline", ".initrd", ".pcrpkey"]
+
+
+# --------------------------------------------------------------------------
+# Small UKIs (any PE serves as the kernel) for PCRs 12 and 9
+# --------------------------------------------------------------------------
+
+@pytest.fixture
+def small_uki(tmp_path):
+    """build(name, **parts) -> (uki path, sections dict)."""
+    kernel = tmp_path / "vmlinuz"
+    shutil.copy(STUB, kernel)
+
+    def build(name, initrd=None, cmdline=None):
+        args = ["--stub", STUB, "--linux", kernel, "--os-release", "ID=test\n", "--output", tmp_path / name]
+        if initrd is not None:
+            (tmp_path / f"{name}.initrd").write_bytes(initrd)
+            args += ["--initrd", tmp_path / f"{name}.initrd"]
+        if cmdline is not None:
+            (tmp_path / f"{name}.cmdline").write_bytes(cmdline.encode())
+            args += ["--cmdline", f"@{tmp_path / f'{name}.cmdline'}"]
+        run_build(*args)
+        return tmp_path / name
+
+    return build
+
+
+def test_pcr12_passed_in_command_line(small_uki):
+    uki = small_uki("nocmd.efi")
+    raw = "\t  console=ttyS0  quiet\r\n "
+    j, _ = predict_json("--uki", uki, "--cmdline", raw)
+    assert {e["pcr"] for e in j["sha256"]} == {9, 11, 12, 13}
+    for bank in BANKS:
+        e = entry(j, bank, 12)
+        [ev] = e["events"]
+        data = utf16z("console=ttyS0  quiet")
+        assert (ev["type"], ev["description"]) == ("EV_IPL", "console=ttyS0  quiet")
+        assert bytes.fromhex(ev["digest"]) == H(bank, data)
+        assert bytes.fromhex(e["hash"]) == replay(bank, [H(bank, data)])
+
+
+def test_pcr12_ignored_with_a_cmdline_section(small_uki):
+    uki = small_uki("cmd.efi", cmdline="root=/dev/sda1")
+    r = predict("--json", "--uki", uki, "--cmdline", "init=/bin/sh", "--pcr", "12")
+    assert "warning" in r.stderr and "--cmdline" in r.stderr, r.stderr
+    j = json.loads(r.stdout)
+    for bank in BANKS:
+        assert entry(j, bank, 12) == {"pcr": 12, "hash": "00" * SIZE[bank], "events": []}
+
+
+def test_pcr12_command_line_that_is_not_text(small_uki):
+    uki = small_uki("nocmd.efi")
+    r = predict("--json", "--uki", uki, "--cmdline", "caf\u00e9=1", "--pcr", "12", "--bank", "sha256")
+    assert "warning" in r.stderr, r.stderr
+    assert entry(json.loads(r.stdout), "sha256", 12)["events"] == []
+
+
+def pcr9_expected(bank, load_options, initrd):
+    digests = []
+    if load_options is not None:
+        digests.append(H(bank, utf16z(load_options)))
+    if initrd:
+        digests.append(H(bank, initrd))
+    return digests
+
+
+def test_pcr9_cmdline_section_initrd_and_both_archives(tmp_path, small_uki, worked):
+    per_uki, global_ = worked
+    initrd = os.urandom(1001)  # not a multiple of 4: padded, since more follows
+    uki = small_uki("uki.efi", initrd=initrd, cmdline="  quiet\tx=1\x7f\n")
+    j, _ = predict_json("--uki", uki, "--extra-dir", per_uki, "--global-dir", global_, "--pcr", "9")
+    expected_initrd = initrd + b"\0" * 3 + newc(".extra/sysext", WORKED) + newc(".extra/global_sysext",
+                                                                              WORKED_GLOBAL)
+    # The archives GNU cpio reads back are the ones `sysext-stub cpio` writes.
+    out = tmp_path / "x.cpio"
+    cli("cpio", "--extra-dir", per_uki, "--global-dir", global_, "--output", out)
+    assert expected_initrd[1004:] == out.read_bytes()
+    assert [r[5] for r in cpio_list(split_archives(out.read_bytes())[1])][-1] == ".extra/global_sysext/g.sysext.raw"
+    for bank in BANKS:
+        e = entry(j, bank, 9)
+        assert [(ev["type"], ev["description"]) for ev in e["events"]] == [
+            ("EV_EVENT_TAG", "LOADED_IMAGE::LoadOptions"), ("EV_EVENT_TAG", "Linux initrd")]
+        want = pcr9_expected(bank, "quiet x=1", expected_initrd)
+        assert [bytes.fromhex(ev["digest"]) for ev in e["events"]] == want, bank
+        assert bytes.fromhex(e["hash"]) == replay(bank, want), bank
+
+
+def test_pcr9_lone_initrd_is_not_padded(small_uki):
+    initrd = os.urandom(1001)
+    uki = small_uki("uki.efi", initrd=initrd)
+    j, _ = predict_json("--uki", uki, "--cmdline", " a=b ", "--pcr", "9", "--pcr", "12")
+    for bank in BANKS:
+        assert value(j, bank, 9) == replay(bank, pcr9_expected(bank, "a=b", initrd)), bank
+
+
+def test_pcr9_without_initrd_section(small_uki, worked):
+    _, global_ = worked
+    uki = small_uki("uki.efi")
+    j, _ = predict_json("--uki", uki, "--global-dir", global_, "--pcr", "9")
+    for bank in BANKS:
+        want = pcr9_expected(bank, None, newc(".extra/global_sysext", WORKED_GLOBAL))
+        assert [bytes.fromhex(ev["digest"]) for ev in entry(j, bank, 9)["events"]] == want
+        assert value(j, bank, 9) == replay(bank, want)
+
+
+def test_long_command_lines_are_not_dropped(small_uki):
+    """The stub sizes its buffer from the source: a 12000-character command line goes to the kernel whole."""
+    long = " ".join(f"opt{i}=1" for i in range(1500))
+    assert len(long) > 12000
+    uki = small_uki("long.efi", cmdline=long + "\n")
+    j, _ = predict_json("--uki", uki, "--pcr", "9", "--bank", "sha256")
+    assert value(j, "sha256", 9) == replay("sha256", pcr9_expected("sha256", long, None))
+    j, _ = predict_json("--uki", small_uki("nocmd.efi"), "--cmdline", long, "--pcr", "12", "--bank", "sha256")
+    assert value(j, "sha256", 12) == replay("sha256", [H("sha256", utf16z(long))])
+
+
+def test_pcr9_is_for_sysext_stub_only(small_uki):
+    uki = small_uki("uki.efi")
+    assert_failed(predict("--uki", uki, "--scheme=systemd", "--pcr", "9", check=False), "PCR 9")
+    assert_failed(predict("--pcr", "9", check=False), "--uki")
+
+
+# --------------------------------------------------------------------------
+# JSON shape
+# --------------------------------------------------------------------------
+
+def test_json_shape_and_replay(small_uki, worked):
+    per_uki, global_ = worked
+    uki = small_uki("uki.efi", initrd=os.urandom(77))
+    init = os.urandom(48)
+    j, _ = predict_json("--uki", uki, "--extra-dir", per_uki, "--global-dir", global_, "--cmdline", "x=1",
+                        "--initial", init.hex(), "--os-separator")
+    assert list(j) == list(BANKS)
+    for bank, entries in j.items():
+        assert isinstance(entries, list)
+        assert [(e["pcr"], e.get("phase")) for e in entries] == \
+            [(9, None)] + [(11, p) for p in DEFAULT_PHASES] + [(12, None), (13, None)]
+        for e in entries:
+            assert set(e) <= {"pcr", "hash", "events", "phase", "initial"}, e
+            assert isinstance(e["pcr"], int) and len(e["hash"]) == 2 * SIZE[bank]
+            assert ("phase" in e) == (e["pcr"] == 11)
+            assert ("initial" in e) == (e["pcr"] == 13 and bank == "sha384")
+            for ev in e["events"]:
+                assert set(ev) in ({"type", "digest", "description"}, {"type", "digest", "description", "file"})
+                assert ev["type"] in ("EV_IPL", "EV_EVENT_TAG", "userspace")
+                assert len(ev["digest"]) == 2 * SIZE[bank] and isinstance(ev["description"], str)
+            start = bytes.fromhex(e["initial"]) if "initial" in e else None
+            assert bytes.fromhex(e["hash"]) == replay(bank, [bytes.fromhex(ev["digest"]) for ev in e["events"]],
+                                                      start), (bank, e["pcr"], e.get("phase"))
+    assert entry(j, "sha384", 13)["initial"] == init.hex()
+    assert [ev["type"] for ev in entry(j, "sha256", 11, "enter-initrd")["events"]][-1] == "userspace"
+
+
+# --------------------------------------------------------------------------
+# Errors: non-zero exit, one message naming the input, nothing on stdout
+# --------------------------------------------------------------------------
+
+def test_input_errors(tmp_path, small_uki, worked):
+    per_uki, _ = worked
+    uki = small_uki("uki.efi", initrd=b"i" * 5000)
+    junk = tmp_path / "junk.efi"
+    junk.write_bytes(os.urandom(4096))
+    truncated = tmp_path / "truncated.efi"
+    truncated.write_bytes(uki.read_bytes()[:len(uki.read_bytes()) // 2])
+    manifest = tmp_path / "SHA256SUMS"
+    manifest.write_text("# comment\n" + hashlib.sha256(b"x").hexdigest() + "  ok.sysext.raw\nnot a digest line\n")
+    cases = [
+        (["--uki", tmp_path / "missing.efi"], [tmp_path / "missing.efi", "No such file"]),
+        (["--uki", junk], [junk, "not a valid PE"]),
+        (["--uki", truncated], [truncated, "not a valid PE"]),
+        (["--uki", STUB], [STUB, ".linux"]),
+        (["--extra-dir", tmp_path / "no-dir"], [tmp_path / "no-dir"]),
+        (["--global-dir", tmp_path / "no-dir"], [tmp_path / "no-dir"]),
+        (["--manifest", manifest], [f"{manifest}:3"]),
+        (["--manifest", tmp_path / "no-manifest"], [tmp_path / "no-manifest"]),
+        (["--sysext", tmp_path / "gone.sysext.raw"], [tmp_path / "gone.sysext.raw"]),
+        (["--pcr", "7"], ["--pcr", "7"]),
+        (["--pcr", "x"], ["--pcr", "x"]),
+        (["--bank", "md5"], ["--bank", "md5"]),
+        (["--extra-dir", per_uki, "--initial", "abcd"], ["--initial", "abcd"]),
+        (["--extra-dir", per_uki, "--initial", "zz" * 32], ["--initial", "zz" * 32]),
+        (["--pcr", "11"], ["--uki"]),
+        (["--scheme", "grub"], ["grub"]),
+        (["--systemd-version", "251"], ["251"]),
+        (["--extra-dir", per_uki, "stray"], ["stray"]),
+    ]
+    for args, words in cases:
+        assert_failed(predict(*args, check=False), *words)
+
+
+def test_dangling_sysext_in_a_directory(tmp_path):
+    d = write_set(tmp_path / "e", {"a.sysext.raw": b"a"})
+    (d / "dangling.sysext.raw").symlink_to(tmp_path / "gone")
+    assert_failed(predict("--extra-dir", d, check=False), d / "dangling.sysext.raw")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a mode-000 file anyway")
+def test_unreadable_sysext(tmp_path):
+    d = write_set(tmp_path / "e", {"a.sysext.raw": b"a", "locked.sysext.raw": b"secret"})
+    (d / "locked.sysext.raw").chmod(0)
+    try:
+        assert_failed(predict("--extra-dir", d, check=False), d / "locked.sysext.raw")
+        assert_failed(predict("--sysext", d / "locked.sysext.raw", check=False), d / "locked.sysext.raw")
+    finally:
+        (d / "locked.sysext.raw").chmod(0o644)
