@@ -213,24 +213,6 @@ static void json_str_or_null(FILE *out, const char *s)
 		fputs("null", out);
 }
 
-/* A decimal number 0..max, nothing else. */
-static int parse_uint(const char *s, unsigned max, unsigned *ret)
-{
-	unsigned long v = 0;
-
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
-			return -1;
-	}
-	*ret = (unsigned)v;
-	return 0;
-}
-
 /* The bank called exactly @name (as the log, sysfs and systemd spell it). */
 static const struct bank *bank_named(const char *name)
 {
@@ -241,67 +223,27 @@ static const struct bank *bank_named(const char *name)
 }
 
 /*
- * Read a whole file. Unlike read_file() this reads to EOF instead of
- * trusting st_size: securityfs reports 0 for the event log and sysfs 4096
- * for a PCR. Returns 0, 1 if @missing_ok and the file does not exist, or -1
- * (printed).
+ * Read a whole file with read_fd_to_end() (sysfs and securityfs files
+ * report sizes that are not theirs). Unlike read_file() any file but a
+ * directory will do (a pipe from ssh, say). Returns 0, 1 if @missing_ok and
+ * the file does not exist, or -1 (printed).
  */
 static int slurp(const char *path, size_t max, bool missing_ok, uint8_t **ret, size_t *ret_len)
 {
 	struct stat st;
-	uint8_t *buf = NULL;
-	size_t len = 0, cap = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int r, fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
 		if (missing_ok && errno == ENOENT)
 			return 1;
 		return errorf("%s: cannot open: %s", path, strerror(errno));
 	}
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		return errorf("%s: is a directory", path);
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			size_t ncap = cap ? 2 * cap : 64 * 1024;
-			uint8_t *nbuf;
-
-			if (ncap > max + 1)
-				ncap = max + 1;
-			nbuf = realloc(buf, ncap);
-			if (!nbuf) {
-				errorf("%s: out of memory", path);
-				goto fail;
-			}
-			buf = nbuf;
-			cap = ncap;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			errorf("%s: read error: %s", path, strerror(errno));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > max) {
-			errorf("%s: larger than %zu bytes", path, max);
-			goto fail;
-		}
-	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+		r = errorf("%s: is a directory", path);
+	else
+		r = read_fd_to_end(fd, path, max, 0, ret, ret_len);
 	close(fd);
-	*ret = buf;
-	*ret_len = len;
-	return 0;
-fail:
-	free(buf);
-	close(fd);
-	return -1;
+	return r;
 }
 
 static const char *type_name(uint32_t type, char buf[16])
@@ -513,7 +455,7 @@ static int read_tpm_dir(const char *dir, bool given, unsigned bank_mask, uint32_
 			text = (char *)buf;
 			while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ' || text[len - 1] == '\r'))
 				len--;
-			text[len] = '\0'; /* slurp leaves room: cap > len whenever it stops at EOF */
+			text[len] = '\0'; /* within the buffer: read_fd_to_end keeps a NUL past the data */
 			if (memchr(text, '\0', len) || hex_decode(text, a->value[b][pcr], banks[b].size) < 0) {
 				errorf("%s: not a %s PCR value (%zu hex digits expected)", path, banks[b].name,
 				       2 * banks[b].size);

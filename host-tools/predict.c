@@ -109,16 +109,10 @@ static int push(const char ***list, size_t *n, const char *v)
 	return 0;
 }
 
-static int parse_uint(const char *s, const char *what, unsigned max, unsigned *ret)
+static int parse_number(const char *s, const char *what, unsigned max, unsigned *ret)
 {
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max || s[0] == '-')
+	if (parse_uint(s, max, ret) < 0)
 		return errorf("%s: invalid value '%s'", what, s);
-	*ret = (unsigned)v;
 	return 0;
 }
 
@@ -176,10 +170,11 @@ static int parse_args(int argc, char **argv, struct options *o, bool cpio_mode)
 			break;
 		}
 		case OPT_PCR:
-			r = parse_uint(optarg, "--pcr", 23, &v);
+			r = parse_number(optarg, "--pcr", 23, &v);
 			if (r == 0 && v != 9 && v != 11 && v != 12 && v != 13)
 				r = errorf("--pcr: %u is not predicted (9, 11, 12, 13)", v);
-			o->pcrs |= 1u << v;
+			if (r == 0)
+				o->pcrs |= 1u << v;
 			break;
 		case OPT_PHASE:
 			if (o->n_phases >= PRED_MAX_PHASES)
@@ -197,7 +192,7 @@ static int parse_args(int argc, char **argv, struct options *o, bool cpio_mode)
 				r = errorf("--scheme: unknown scheme '%s' (sysext-stub, systemd)", optarg);
 			break;
 		case OPT_SYSTEMD_VERSION:
-			r = parse_uint(optarg, "--systemd-version", 9999, &o->systemd_version);
+			r = parse_number(optarg, "--systemd-version", 9999, &o->systemd_version);
 			if (r == 0 && o->systemd_version < 252)
 				r = errorf("--systemd-version: %u is older than 252 (no PCR 11/13 measurements)",
 					   o->systemd_version);
@@ -212,7 +207,7 @@ static int parse_args(int argc, char **argv, struct options *o, bool cpio_mode)
 		case OPT_OS_SEPARATOR: o->os_separator = true; break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_VERBOSE: o->verbose = true; break;
-		case OPT_THREADS: r = parse_uint(optarg, "--threads", 64, &o->threads); break;
+		case OPT_THREADS: r = parse_number(optarg, "--threads", 64, &o->threads); break;
 		case 'o':
 		case OPT_OUTPUT:
 			if (!cpio_mode)
@@ -266,28 +261,98 @@ static uint8_t *section_bytes(const struct uki *u, const struct pe_section *s, s
 	return b;
 }
 
+static int feed_zeros(struct multi_digest *md, uint64_t n)
+{
+	static const uint8_t zeros[4096];
+
+	while (n > 0) {
+		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
+
+		if (multi_digest_update(md, zeros, k) < 0)
+			return -1;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Hash @size bytes of @s as the loader maps it, straight from the file: raw data, then zeros. */
+static int feed_section(struct multi_digest *md, const struct uki *u, const struct pe_section *s, uint64_t size)
+{
+	size_t offset, present;
+
+	pe_section_content(&u->img, s, &offset, &present);
+	if (present > size)
+		present = (size_t)size;
+	if (multi_digest_update(md, u->buf + offset, present) < 0)
+		return -1;
+	return feed_zeros(md, size - present);
+}
+
 static int predict_sections(struct prediction *p, const struct uki *u, const char *path, enum uki_order order)
 {
 	struct uki_measured_section list[UKI_MAX_MEASURED];
 	size_t n = uki_measured_sections(&u->img, order, list);
 
 	for (size_t i = 0; i < n; i++) {
-		size_t len;
-		uint8_t *b = section_bytes(u, list[i].section, &len);
-		int r;
+		uint8_t d[BANK_COUNT][DIGEST_MAX] = { { 0 } };
+		struct multi_digest md;
 
-		if (!b)
+		if (prediction_add_data(p, PCR_KERNEL_IMAGE, PRED_EV_IPL, list[i].name, path, list[i].name,
+					strlen(list[i].name) + 1) < 0 ||
+		    multi_digest_init(&md, p->banks) < 0)
 			return -1;
-		len = list[i].section->virtual_size; /* measured: exactly VirtualSize */
-		r = prediction_add_data(p, PCR_KERNEL_IMAGE, PRED_EV_IPL, list[i].name, path, list[i].name,
-					strlen(list[i].name) + 1);
-		if (r == 0)
-			r = prediction_add_data(p, PCR_KERNEL_IMAGE, PRED_EV_IPL, list[i].name, path, b, len);
-		free(b);
-		if (r < 0)
-			return r;
+		/* Measured: exactly VirtualSize bytes. */
+		if (feed_section(&md, u, list[i].section, list[i].section->virtual_size) < 0) {
+			multi_digest_free(&md);
+			return -1;
+		}
+		if (multi_digest_final(&md, d) < 0 ||
+		    prediction_add_digests(p, PCR_KERNEL_IMAGE, PRED_EV_IPL, list[i].name, path, d) < 0)
+			return -1;
 	}
 	return 0;
+}
+
+/*
+ * PCR 9's initrd event: .initrd, then the archives, laid out as the stub
+ * serves them (measure/initrd.c), hashed piece by piece without building
+ * the concatenation.
+ */
+static int predict_initrd(struct prediction *p, const struct uki *u, const char *path, uint8_t *const arch[2],
+			  const uint64_t arch_size[2])
+{
+	const struct pe_section *s = pe_find_section(&u->img, ".initrd");
+	uint64_t sizes[3] = { s ? pe_section_loaded_size(s) : 0, arch_size[0], arch_size[1] }, offsets[3], total, pos = 0;
+	uint8_t d[BANK_COUNT][DIGEST_MAX] = { { 0 } };
+	struct multi_digest md;
+
+	if (initrd_layout(sizes, 3, offsets, &total) != MS_OK)
+		return errorf("the initrd is too large");
+	if (total == 0)
+		return 0;
+	if (multi_digest_init(&md, p->banks) < 0)
+		return -1;
+	for (size_t i = 0; i < 3; i++) {
+		int r;
+
+		if (sizes[i] == 0)
+			continue;
+		r = feed_zeros(&md, offsets[i] - pos);
+		if (r == 0)
+			r = i == 0 ? feed_section(&md, u, s, sizes[0]) : multi_digest_update(&md, arch[i - 1], sizes[i]);
+		if (r < 0) {
+			multi_digest_free(&md);
+			return -1;
+		}
+		pos = offsets[i] + sizes[i];
+	}
+	if (feed_zeros(&md, total - pos) < 0) {
+		multi_digest_free(&md);
+		return -1;
+	}
+	if (multi_digest_final(&md, d) < 0)
+		return -1;
+	return prediction_add_digests(p, PCR_LINUX_INITRD, PRED_EV_EVENT_TAG, "Linux initrd", path, d);
 }
 
 /* ---------------------------------------------------------------- command line */
@@ -454,10 +519,14 @@ static int run(struct options *o, bool cpio_mode)
 		goto out;
 
 	if (cpio_mode) {
-		if (!o->output)
-			return errorf("cpio: --output FILE is required");
-		if (!have_sysext_input)
-			return errorf("cpio: give --extra-dir, --global-dir, --sysext or --global-sysext");
+		if (!o->output) {
+			errorf("cpio: --output FILE is required");
+			goto out;
+		}
+		if (!have_sysext_input) {
+			errorf("cpio: give --extra-dir, --global-dir, --sysext or --global-sysext");
+			goto out;
+		}
 		o->pcrs = 0;
 	} else if (o->pcrs == 0) {
 		/* Default: whatever the inputs allow. */
@@ -472,13 +541,19 @@ static int run(struct options *o, bool cpio_mode)
 			o->pcrs |= 1u << PCR_LINUX_INITRD;
 	}
 	p.pcrs = o->pcrs;
-	if ((o->pcrs & (1u << PCR_KERNEL_IMAGE)) && !o->uki)
-		return errorf("PCR 11 needs --uki");
+	if ((o->pcrs & (1u << PCR_KERNEL_IMAGE)) && !o->uki) {
+		errorf("PCR 11 needs --uki");
+		goto out;
+	}
 	if (o->pcrs & (1u << PCR_LINUX_INITRD)) {
-		if (!o->uki)
-			return errorf("PCR 9 needs --uki (its .initrd and command line)");
-		if (o->scheme != SCHEME_SYSEXT_STUB)
-			return errorf("PCR 9 is predicted for sysext-stub only");
+		if (!o->uki) {
+			errorf("PCR 9 needs --uki (its .initrd and command line)");
+			goto out;
+		}
+		if (o->scheme != SCHEME_SYSEXT_STUB) {
+			errorf("PCR 9 is predicted for sysext-stub only");
+			goto out;
+		}
 	}
 
 	/* Which banks every sysext can give a digest in (manifests may cover only some). */
@@ -569,34 +644,10 @@ static int run(struct options *o, bool cpio_mode)
 
 	/* PCR 9: what the Linux EFI stub measures. */
 	if (o->pcrs & (1u << PCR_LINUX_INITRD)) {
-		const struct pe_section *s = pe_find_section(&u.img, ".initrd");
-		uint64_t sizes[3] = { 0, arch_size[0], arch_size[1] }, offsets[3], total = 0;
-		uint8_t *pieces[3] = { NULL, arch[0], arch[1] }, *initrd;
-		size_t len = 0;
-
 		if (cmdline && prediction_add_data(&p, PCR_LINUX_INITRD, PRED_EV_EVENT_TAG, "LOADED_IMAGE::LoadOptions",
 						   NULL, cmdline, (cmdline_len16(cmdline) + 1) * sizeof(uint16_t)) < 0)
 			goto out;
-		if (s && pe_section_loaded_size(s) > 0) {
-			pieces[0] = section_bytes(&u, s, &len);
-			if (!pieces[0])
-				goto out;
-			sizes[0] = len;
-		}
-		if (initrd_layout(sizes, 3, offsets, &total) != MS_OK || !(initrd = calloc(1, total + 1))) {
-			free(pieces[0]);
-			errorf("the initrd is too large");
-			goto out;
-		}
-		for (size_t i = 0; i < 3; i++)
-			if (sizes[i])
-				memcpy(initrd + offsets[i], pieces[i], sizes[i]);
-		free(pieces[0]);
-		r = total ? prediction_add_data(&p, PCR_LINUX_INITRD, PRED_EV_EVENT_TAG, "Linux initrd", o->uki, initrd,
-						total)
-			  : 0;
-		free(initrd);
-		if (r < 0)
+		if (predict_initrd(&p, &u, o->uki, arch, arch_size) < 0)
 			goto out;
 	}
 

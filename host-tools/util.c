@@ -34,57 +34,87 @@ void warnf(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int read_file(const char *path, uint64_t max_size, uint8_t **ret_buf, size_t *ret_len)
+int read_fd_to_end(int fd, const char *path, uint64_t max_size, size_t size_hint, uint8_t **ret_buf,
+		   size_t *ret_len)
 {
-	struct stat st;
 	uint8_t *buf = NULL;
-	size_t done = 0;
-	int fd;
+	size_t len = 0, cap = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errorf("%s: cannot open: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0) {
-		errorf("%s: cannot stat: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		errorf("%s: not a regular file", path);
-		goto fail;
-	}
-	if ((uint64_t)st.st_size > max_size) {
-		errorf("%s: too large (%lld bytes, limit %llu)", path, (long long)st.st_size,
-		       (unsigned long long)max_size);
-		goto fail;
-	}
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		errorf("%s: out of memory for %lld bytes", path, (long long)st.st_size);
-		goto fail;
-	}
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+	for (;;) {
+		ssize_t n;
 
+		/* Always keep one byte free: it ends the data with a NUL. */
+		if (cap - len < 2) {
+			size_t ncap = cap ? 2 * cap : (size_hint ? size_hint + 2 : 64 * 1024);
+			uint8_t *nbuf;
+
+			if (ncap > max_size + 2)
+				ncap = max_size + 2;
+			nbuf = realloc(buf, ncap);
+			if (!nbuf) {
+				errorf("%s: out of memory", path);
+				goto fail;
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		n = read(fd, buf + len, cap - len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			errorf("%s: read error: %s", path, strerror(errno));
 			goto fail;
 		}
-		if (n == 0) {
-			errorf("%s: file shrank while reading", path);
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max_size) {
+			errorf("%s: larger than %llu bytes", path, (unsigned long long)max_size);
 			goto fail;
 		}
-		done += (size_t)n;
 	}
-	close(fd);
+	buf[len] = 0;
 	*ret_buf = buf;
-	*ret_len = done;
+	*ret_len = len;
 	return 0;
 fail:
 	free(buf);
-	close(fd);
 	return -1;
+}
+
+int read_file(const char *path, uint64_t max_size, uint8_t **ret_buf, size_t *ret_len)
+{
+	struct stat st;
+	int fd, r = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errorf("%s: cannot open: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		errorf("%s: cannot stat: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errorf("%s: not a regular file", path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max_size) {
+		errorf("%s: too large (%lld bytes, limit %llu)", path, (long long)st.st_size,
+		       (unsigned long long)max_size);
+		goto out;
+	}
+	if (read_fd_to_end(fd, path, max_size, (size_t)st.st_size, ret_buf, ret_len) < 0)
+		goto out;
+	if (*ret_len != (uint64_t)st.st_size) {
+		errorf("%s: file changed size while reading", path);
+		free(*ret_buf);
+		*ret_buf = NULL;
+		goto out;
+	}
+	r = 0;
+out:
+	close(fd);
+	return r;
 }
 
 int write_file_atomic(const char *path, const void *buf, size_t len, unsigned mode)
@@ -138,6 +168,23 @@ out:
 	free(tmp);
 	free(dircopy);
 	return r;
+}
+
+int parse_uint(const char *s, unsigned max, unsigned *ret)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return -1;
+	}
+	*ret = (unsigned)v;
+	return 0;
 }
 
 int align_up_u32(uint32_t v, uint32_t a, uint32_t *ret)

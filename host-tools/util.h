@@ -11,8 +11,18 @@ int errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
- * Read a whole regular file. On failure prints "<path>: <reason>" and
- * returns -1. @max_size bounds what we are willing to load.
+ * Read @fd to EOF (never trusting st_size: securityfs reports 0 for the
+ * event log, sysfs 4096 for a PCR), at most @max_size bytes; more is an
+ * error naming @path. @size_hint sizes the first allocation (0: unknown).
+ * The buffer holds one NUL past the data, so text can be used as a string.
+ */
+int read_fd_to_end(int fd, const char *path, uint64_t max_size, size_t size_hint, uint8_t **ret_buf,
+		   size_t *ret_len);
+
+/*
+ * Read a whole regular file with read_fd_to_end(); a file whose size
+ * changes while it is read is an error. On failure prints
+ * "<path>: <reason>" and returns -1. @max_size bounds what we load.
  */
 int read_file(const char *path, uint64_t max_size, uint8_t **ret_buf, size_t *ret_len);
 
@@ -22,6 +32,9 @@ int read_file(const char *path, uint64_t max_size, uint8_t **ret_buf, size_t *re
  * @path is left as it was. Prints the reason and returns -1.
  */
 int write_file_atomic(const char *path, const void *buf, size_t len, unsigned mode);
+
+/* A decimal number 0..@max and nothing else (no sign, no spaces): 0, or -1. */
+int parse_uint(const char *s, unsigned max, unsigned *ret);
 
 /* Round @v up to a multiple of the power of two @a; -1 on overflow. */
 int align_up_u32(uint32_t v, uint32_t a, uint32_t *ret);
