@@ -48,24 +48,10 @@ static void ascii_to_16(const char *s, CHAR16 *out, UINTN cap)
 	out[i] = 0;
 }
 
-/* A free entry slot: one not referenced by the order list. */
-static struct entry *free_entry(struct listing *l)
-{
-	for (UINTN e = 0; e <= EXT_MAX_FILES; e++) {
-		BOOLEAN used = FALSE;
-
-		for (UINTN i = 0; i < l->n && !used; i++)
-			used = l->order[i] == l->entries[e].name;
-		if (!used)
-			return &l->entries[e];
-	}
-	return NULL; /* cannot happen: n <= EXT_MAX_FILES < slots */
-}
-
 /* The entry a sorted name belongs to (names point into their entries). */
-static const struct entry *entry_of(const char *name)
+static struct entry *entry_of(const char *name)
 {
-	return (const struct entry *)(name - __builtin_offsetof(struct entry, name));
+	return (struct entry *)(UINTN)(name - __builtin_offsetof(struct entry, name));
 }
 
 /*
@@ -76,13 +62,14 @@ static const struct entry *entry_of(const char *name)
 static EFI_STATUS list_dir(EFI_FILE_HANDLE dir, const CHAR16 *dir_path, struct listing *l)
 {
 	EFI_FILE_INFO *info = NULL;
-	UINTN info_size = 0, kept = 0;
+	UINTN info_size = 0, kept = 0, used = 1;
 	BOOLEAN done = FALSE;
 	UINT64 total = 0;
+	/* The slot the next pick goes into: a fresh one until the list is full, then whichever fell out. */
+	struct entry *next = &l->entries[0];
 	EFI_STATUS err;
 
 	for (;;) {
-		struct entry *e;
 		const char *dropped;
 		enum ext_verdict v;
 		UINTN len;
@@ -107,15 +94,16 @@ static EFI_STATUS list_dir(EFI_FILE_HANDLE dir, const CHAR16 *dir_path, struct l
 				 info->FileSize);
 			continue;
 		}
-		e = free_entry(l);
-		if (!e)
-			break;
-		(void)ext_name_to_ascii(info->FileName, len, e->name, sizeof(e->name));
-		e->size = info->FileSize;
-		dropped = ext_sorted_insert(l->order, &l->n, EXT_MAX_FILES, e->name);
-		if (dropped)
+		(void)ext_name_to_ascii(info->FileName, len, next->name, sizeof(next->name));
+		next->size = info->FileSize;
+		dropped = ext_sorted_insert(l->order, &l->n, EXT_MAX_FILES, next->name);
+		if (dropped) {
 			log_warn(L"%s\\%a: skipped, more than %d extensions (the first %d by name are used)", dir_path,
 				 dropped, EXT_MAX_FILES, EXT_MAX_FILES);
+			next = entry_of(dropped);
+		} else {
+			next = &l->entries[used++]; /* used <= n + 1 <= EXT_MAX_FILES + 1 slots */
+		}
 	}
 	mem_free(info);
 
