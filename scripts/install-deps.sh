@@ -2,6 +2,8 @@
 # install-deps.sh - install, with apt-get, every Debian 12 package that
 # building, demoing and testing sysext-stub needs and that is missing.
 # Idempotent; does nothing when all are present. Needs root (or sudo).
+# systemd is here for systemd-measure (PCR 11 differential tests), bc for
+# make bench; a minimal Debian image has neither.
 set -eu
 
 PACKAGES="
@@ -11,7 +13,7 @@ libcmocka-dev clang libclang-rt-14-dev
 python3 python3-pytest
 qemu-system-x86 ovmf swtpm swtpm-tools
 mtools dosfstools fdisk busybox-static cpio xz-utils zstd
-systemd-boot-efi sbsigntool openssl bc
+systemd systemd-boot-efi sbsigntool openssl bc
 "
 
 missing=""
