@@ -7,6 +7,7 @@ with the same ESP files (`predict --scheme=systemd`, PCRs 11 and 13).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -73,6 +74,9 @@ def test_predict_equals_our_stub_in_every_bank(kernel, workdir):
                          "--cmdline", facts.cmdline, "--phase=", "--bank", "sha1", "--bank", "sha256",
                          "--bank", "sha384")
     assert_pcrs_match(facts, prediction, [9, 11, 12, 13], result)
+    # PCR 12 also from first principles: one event over the UTF-16LE command line with its NUL.
+    utf16 = facts.cmdline.encode("utf-16-le") + b"\0\0"
+    assert facts.pcrs["sha256"][12] == hashlib.sha256(bytes(32) + hashlib.sha256(utf16).digest()).digest()
     assert facts.efivar_str("StubPcrKernelParameters") == "12"
     assert facts.efivar_str("StubPcrKernelImage") == "11"
 
