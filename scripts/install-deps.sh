@@ -3,7 +3,9 @@
 # building, demoing and testing sysext-stub needs and that is missing.
 # Idempotent; does nothing when all are present. Needs root (or sudo).
 # systemd is here for systemd-measure (PCR 11 differential tests), bc for
-# make bench; a minimal Debian image has neither.
+# make bench; a minimal Debian image has neither. libtss2/tpm2-tools and
+# cryptsetup-bin are for the signed-policy unseal and LUKS tests; valgrind for
+# the CLI leak check; gnuplot-nox for the benchmark plot.
 set -eu
 
 PACKAGES="
@@ -14,6 +16,8 @@ python3 python3-pytest
 qemu-system-x86 ovmf swtpm swtpm-tools
 mtools dosfstools fdisk busybox-static cpio xz-utils zstd
 systemd systemd-boot-efi sbsigntool openssl bc
+libtss2-dev libtss2-tcti-swtpm0 tpm2-tools cryptsetup-bin
+valgrind gnuplot-nox
 "
 
 missing=""
