@@ -178,6 +178,13 @@ ms_status pe_parse(const void *buf, size_t len, enum pe_layout layout, struct pe
 		img->opt_size = le16_read(coff + 16);
 		img->coff_characteristics = le16_read(coff + 18);
 	}
+	/*
+	 * Every header offset is a 32-bit field: a buffer of 4 GiB or more
+	 * could otherwise place the optional header or the section table at
+	 * 2^32, where the 32-bit sum wraps to the start of the file.
+	 */
+	if ((uint64_t)img->pe_offset + 4 + COFF_HEADER_SIZE + img->opt_size > UINT32_MAX)
+		return MS_ERR_OUT_OF_BOUNDS;
 	img->opt_offset = img->pe_offset + 4 + COFF_HEADER_SIZE;
 
 	r = parse_optional_header(p, len, img);

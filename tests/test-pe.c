@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
@@ -962,6 +963,106 @@ static void test_section_beyond_size_of_image(void **state)
 	expect_file_status(&spec, MS_ERR_OUT_OF_BOUNDS);
 }
 
+static void test_raw_data_at_file_start_overlaps_headers(void **state)
+{
+	/* Patched after layout, so the headers themselves stay intact. */
+	expect_golden_patch_status(GOLDEN_TABLE + SH_RAW_OFFSET, 32, 0, MS_ERR_OVERLAP); /* the DOS header */
+	expect_golden_patch_status(GOLDEN_TABLE + 2 * PE_SECTION_HEADER_SIZE + SH_RAW_OFFSET, 32, 0x1ff,
+				   MS_ERR_OVERLAP); /* from the last byte of SizeOfHeaders */
+}
+
+static void test_absurd_virtual_size_stays_in_the_file(void **state)
+{
+	/*
+	 * A 3.9 GiB VirtualSize inside an equally absurd SizeOfImage is a
+	 * well-formed (if useless) image. What the file holds of it is still
+	 * just its raw data: the rest is the loader's zero fill, never bytes
+	 * read past the buffer.
+	 */
+	struct pe_spec spec;
+	struct pe_image img;
+	size_t off, present;
+	uint8_t *b;
+
+	golden_spec(&spec);
+	spec.sections[2].virtual_size = 0xfffff000 - 0x3000;
+	spec.size_of_image = 0xfffff000;
+	b = build_pe(&spec);
+	assert_status(pe_parse(b, spec.file_size, PE_LAYOUT_FILE, &img), MS_OK);
+	assert_int_equal(pe_section_loaded_size(&img.sections[2]), 0xfffff000 - 0x3000);
+	pe_section_content(&img, &img.sections[2], &off, &present);
+	assert_int_equal(off, 0x600);
+	assert_int_equal(present, 0x200);
+	/* One byte more and it leaves SizeOfImage. */
+	le32_write(b + GOLDEN_TABLE + 2 * PE_SECTION_HEADER_SIZE + SH_VSIZE, 0xfffff000 - 0x3000 + 1);
+	assert_status(pe_parse(b, spec.file_size, PE_LAYOUT_FILE, &img), MS_ERR_OUT_OF_BOUNDS);
+	le32_write(b + GOLDEN_TABLE + 2 * PE_SECTION_HEADER_SIZE + SH_VSIZE, 0xffffffff);
+	assert_status(pe_parse(b, spec.file_size, PE_LAYOUT_FILE, &img), MS_ERR_OUT_OF_BOUNDS);
+	free(b);
+}
+
+/*
+ * A buffer of exactly 4 GiB (the largest UKI `sysext-stub predict` reads)
+ * whose headers sit at its very end, so that a 32-bit offset sum lands on
+ * 2^32 and wraps to 0. Mapped without reserving memory: only the pages
+ * written here are ever touched.
+ */
+#define FOUR_GIB ((size_t)1 << 32)
+
+static uint8_t *map_4gib(void)
+{
+	void *p = mmap(NULL, FOUR_GIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		fail_msg("cannot map 4 GiB of address space");
+	return p;
+}
+
+/* MZ, e_lfanew = @lfanew, "PE\0\0", a COFF header announcing one section and an optional header of @opt_size. */
+static void write_headers_at(uint8_t *b, uint32_t lfanew, uint16_t opt_size)
+{
+	b[0] = 'M';
+	b[1] = 'Z';
+	le32_write(b + 0x3c, lfanew);
+	memcpy(b + lfanew, "PE\0\0", 4);
+	le16_write(b + lfanew + 4 + COFF_MACHINE, T_MACHINE);
+	le16_write(b + lfanew + 4 + COFF_N_SECTIONS, 1);
+	le16_write(b + lfanew + 4 + COFF_OPT_SIZE, opt_size);
+}
+
+static void test_optional_header_ending_at_4gib_does_not_wrap(void **state)
+{
+	uint8_t *b = map_4gib();
+	const uint32_t opt_size = 240;
+	const uint32_t lfanew = (uint32_t)(FOUR_GIB - 24 - opt_size);
+	uint8_t *opt = b + lfanew + 24;
+	struct pe_image img;
+
+	/*
+	 * A valid optional header that ends exactly at 4 GiB: the section
+	 * table would start at 2^32. Make the DOS header's spare bytes look
+	 * like a plausible section header, so that a parser whose 32-bit
+	 * table offset wraps to 0 would accept the file with a section that
+	 * is not in its section table.
+	 */
+	write_headers_at(b, lfanew, (uint16_t)opt_size);
+	le16_write(opt + OPT_MAGIC, PE_OPT_MAGIC_PE32PLUS);
+	le32_write(opt + OPT_SECTION_ALIGN, 0x1000);
+	le32_write(opt + OPT_FILE_ALIGN, 0x200);
+	le32_write(opt + OPT_SIZE_OF_IMAGE, 0x3000);
+	le32_write(opt + OPT_SIZE_OF_HEADERS, 0x200);
+	le32_write(opt + OPT_N_DIRS_PE32PLUS, 16);
+	memcpy(b, "MZ", 2);
+	le32_write(b + SH_VSIZE, 0x10);
+	le32_write(b + SH_VA, 0x1000);
+	assert_status(pe_parse(b, FOUR_GIB, PE_LAYOUT_FILE, &img), MS_ERR_OUT_OF_BOUNDS);
+
+	/* The optional header itself at 2^32 (e_lfanew + 24 wraps to the "MZ" at 0). */
+	write_headers_at(b, (uint32_t)(FOUR_GIB - 24), (uint16_t)opt_size);
+	assert_status(pe_parse(b, FOUR_GIB, PE_LAYOUT_FILE, &img), MS_ERR_OUT_OF_BOUNDS);
+	munmap(b, FOUR_GIB);
+}
+
 /* ------------------------------------------------------------ pe_find_section */
 
 static void find_spec(struct pe_spec *spec)
@@ -1186,6 +1287,9 @@ int main(void)
 		cmocka_unit_test(test_section_raw_data_overlap),
 		cmocka_unit_test(test_raw_overlap_ignored_in_memory_layout),
 		cmocka_unit_test(test_section_beyond_size_of_image),
+		cmocka_unit_test(test_raw_data_at_file_start_overlaps_headers),
+		cmocka_unit_test(test_absurd_virtual_size_stays_in_the_file),
+		cmocka_unit_test(test_optional_header_ending_at_4gib_does_not_wrap),
 		cmocka_unit_test_setup_teardown(test_find_exact_name, find_setup, find_teardown),
 		cmocka_unit_test_setup_teardown(test_find_prefix_does_not_match, find_setup, find_teardown),
 		cmocka_unit_test_setup_teardown(test_find_longer_name_does_not_match, find_setup, find_teardown),
