@@ -245,22 +245,6 @@ static int load_uki(const char *path, struct uki *u)
 	return 0;
 }
 
-/* A section as the loader maps it: VirtualSize bytes, the tail past the raw data zero. */
-static uint8_t *section_bytes(const struct uki *u, const struct pe_section *s, size_t *ret_len)
-{
-	size_t offset, present, size = pe_section_loaded_size(s);
-	uint8_t *b = calloc(1, size ? size : 1);
-
-	if (!b) {
-		errorf("out of memory");
-		return NULL;
-	}
-	pe_section_content(&u->img, s, &offset, &present);
-	memcpy(b, u->buf + offset, present < size ? present : size);
-	*ret_len = size;
-	return b;
-}
-
 static int feed_zeros(struct multi_digest *md, uint64_t n)
 {
 	static const uint8_t zeros[4096];
@@ -375,18 +359,18 @@ static int effective_cmdline(const struct options *o, const struct uki *u, uint1
 	if (o->cmdline && section_wins)
 		warnf("--cmdline is ignored: the UKI has a .cmdline, which the stub always uses");
 	if (section_wins) {
-		size_t len;
-		uint8_t *b = section_bytes(u, s, &len);
+		size_t offset, present;
 
-		if (!b)
-			return -1;
-		out = calloc(len + 1, sizeof(uint16_t));
-		if (!out) {
-			free(b);
+		/*
+		 * Only the bytes the file holds: the loader's zero fill past
+		 * them ends the command line anyway, and sizing by VirtualSize
+		 * would let a tiny hostile UKI ask for gigabytes here.
+		 */
+		pe_section_content(&u->img, s, &offset, &present);
+		out = calloc(present + 1, sizeof(uint16_t));
+		if (!out)
 			return errorf("out of memory");
-		}
-		m = cmdline_from_section(b, len, out, len + 1);
-		free(b);
+		m = cmdline_from_section(u->buf + offset, present, out, present + 1);
 	} else if (o->cmdline) {
 		/* Exactly what the stub does with LoadOptions holding this string. */
 		size_t n = strlen(o->cmdline);

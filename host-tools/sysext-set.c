@@ -143,13 +143,14 @@ int sysext_set_add_manifest(struct sysext_set *s, const char *path)
 {
 	char *line = NULL;
 	size_t cap = 0;
+	ssize_t n;
 	unsigned lineno = 0;
 	int r = 0;
 	FILE *f = fopen(path, "re");
 
 	if (!f)
 		return errorf("%s: %s", path, strerror(errno));
-	while (r == 0 && getline(&line, &cap, f) >= 0) {
+	while (r == 0 && (errno = 0, n = getline(&line, &cap, f)) >= 0) {
 		char *name, *hex = line, *nl = strpbrk(line, "\r\n");
 		const struct bank *b = NULL;
 		struct sysext_file *e;
@@ -157,6 +158,11 @@ int sysext_set_add_manifest(struct sysext_set *s, const char *path)
 		enum ext_verdict v;
 
 		lineno++;
+		/* A NUL would silently cut the name short: "a.sysext.raw\0junk" is not a.sysext.raw. */
+		if (strlen(line) != (size_t)n) {
+			r = errorf("%s:%u: contains a NUL byte", path, lineno);
+			break;
+		}
 		if (nl)
 			*nl = 0;
 		if (!*line || *line == '#')
@@ -195,7 +201,7 @@ int sysext_set_add_manifest(struct sysext_set *s, const char *path)
 		e->digest_mask |= 1u << bank_index(b);
 	}
 	if (r == 0 && ferror(f))
-		r = errorf("%s: read error", path);
+		r = errorf("%s: read error: %s", path, errno ? strerror(errno) : "unknown");
 	free(line);
 	fclose(f);
 	return r;

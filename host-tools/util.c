@@ -87,7 +87,8 @@ int read_file(const char *path, uint64_t max_size, uint8_t **ret_buf, size_t *re
 	struct stat st;
 	int fd, r = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO nobody writes to is refused below instead of blocking open(). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return errorf("%s: cannot open: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0) {
