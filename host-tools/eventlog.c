@@ -692,6 +692,12 @@ static int load_expect(const char *path, struct expect_set *set)
 				b = &banks[j];
 		if (!b)
 			continue;
+		/* Two arrays for one bank: which one did the predictor mean? */
+		if (json_object_get(&doc, 0, b->name, &arr) == MS_ERR_INVALID) {
+			errorf("%s: \"%s\" appears more than once", path, b->name);
+			goto out;
+		}
+		arr = k + 1;
 		if (json_type(&doc, arr) != JSON_ARRAY) {
 			errorf("%s: \"%s\" must be an array of PCR entries", path, b->name);
 			goto out;
