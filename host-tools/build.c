@@ -11,12 +11,20 @@
 #include "build.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "measure/endian.h"
+#include "measure/json.h"
+#include "measure/pcrsig.h"
 #include "measure/pe.h"
 #include "pe-edit.h"
 #include "util.h"
@@ -79,6 +87,42 @@ static int load_part(struct part *p)
 	/* A PE section cannot be empty: refuse rather than silently drop it. */
 	if (p->size == 0)
 		return errorf("--%s %s: is empty; leave the option out instead", p->option, p->arg);
+	return 0;
+}
+
+/*
+ * .pcrpkey and .pcrsig are read by systemd in the booted system, long after
+ * a mistake here could be noticed: refuse what it could not use. .pcrpkey
+ * is a PEM public key (systemd-cryptsetup, systemd-pcrlock); .pcrsig a
+ * tpm2-pcr-signature.json as measure/pcrsig.c (and so the stub) accepts it.
+ */
+static int check_part_content(const struct part *p)
+{
+	if (strcmp(p->section, ".pcrpkey") == 0) {
+		BIO *bio = p->size <= INT_MAX ? BIO_new_mem_buf(p->data, (int)p->size) : NULL;
+		EVP_PKEY *key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+
+		BIO_free(bio);
+		ERR_clear_error();
+		if (!key)
+			return errorf("--pcrpkey %s: not a PEM public key (-----BEGIN PUBLIC KEY-----)", p->arg);
+		EVP_PKEY_free(key);
+	} else if (strcmp(p->section, ".pcrsig") == 0) {
+		struct json_token *tokens;
+		size_t at = 0;
+		ms_status r;
+
+		if (p->size > JSON_INPUT_MAX)
+			return errorf("--pcrsig %s: too large", p->arg);
+		tokens = calloc(JSON_TOKENS_FOR(p->size), sizeof(*tokens));
+		if (!tokens)
+			return errorf("--pcrsig %s: out of memory", p->arg);
+		r = pcrsig_validate(p->data, p->size, tokens, (uint32_t)JSON_TOKENS_FOR(p->size), &at);
+		free(tokens);
+		if (r != MS_OK)
+			return errorf("--pcrsig %s: not a valid tpm2-pcr-signature.json (%s at byte %zu)", p->arg,
+				      ms_strerror(r), at);
+	}
 	return 0;
 }
 
@@ -357,7 +401,7 @@ int cmd_build(int argc, char **argv)
 	if (read_file(stub_path, STUB_SIZE_MAX, &stub, &stub_len) < 0)
 		goto out;
 	for (size_t i = 0; i < N_PARTS; i++)
-		if (parts[i].arg && load_part(&parts[i]) < 0)
+		if (parts[i].arg && (load_part(&parts[i]) < 0 || check_part_content(&parts[i]) < 0))
 			goto out;
 	if (check_kernel(&parts[PART_LINUX]) < 0)
 		goto out;
