@@ -4,7 +4,7 @@
 #   make demo       install what is missing, build, boot a demo UKI under QEMU/OVMF/swtpm
 #   make check      install what is missing, build, run every test
 #   make unit       host unit tests only (ASan/UBSan)
-#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS (fuzz-short: 10 s each)
 #
 # Set SYSEXT_STUB_SKIP_DEPS=1 to skip the apt-get step.
 
@@ -15,6 +15,7 @@ CLANG ?= clang
 # Debian's interpreter, which has python3-pytest (not a pyenv one on PATH).
 PYTHON ?= /usr/bin/python3
 FUZZ_SECONDS ?= 60
+FUZZ_SHORT_SECONDS ?= 10
 
 # ---------------------------------------------------------------- sources
 MEASURE_SRC := $(sort $(wildcard measure/*.c))
@@ -54,7 +55,7 @@ FAULT_OBJ := $(patsubst %.c,$(B)/efi-fault/%.o,$(STUB_SRC) $(EFILIB_SRC) $(MEASU
 HOST_MEASURE_OBJ := $(patsubst %.c,$(B)/host/%.o,$(MEASURE_SRC))
 TEST_MEASURE_OBJ := $(patsubst %.c,$(B)/test/%.o,$(MEASURE_SRC))
 
-.PHONY: all deps demo check bench unit cli-check fuzz fuzz-replay measure-check ovmf-check clean
+.PHONY: all deps demo check bench unit cli-check fuzz fuzz-short fuzz-replay measure-check ovmf-check valgrind-check clean
 .DELETE_ON_ERROR:
 # Keep intermediate objects (tests) so `make unit` does not rebuild everything.
 .SECONDARY:
@@ -107,15 +108,29 @@ $(B)/test/%.o: %.c
 $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
 	$(CC) $(SAN_FLAGS) $^ -lcmocka -lcrypto -o $@
 
+# Host-tools sources a fuzz target needs besides measure/ (FUZZ_HOST_<name>).
+FUZZ_HOST_manifest := host-tools/sysext-set.c host-tools/digest.c host-tools/util.c
+FUZZ_HOST_expect := host-tools/eventlog.c host-tools/digest.c host-tools/util.c
+FUZZ_LIBS := -lcrypto -lpthread
+# (A function, because a '%' written in a pattern rule's prerequisites is the stem.)
+fuzz_host_obj = $(patsubst %.c,$(B)/test/%.o,$(FUZZ_HOST_$(1)))
+
+# host-tools/ need _GNU_SOURCE (asprintf, getline) in the sanitizer build too.
+$(B)/test/host-tools/%.o: host-tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -D_GNU_SOURCE -MMD -MP -c $< -o $@
+
 # The fuzz targets also build with gcc + ASan/UBSan and a corpus-replay main,
 # so `make check` runs every seed through them without clang.
-$(B)/test/fuzz-replay-%: $(B)/test/tests/fuzz/fuzz-%.o $(B)/test/tests/fuzz/replay.o $(TEST_MEASURE_OBJ)
-	$(CC) $(SAN_FLAGS) $^ -o $@
+.SECONDEXPANSION:
+$(B)/test/fuzz-replay-%: $(B)/test/tests/fuzz/fuzz-%.o $(B)/test/tests/fuzz/replay.o $(TEST_MEASURE_OBJ) \
+		$$(call fuzz_host_obj,$$*)
+	$(CC) $(SAN_FLAGS) $^ $(FUZZ_LIBS) -o $@
 
-$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(MEASURE_SRC)
+$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(MEASURE_SRC) $$(FUZZ_HOST_$$*)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -O1 -g -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$< $(MEASURE_SRC) -o $@
+	$(CLANG) -std=gnu11 -O1 -g -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		$< $(MEASURE_SRC) $(FUZZ_HOST_$*) $(FUZZ_LIBS) -o $@
 
 unit: $(addprefix $(B)/test/test-,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
@@ -123,12 +138,21 @@ unit: $(addprefix $(B)/test/test-,$(UNIT_TESTS))
 fuzz-replay: $(addprefix $(B)/test/fuzz-replay-,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do $(B)/test/fuzz-replay-$$f tests/fuzz/corpus/$$f; done
 
+# Each target for FUZZ_SECONDS, new inputs kept in build/fuzz/corpus-<name>,
+# a crash saved as build/fuzz/crash-<name>-* (add it to tests/fuzz/corpus/<name>
+# with the fix: fuzz-replay then keeps it fixed).
 fuzz: $(addprefix $(B)/fuzz/fuzz-,$(FUZZERS))
 	@set -e; for f in $(FUZZERS); do \
+		echo "== fuzz-$$f ($(FUZZ_SECONDS) s)"; \
 		mkdir -p $(B)/fuzz/corpus-$$f; \
-		$(B)/fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(B)/fuzz/ \
+		$(B)/fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(B)/fuzz/crash-$$f- \
 			$(B)/fuzz/corpus-$$f tests/fuzz/corpus/$$f; \
 	done
+
+# The short pass `make check` runs (clang is installed by scripts/install-deps.sh).
+fuzz-short:
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS)
 
 # measure/ must stay pure: no firmware, no libc (see scripts/check-measure.sh);
 # and the release stub must not carry the fault-injection hooks.
@@ -157,6 +181,7 @@ check: deps
 	$(MAKE) measure-check
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
+	$(MAKE) fuzz-short
 	$(MAKE) cli-check
 	$(MAKE) ovmf-check
 
