@@ -4,6 +4,7 @@
 #   make demo       install what is missing, build, boot a demo UKI under QEMU/OVMF/swtpm
 #   make check      install what is missing, build, run every test
 #   make unit       host unit tests only (ASan/UBSan)
+#   make valgrind-check  the CLI under valgrind (leaks, memory errors)
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (fuzz-short: 10 s each)
 #
 # Set SYSEXT_STUB_SKIP_DEPS=1 to skip the apt-get step.
@@ -164,6 +165,10 @@ measure-check: $(patsubst %.c,$(B)/efi/%.o,$(MEASURE_SRC)) $(B)/sysext-stub-x64.
 cli-check: all
 	$(PYTHON) -m pytest -v -p no:cacheprovider tests/cli
 
+# The plain (unsanitized) CLI under valgrind: no memory errors, no definite or indirect leaks.
+valgrind-check: all
+	scripts/valgrind-cli.sh $(B)/sysext-stub $(B)/sysext-stub-x64.efi
+
 ovmf-check: all $(B)/fault/sysext-stub-x64.efi
 	$(PYTHON) -m pytest -v -p no:cacheprovider ovmf-tests
 
@@ -183,6 +188,7 @@ check: deps
 	$(MAKE) fuzz-replay
 	$(MAKE) fuzz-short
 	$(MAKE) cli-check
+	$(MAKE) valgrind-check
 	$(MAKE) ovmf-check
 
 # Benchmarks (never timed tests): figures as ratios against a peer run alongside.

@@ -1,0 +1,100 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# valgrind-cli.sh - representative sysext-stub invocations under valgrind,
+# on success and on error paths: no invalid access, no use of uninitialised
+# memory, no definite or indirect leak (make valgrind-check).
+#
+#   scripts/valgrind-cli.sh [CLI] [STUB]     (default build/sysext-stub, build/sysext-stub-x64.efi)
+#
+# The CLI must be the plain build (valgrind and ASan do not mix). Each line
+# also checks the command's own exit status, so an error path that is not
+# taken does not pass by accident.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CLI=$(realpath "${1:-build/sysext-stub}")
+STUB=$(realpath "${2:-build/sysext-stub-x64.efi}")
+LOG=$PWD/tests/fuzz/corpus/tcglog/valid-ovmf-four-banks-locality3
+VALGRIND=(valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99
+	--show-leak-kinds=definite,indirect)
+w=$(mktemp -d)
+trap 'rm -rf "$w"' EXIT
+failed=0 ran=0
+
+# vg WANTED-STATUS ARGS...: one invocation under valgrind.
+vg() {
+	local want=$1 got=0
+	shift
+	ran=$((ran + 1))
+	"${VALGRIND[@]}" "$CLI" "$@" >"$w/stdout" 2>"$w/stderr" || got=$?
+	if [ "$got" = 99 ] || [ "$got" != "$want" ]; then
+		echo "valgrind-check: FAILED (exit $got, expected $want): sysext-stub $*" >&2
+		sed 's/^/    /' "$w/stderr" >&2
+		failed=$((failed + 1))
+	else
+		echo "ok   $got  sysext-stub $*"
+	fi
+}
+
+# ---------------------------------------------------------------- inputs
+cd "$w"
+mkdir -p ext glob dangling
+printf 'hello\n' >ext/a.sysext.raw
+printf 'world' >ext/b.sysext.raw
+printf 'skipped' >ext/notes.txt
+head -c 70000 /dev/urandom >glob/g.sysext.raw
+ln -s "$w/gone" dangling/x.sysext.raw
+head -c 5000 /dev/urandom >initrd
+printf 'ID=test\n' >os-release
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem 2>/dev/null
+openssl pkey -in key.pem -pubout -out pub.pem
+fp=$(printf 'ab%.0s' $(seq 32))
+printf '{"sha256":[{"pcrs":[11],"pkfp":"%s","pol":"%s","sig":"AAAA"}]}' "$fp" "$fp" >sig.json
+sha256sum ext/a.sysext.raw ext/b.sysext.raw >SHA256SUMS
+printf 'not a manifest line\n' >bad.sha256
+printf 'not json' >garbage.json
+printf '{"sha256":[{"pcr":13,"hash":"%s","events":[{"type":"EV_BOGUS","digest":"%s"}]}]}' "$fp" "$fp" >bad-event.json
+head -c 100 "$LOG" >truncated.log
+head -c 300 "$STUB" >truncated.efi
+printf 'not a kernel' >junk
+
+# ---------------------------------------------------------------- success paths
+vg 0 build --stub "$STUB" --linux "$STUB" --initrd initrd --cmdline "console=ttyS0 quiet" \
+	--os-release @os-release --uname 6.1.0 --pcrpkey pub.pem --pcrsig sig.json --output uki.efi
+vg 0 build --stub "$STUB" --linux "$STUB" --initrd initrd --output nocmd.efi
+vg 0 predict --uki uki.efi --extra-dir ext --global-dir glob --verbose
+vg 0 predict --uki uki.efi --extra-dir ext --global-dir glob --json --threads 2
+vg 0 predict --uki nocmd.efi --cmdline " console=ttyS0 " --sysext ext/a.sysext.raw --threads 3 --json
+vg 0 predict --manifest SHA256SUMS --global-sysext glob/g.sysext.raw --pcr 13 --bank sha256 --os-separator
+vg 0 predict --scheme=systemd --uki uki.efi --extra-dir ext --phase enter-initrd --threads 2
+vg 0 cpio --extra-dir ext --global-dir glob --output out.cpio
+"$CLI" predict --sysext ext/a.sysext.raw --sysext ext/b.sysext.raw --pcr 13 --json >expect.json
+sed 's/"pcr":13/"pcr":12/' expect.json >mismatch.json
+vg 0 eventlog --log "$LOG" --no-pcr-values --verbose
+vg 0 eventlog --log "$LOG" --no-pcr-values --expect expect.json --json --verbose
+vg 1 eventlog --log "$LOG" --no-pcr-values --expect mismatch.json
+vg 1 eventlog --log "$LOG" --pcr-value "sha256:13=$fp" --pcr 13
+
+# ---------------------------------------------------------------- error paths
+vg 1 build --stub "$STUB" --linux junk --output x.efi
+vg 1 build --stub truncated.efi --linux "$STUB" --output x.efi
+vg 1 build --stub "$STUB" --linux "$STUB" --pcrpkey garbage.json --output x.efi
+vg 1 build --stub "$STUB" --linux "$STUB" --pcrsig garbage.json --output x.efi
+vg 1 build --stub uki.efi --linux "$STUB" --output x.efi
+vg 1 predict --uki truncated.efi
+vg 1 predict --uki missing.efi
+vg 1 predict --uki uki.efi --extra-dir dangling
+vg 1 predict --manifest bad.sha256 --extra-dir ext
+vg 1 predict --extra-dir ext --pcr 24
+vg 1 cpio --extra-dir ext --output "$w/no-such-dir/out.cpio"
+vg 1 cpio --manifest SHA256SUMS --output x.cpio
+vg 2 eventlog --log truncated.log --no-pcr-values
+vg 2 eventlog --log "$LOG" --no-pcr-values --expect garbage.json
+vg 2 eventlog --log "$LOG" --no-pcr-values --expect bad-event.json
+vg 2 eventlog --log "$LOG" --pcr-value sha256:13=00
+
+[ ! -e x.efi ] && [ ! -e x.cpio ] || { echo "valgrind-check: an error path left an output file" >&2; failed=$((failed + 1)); }
+if [ "$failed" -ne 0 ]; then
+	echo "valgrind-check: $failed of $ran invocations failed" >&2
+	exit 1
+fi
+echo "valgrind-check: $ran invocations, no memory errors or leaks"
