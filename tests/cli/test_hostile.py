@@ -368,14 +368,17 @@ def test_bad_path(ws, case_dir, cmd, option, is_dir, kind):
     assert_no_output(out)
 
 
-def test_cpio_unreadable_file_among_good_ones_leaves_no_output(ws, case_dir):
-    """Read fails after the archive was planned: still no (partial) archive."""
+def test_unreadable_file_among_good_ones(ws, case_dir):
+    """Read fails after the archive was planned: an error naming the file, and no (partial) archive."""
     d = case_dir / "ext"
     d.mkdir(mode=0o777)
     d.chmod(0o777)
     for name, data in (("a.sysext.raw", b"a" * 5000), ("m.sysext.raw", b"locked"), ("z.sysext.raw", b"z")):
         (d / name).write_bytes(data)
     (d / "m.sysext.raw").chmod(0)
+    for args in (["--extra-dir", d], ["--sysext", d / "a.sysext.raw", "--sysext", d / "m.sysext.raw"]):
+        assert_refused(run("predict", *args, "--threads", "2", as_nobody=True), d / "m.sysext.raw",
+                       "Permission denied", status=1)
     out = case_dir / "out.cpio"
     assert_refused(run("cpio", "--extra-dir", d, "--output", out, as_nobody=True), d / "m.sysext.raw",
                    "Permission denied", status=1)
