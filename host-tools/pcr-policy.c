@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "pcr-policy.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/decoder.h>
@@ -15,7 +19,7 @@
 #include "util.h"
 
 #define TPM_CC_POLICY_PCR 0x0000017Fu
-#define KEY_FILE_MAX (1u << 20)
+#define KEY_FILE_MAX (1 << 20)
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
@@ -95,6 +99,69 @@ static int check_key_type(EVP_PKEY *key, const char *path)
 	return 0;
 }
 
+/*
+ * Read a private key file into one buffer allocated once (never grown, so
+ * no stale copy is left in freed memory); every failure wipes what was
+ * read. The caller wipes and frees *ret_buf.
+ */
+static int read_secret_file(const char *path, uint8_t **ret_buf, size_t *ret_len)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int fd, r = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errorf("%s: cannot open: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		errorf("%s: cannot stat: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errorf("%s: not a regular file", path);
+		goto out;
+	}
+	if (st.st_size > KEY_FILE_MAX) {
+		errorf("%s: too large for a key (%lld bytes)", path, (long long)st.st_size);
+		goto out;
+	}
+	/* One byte more than the size: reading it means the file grew. */
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		errorf("%s: out of memory", path);
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			errorf("%s: read error: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > (size_t)st.st_size) {
+			errorf("%s: file changed size while reading", path);
+			goto out;
+		}
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	buf = NULL;
+	r = 0;
+out:
+	if (buf) {
+		OPENSSL_cleanse(buf, (size_t)st.st_size + 1);
+		free(buf);
+	}
+	close(fd);
+	return r;
+}
+
 /* Passphrase callback that never prompts: it records that a passphrase was wanted and fails. */
 static int no_passphrase(char *buf, int size, int rwflag, void *userdata)
 {
@@ -113,7 +180,7 @@ EVP_PKEY *policy_load_private_key(const char *path)
 	EVP_PKEY *key = NULL;
 	BIO *bio;
 
-	if (read_file(path, KEY_FILE_MAX, &buf, &len) < 0)
+	if (read_secret_file(path, &buf, &len) < 0)
 		return NULL;
 	/* Parsed straight from our buffer (a read-only memory BIO makes no copy), which is wiped below. */
 	bio = BIO_new_mem_buf(buf, (int)len);
@@ -148,7 +215,7 @@ EVP_PKEY *policy_load_public_key(const char *path)
 	OSSL_DECODER_CTX *dctx;
 	const unsigned char *p;
 
-	if (read_file(path, KEY_FILE_MAX, &buf, &size) < 0)
+	if (read_secret_file(path, &buf, &size) < 0)
 		return NULL;
 	len = size;
 	/* Any PEM public-key structure: SubjectPublicKeyInfo ("PUBLIC KEY") or PKCS#1 ("RSA PUBLIC KEY"). */
