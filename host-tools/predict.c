@@ -20,6 +20,7 @@
 
 #include "digest.h"
 #include "prediction.h"
+#include "signature-archives.h"
 #include "sysext-set.h"
 #include "util.h"
 #include "measure/cmdline.h"
@@ -310,21 +311,29 @@ static int predict_sections(struct prediction *p, const struct uki *u, const cha
  * serves them (measure/initrd.c), hashed piece by piece without building
  * the concatenation.
  */
-static int predict_initrd(struct prediction *p, const struct uki *u, const char *path, uint8_t *const arch[2],
-			  const uint64_t arch_size[2])
+/*
+ * PCR 9's initrd event: the pieces as the stub concatenates them (measure/initrd.c):
+ * .initrd, per-UKI and global sysext archives, signature and public-key archives.
+ */
+#define INITRD_ARCHIVES 4
+static int predict_initrd(struct prediction *p, const struct uki *u, const char *path,
+			  uint8_t *const arch[INITRD_ARCHIVES], const uint64_t arch_size[INITRD_ARCHIVES])
 {
 	const struct pe_section *s = pe_find_section(&u->img, ".initrd");
-	uint64_t sizes[3] = { s ? pe_section_loaded_size(s) : 0, arch_size[0], arch_size[1] }, offsets[3], total, pos = 0;
+	uint64_t sizes[1 + INITRD_ARCHIVES] = { s ? pe_section_loaded_size(s) : 0 }, offsets[1 + INITRD_ARCHIVES],
+		 total, pos = 0;
 	uint8_t d[BANK_COUNT][DIGEST_MAX] = { { 0 } };
 	struct multi_digest md;
 
-	if (initrd_layout(sizes, 3, offsets, &total) != MS_OK)
+	for (size_t i = 0; i < INITRD_ARCHIVES; i++)
+		sizes[1 + i] = arch_size[i];
+	if (initrd_layout(sizes, 1 + INITRD_ARCHIVES, offsets, &total) != MS_OK)
 		return errorf("the initrd is too large");
 	if (total == 0)
 		return 0;
 	if (multi_digest_init(&md, p->banks) < 0)
 		return -1;
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 1 + INITRD_ARCHIVES; i++) {
 		int r;
 
 		if (sizes[i] == 0)
@@ -486,8 +495,10 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 	struct uki u = { 0 };
 	struct sysext_set per_uki = { 0 }, global = { 0 };
 	struct prediction p = { 0 };
-	uint8_t *arch[2] = { NULL, NULL };
-	uint64_t arch_size[2] = { 0, 0 };
+	/* per-UKI, global, then (signature_archives) signature and public key */
+	uint8_t *arch[INITRD_ARCHIVES] = { NULL };
+	uint64_t arch_size[INITRD_ARCHIVES] = { 0 };
+	struct signature_archives sa = { 0 };
 	uint16_t *cmdline = NULL;
 	bool passed_in = false, have_sysext_input, want_archives, global_read;
 	enum uki_order order = UKI_ORDER_DEFAULT;
@@ -575,21 +586,41 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 	    sysext_set_read(&global, p.banks, o->threads, want_archives ? &arch[1] : NULL, &arch_size[1]) < 0)
 		goto out;
 
-	if (cpio_mode) {
-		/* The bytes the stub appends after .initrd: per-UKI archive, then global (each a multiple of 4). */
-		uint8_t *all = malloc(arch_size[0] + arch_size[1] + 1);
+	/*
+	 * With a UKI, the signature and public-key archives follow (stub/signatures.c);
+	 * systemd-stub passes .pcrsig on as it is and reads no signature files.
+	 */
+	if (want_archives && o->uki) {
+		bool ours = o->scheme == PREDICT_SCHEME_SYSEXT_STUB;
 
-		if (!all) {
+		if (signature_archives_build(u.buf, &u.img, ours ? o->extra_dir : NULL,
+					     ours && global_read ? o->global_dir : NULL, &sa) < 0)
+			goto out;
+		arch[2] = sa.signature;
+		arch_size[2] = sa.signature_size;
+		arch[3] = sa.public_key;
+		arch_size[3] = sa.public_key_size;
+	}
+
+	if (cpio_mode) {
+		/* The bytes the stub appends after .initrd, in its order (each archive a multiple of 4). */
+		uint64_t total = 0, pos = 0;
+		uint8_t *all;
+
+		for (size_t i = 0; i < INITRD_ARCHIVES; i++)
+			total += arch_size[i];
+		if (!(all = malloc(total + 1))) {
 			errorf("out of memory");
 			goto out;
 		}
-		if (arch_size[0])
-			memcpy(all, arch[0], arch_size[0]);
-		if (arch_size[1])
-			memcpy(all + arch_size[0], arch[1], arch_size[1]);
-		r = write_file_atomic(o->output, all, arch_size[0] + arch_size[1], 0644);
+		for (size_t i = 0; i < INITRD_ARCHIVES; i++) {
+			if (arch_size[i])
+				memcpy(all + pos, arch[i], arch_size[i]);
+			pos += arch_size[i];
+		}
+		r = write_file_atomic(o->output, all, total, 0644);
 		free(all);
-		if (r == 0 && arch_size[0] + arch_size[1] == 0)
+		if (r == 0 && total == 0)
 			warnf("no sysext picked: %s is empty, and the stub appends nothing", o->output);
 		goto out;
 	}
@@ -656,6 +687,7 @@ out:
 	free(cmdline);
 	free(arch[0]);
 	free(arch[1]);
+	signature_archives_free(&sa);
 	free(u.buf);
 	sysext_set_free(&per_uki);
 	sysext_set_free(&global);

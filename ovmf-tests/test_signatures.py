@@ -101,3 +101,23 @@ def test_signatures_are_merged_and_handed_over_unmeasured(kernel, workdir):
     # Nothing of the signatures is measured: PCR 13 holds exactly the sysext's two events.
     events = expected_events({"k3s.sysext.raw": sysext}, {})
     assert parse_pcr13_events(facts.eventlog) == [(p, hashlib.sha256(x).digest()) for p, x in events]
+
+    # But they are part of the initrd Linux measures into PCR 9, and predict reproduces it from the same
+    # directories (merging by the same rules), in every bank.
+    host = {}
+    for esp_dir in (d, "loader/extensions"):
+        host[esp_dir] = workdir / "host" / esp_dir
+        host[esp_dir].mkdir(parents=True)
+    for path, data in files.items():
+        parent, _, name = path.rpartition("/")
+        if parent in host:
+            (host[parent] / name).write_bytes(data)
+    out = subprocess.run([str(CLI), "predict", "--json", "--uki", str(uki), "--extra-dir", str(host[d]),
+                          "--global-dir", str(host["loader/extensions"]), "--pcr", "9"],
+                         check=True, capture_output=True, text=True)
+    assert "broken.pcrsig.json: skipped by the stub" in out.stderr, out.stderr
+    prediction = json.loads(out.stdout)
+    assert facts.pcrs, tail(result)
+    for bank, values in facts.pcrs.items():
+        want = [e for e in prediction[bank] if e["pcr"] == 9]
+        assert len(want) == 1 and values[9] == bytes.fromhex(want[0]["hash"]), (bank, values[9].hex(), want)
