@@ -112,10 +112,10 @@ def test_secure_boot_signed_uki_boots_unsigned_is_refused(kernel, workdir):
     initrd, marker = make_initrd(workdir, kernel)
     cmdline = "console=ttyS0 panic=-1 secure.boot=1"
     # A .pcrsig with no signature files beside it reaches the initrd byte for byte, as with
-    # systemd-stub, even when it is not something the stub could merge (here: pretty-printed,
-    # and an entry without "sig").
+    # systemd-stub (pretty-printed here: a merge would have written it compactly).
     pcrsig = workdir / "pcrsig.json"
-    pcrsig.write_bytes(b'{\n  "sha256" : [ { "pcrs" : [ 11 ], "pol" : "00" } ]\n}\n')
+    entry = '{ "pcrs" : [ 11 ], "pkfp" : "%s", "pol" : "%s", "sig" : "c2ln" }' % ("ab" * 32, "cd" * 32)
+    pcrsig.write_bytes(('{\n  "sha256" : [ ' + entry + ' ]\n}\n').encode())
     uki = sysext_stub_build(workdir, kernel, initrd, cmdline, extra_args=("--pcrsig", str(pcrsig)))
     signed = sign_with_snakeoil(workdir, uki)
 
