@@ -21,7 +21,8 @@ MEASURE_SRC := $(sort $(wildcard measure/*.c))
 EFILIB_SRC := $(sort $(wildcard efi-lib/*.c))
 STUB_SRC := $(sort $(wildcard stub/*.c))
 HOST_SRC := host-tools/main.c host-tools/build.c host-tools/util.c host-tools/pe-edit.c \
-	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/eventlog.c
+	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/eventlog.c \
+	host-tools/pcr-policy.c host-tools/sign.c
 POSTLINK_SRC := host-tools/efi-postlink.c host-tools/util.c host-tools/pe-edit.c
 TPM_TOOL_SRC := $(sort $(wildcard tests/tpm/*.c))
 UNIT_TESTS := $(patsubst tests/test-%.c,%,$(sort $(wildcard tests/test-*.c)))

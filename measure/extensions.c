@@ -26,7 +26,8 @@ enum ext_verdict ext_classify(const uint16_t *name, size_t len, int is_directory
 	return ext_classify_rule(name, len, is_directory, EXT_RULE_SYSEXT_STUB);
 }
 
-enum ext_verdict ext_classify_rule(const uint16_t *name, size_t len, int is_directory, enum ext_rule rule)
+/* The checks every rule shares: EXT_PICK means "the suffix decides". */
+static enum ext_verdict classify_common(const uint16_t *name, size_t len, int is_directory)
 {
 	if (len == 0)
 		return EXT_SKIP_EMPTY_NAME;
@@ -39,6 +40,24 @@ enum ext_verdict ext_classify_rule(const uint16_t *name, size_t len, int is_dire
 	for (size_t i = 0; i < len; i++)
 		if (name[i] > 127 || name[i] == 0)
 			return EXT_SKIP_NON_ASCII;
+	return EXT_PICK;
+}
+
+enum ext_verdict ext_classify_signature(const uint16_t *name, size_t len, int is_directory)
+{
+	enum ext_verdict v = classify_common(name, len, is_directory);
+
+	if (v != EXT_PICK)
+		return v;
+	return ends_with_nocase(name, len, EXT_SIGNATURE_SUFFIX) ? EXT_PICK : EXT_SKIP_OTHER_SUFFIX;
+}
+
+enum ext_verdict ext_classify_rule(const uint16_t *name, size_t len, int is_directory, enum ext_rule rule)
+{
+	enum ext_verdict v = classify_common(name, len, is_directory);
+
+	if (v != EXT_PICK)
+		return v;
 	switch (rule) {
 	case EXT_RULE_SYSEXT_STUB:
 		return ends_with_nocase(name, len, EXT_SUFFIX) ? EXT_PICK : EXT_SKIP_OTHER_SUFFIX;

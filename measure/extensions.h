@@ -40,6 +40,15 @@ enum ext_verdict {
 	EXT_SKIP_NOT_RAW,   /* systemd rules only: not *.raw */
 };
 
+/*
+ * PCR signature fragments (tpm2-pcr-signature.json pieces, see pcrsig.h) may
+ * sit beside the extensions as "*.pcrsig.json"; they are picked by the same
+ * name rules with this suffix, not measured, and merged into one file.
+ */
+#define EXT_SIGNATURE_SUFFIX ".pcrsig.json"
+#define EXT_SIGNATURE_MAX_FILES 16
+#define EXT_SIGNATURE_SIZE_MAX (64u * 1024)
+
 /* Which pickup rule to apply. */
 enum ext_rule {
 	EXT_RULE_SYSEXT_STUB,   /* ours: *.sysext.raw */
@@ -52,6 +61,13 @@ enum ext_verdict ext_classify(const uint16_t *name, size_t len, int is_directory
 
 /* The same under another pickup rule (predictions for systemd-stub). */
 enum ext_verdict ext_classify_rule(const uint16_t *name, size_t len, int is_directory, enum ext_rule rule);
+
+/*
+ * Whether a directory entry is a PCR signature fragment (EXT_PICK) under
+ * the same rules as ext_classify() with EXT_SIGNATURE_SUFFIX; any other
+ * verdict means it is not one.
+ */
+enum ext_verdict ext_classify_signature(const uint16_t *name, size_t len, int is_directory);
 
 /* Why an entry was skipped, e.g. "not a *.sysext.raw file". */
 const char *ext_verdict_reason(enum ext_verdict v);

@@ -36,12 +36,12 @@ def make_initrd(workdir: Path, kernel) -> tuple[Path, bytes]:
 
 
 def sysext_stub_build(workdir: Path, kernel, initrd: Path, cmdline: str, stub: Path = STUB,
-                      name: str = "uki.efi") -> Path:
+                      name: str = "uki.efi", extra_args: tuple = ()) -> Path:
     out = workdir / name
     subprocess.run([str(CLI), "build", "--stub", str(stub), "--linux", str(kernel.vmlinuz),
                     "--initrd", str(initrd), "--cmdline", cmdline, "--os-release",
                     'ID=debian\nPRETTY_NAME="sysext-stub test"\n', "--uname", kernel.version,
-                    "--output", str(out)], check=True)
+                    *extra_args, "--output", str(out)], check=True)
     return out
 
 
@@ -111,13 +111,22 @@ def test_secure_boot_signed_uki_boots_unsigned_is_refused(kernel, workdir):
     the same UKI unsigned is refused by the firmware, so Secure Boot was really enforced."""
     initrd, marker = make_initrd(workdir, kernel)
     cmdline = "console=ttyS0 panic=-1 secure.boot=1"
-    uki = sysext_stub_build(workdir, kernel, initrd, cmdline)
+    # A .pcrsig with no signature files beside it reaches the initrd byte for byte, as with
+    # systemd-stub, even when it is not something the stub could merge (here: pretty-printed,
+    # and an entry without "sig").
+    pcrsig = workdir / "pcrsig.json"
+    pcrsig.write_bytes(b'{\n  "sha256" : [ { "pcrs" : [ 11 ], "pol" : "00" } ]\n}\n')
+    uki = sysext_stub_build(workdir, kernel, initrd, cmdline, extra_args=("--pcrsig", str(pcrsig)))
     signed = sign_with_snakeoil(workdir, uki)
 
     (workdir / "signed").mkdir()
     result = boot_uki(workdir / "signed", signed, secure_boot=True)
     assert_booted_with(result, cmdline, marker)
     assert result.facts.secure_boot is True, "the guest must see SecureBoot=1"
+    sig = result.facts.extra_by_path().get("/.extra/tpm2-pcr-signature.json")
+    want = pcrsig.read_bytes()
+    assert sig is not None and (sig.mode, sig.size, sig.sha256) == (0o100444, len(want), harness.sha256_hex(want)), sig
+    assert "/.extra/tpm2-pcr-public-key.pem" not in result.facts.extra_by_path(), "no .pcrpkey, no key file"
 
     (workdir / "unsigned").mkdir()
     refused = boot_uki(workdir / "unsigned", uki, secure_boot=True, timeout=120)

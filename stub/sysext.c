@@ -86,7 +86,10 @@ static EFI_STATUS list_dir(EFI_FILE_HANDLE dir, const CHAR16 *dir_path, struct l
 			continue;
 		v = ext_classify(info->FileName, len, (info->Attribute & EFI_FILE_DIRECTORY) != 0);
 		if (v != EXT_PICK) {
-			log_info(L"%s\\%s: skipped, %a", dir_path, info->FileName, ext_verdict_reason(v));
+			/* Signature files are picked up by stub/signatures.c. */
+			if (ext_classify_signature(info->FileName, len, (info->Attribute & EFI_FILE_DIRECTORY) != 0) !=
+			    EXT_PICK)
+				log_info(L"%s\\%s: skipped, %a", dir_path, info->FileName, ext_verdict_reason(v));
 			continue;
 		}
 		if (info->FileSize > EXT_FILE_SIZE_MAX) {

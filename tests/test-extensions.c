@@ -49,6 +49,35 @@ static void pickup_rule(void **state)
 	assert_int_equal(classify("", 0), EXT_SKIP_EMPTY_NAME);
 }
 
+static enum ext_verdict classify_sig(const char *s, int is_dir)
+{
+	size_t n;
+	const uint16_t *p = u16(s, &n);
+
+	return ext_classify_signature(p, n, is_dir);
+}
+
+/* Signature fragments: same name rules, their own suffix, and never taken for extensions. */
+static void signature_rule(void **state)
+{
+	char long_name[300];
+
+	(void)state;
+	assert_int_equal(classify_sig("k3s.pcrsig.json", 0), EXT_PICK);
+	assert_int_equal(classify_sig("K3S.PCRSIG.JSON", 0), EXT_PICK);
+	assert_int_equal(classify("k3s.pcrsig.json", 0), EXT_SKIP_OTHER_SUFFIX);
+	assert_int_equal(classify_sig("k3s.sysext.raw", 0), EXT_SKIP_OTHER_SUFFIX);
+	assert_int_equal(classify_sig("tpm2-pcr-signature.json", 0), EXT_SKIP_OTHER_SUFFIX);
+	assert_int_equal(classify_sig("d.pcrsig.json", 1), EXT_SKIP_DIRECTORY);
+	assert_int_equal(classify_sig(".pcrsig.json", 0), EXT_SKIP_DOT_FILE);
+	assert_int_equal(classify_sig("", 0), EXT_SKIP_EMPTY_NAME);
+	memset(long_name, 'a', sizeof(long_name));
+	strcpy(long_name + 256 - strlen(".pcrsig.json"), ".pcrsig.json");
+	assert_int_equal(classify_sig(long_name, 0), EXT_SKIP_TOO_LONG);
+	strcpy(long_name + 255 - strlen(".pcrsig.json"), ".pcrsig.json");
+	assert_int_equal(classify_sig(long_name, 0), EXT_PICK);
+}
+
 static void non_ascii_names_are_skipped(void **state)
 {
 	uint16_t name[] = { 0x00e9, 'x', '.', 's', 'y', 's', 'e', 'x', 't', '.', 'r', 'a', 'w' };
@@ -219,6 +248,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(pickup_rule),
+		cmocka_unit_test(signature_rule),
 		cmocka_unit_test(non_ascii_names_are_skipped),
 		cmocka_unit_test(name_length_limit_is_255),
 		cmocka_unit_test(order_is_plain_code_unit_order),
