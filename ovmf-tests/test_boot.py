@@ -6,6 +6,7 @@ from the project's own code.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -106,9 +107,12 @@ def sign_with_snakeoil(workdir: Path, uki: Path) -> Path:
     return signed
 
 
-def test_secure_boot_signed_uki_boots_unsigned_is_refused(kernel, workdir):
-    """Under Secure Boot the signed UKI starts its (differently signed) inner kernel;
-    the same UKI unsigned is refused by the firmware, so Secure Boot was really enforced."""
+def test_secure_boot_signed_uki_with_sysexts_boots_tampered_is_refused(kernel, workdir):
+    """Under Secure Boot the signed UKI starts its (differently signed) inner kernel, takes and
+    measures its sysexts; the same UKI with one byte changed after signing is refused by the
+    firmware, so Secure Boot was really enforced."""
+    from test_sysext import expected_events, parse_pcr13_events
+
     initrd, marker = make_initrd(workdir, kernel)
     cmdline = "console=ttyS0 panic=-1 secure.boot=1"
     # A .pcrsig with no signature files beside it reaches the initrd byte for byte, as with
@@ -118,20 +122,38 @@ def test_secure_boot_signed_uki_boots_unsigned_is_refused(kernel, workdir):
     pcrsig.write_bytes(('{\n  "sha256" : [ ' + entry + ' ]\n}\n').encode())
     uki = sysext_stub_build(workdir, kernel, initrd, cmdline, extra_args=("--pcrsig", str(pcrsig)))
     signed = sign_with_snakeoil(workdir, uki)
+    sysexts = {"k3s.sysext.raw": os.urandom(100_000), "tools.sysext.raw": os.urandom(3000)}
 
-    (workdir / "signed").mkdir()
-    result = boot_uki(workdir / "signed", signed, secure_boot=True)
+    # (OVMF's shell is refused under Secure Boot, so this boots by the removable-media path;
+    # .cmdline winning over arguments passed in is tested in test_hostile.py.)
+    files = {"EFI/BOOT/BOOTX64.EFI": str(signed)}
+    files.update({f"EFI/BOOT/BOOTX64.EFI.extra.d/{n}": d for n, d in sysexts.items()})
+    esp = workdir / "esp.img"
+    harness.build_esp(esp, files)
+    result = harness.boot(esp, workdir=workdir / "signed", tpm=True, secure_boot=True)
     assert_booted_with(result, cmdline, marker)
-    assert result.facts.secure_boot is True, "the guest must see SecureBoot=1"
-    sig = result.facts.extra_by_path().get("/.extra/tpm2-pcr-signature.json")
+    facts = result.facts
+    assert facts.secure_boot is True, "the guest must see SecureBoot=1"
+    got = facts.extra_by_path()
+    for name, data in sysexts.items():
+        assert got[f"/.extra/sysext/{name}"].sha256 == harness.sha256_hex(data), name
+    events = expected_events(sysexts, {})
+    assert parse_pcr13_events(facts.eventlog) == [(p, hashlib.sha256(d).digest()) for p, d in events]
+    sig = got.get("/.extra/tpm2-pcr-signature.json")
     want = pcrsig.read_bytes()
     assert sig is not None and (sig.mode, sig.size, sig.sha256) == (0o100444, len(want), harness.sha256_hex(want)), sig
-    assert "/.extra/tpm2-pcr-public-key.pem" not in result.facts.extra_by_path(), "no .pcrpkey, no key file"
+    assert "/.extra/tpm2-pcr-public-key.pem" not in got, "no .pcrpkey, no key file"
 
-    (workdir / "unsigned").mkdir()
-    refused = boot_uki(workdir / "unsigned", uki, secure_boot=True, timeout=120)
+    # One byte of .cmdline changed after signing: the Authenticode hash no longer matches.
+    data = bytearray(signed.read_bytes())
+    at = data.index(cmdline.encode())
+    data[at + cmdline.index("secure.boot=1") + len("secure.boot=")] ^= 0x01
+    tampered = workdir / "tampered.efi"
+    tampered.write_bytes(bytes(data))
+    (workdir / "tampered").mkdir()
+    refused = boot_uki(workdir / "tampered", tampered, secure_boot=True, timeout=120)
     assert refused.reason != "poweroff", tail(refused)
-    assert "sysext-stub: starting kernel" not in refused.log, "firmware must not run an unsigned UKI"
+    assert "sysext-stub" not in refused.log, "firmware must not run a tampered UKI"
 
 
 def test_without_cmdline_the_kernel_gets_no_garbage(kernel, workdir):

@@ -161,7 +161,8 @@ def test_malformed_ukis_are_refused_and_the_firmware_goes_on(kernel, workdir):
     for name, data in variants.items():
         files[f"EFI/{name}.efi"] = data
         script += [f"echo ==case {name}", f"fs0:\\EFI\\{name}.efi"]
-    script += ["echo ==case good", "fs0:\\EFI\\ok.efi"]
+    # Arguments passed to a UKI with .cmdline are ignored (as systemd-stub does under Secure Boot).
+    script += ["echo ==case good", "fs0:\\EFI\\ok.efi init=/bin/sh injected=1"]
     files["startup.nsh"] = ("\r\n".join(script) + "\r\n").encode()
     esp = workdir / "esp.img"
     harness.build_esp(esp, files)
@@ -180,3 +181,5 @@ def test_malformed_ukis_are_refused_and_the_firmware_goes_on(kernel, workdir):
     assert "sysext-stub: error: this UKI has no .linux section" in cases["no-linux"]
     assert "sysext-stub: error: our own PE headers are malformed (overlapping regions)" in cases["overlap"]
     assert "starting kernel" in cases["good"]
+    assert result.facts.cmdline == "console=ttyS0 panic=-1", result.facts.cmdline
+    assert "StubPcrKernelParameters" not in result.facts.efivars, "nothing passed in may reach PCR 12"
