@@ -196,7 +196,7 @@ def test_failure_rules_with_injected_faults(kernel, workdir):
     uki, _ = build_uki(workdir, kernel, stub=FAULT_STUB)
     per_uki = {"a.sysext.raw": b"a\n", "b-fault-measure.sysext.raw": b"b\n", "c-fault-read.sysext.raw": b"c\n",
                "d-fault-logfull.sysext.raw": b"d\n", "e-fault-logfull.sysext.raw": b"e\n",
-               "f.sysext.raw": b"f\n"}
+               "f.sysext.raw": b"f\n", "g-fault-shrink.sysext.raw": b"shrinks while read\n"}
     global_ = {"fault-alloc.sysext.raw": b"ggg\n", "h.sysext.raw": b"h\n"}
     esp_dir = "EFI/BOOT/BOOTX64.EFI.extra.d"
     files = {"EFI/BOOT/BOOTX64.EFI": str(uki)}
@@ -217,6 +217,7 @@ def test_failure_rules_with_injected_faults(kernel, workdir):
     log = result.log
     assert "b-fault-measure.sysext.raw: not passed to the initrd, measuring it failed" in log, tail(result)
     assert "c-fault-read.sysext.raw: skipped, cannot read it" in log, tail(result)
+    assert "g-fault-shrink.sysext.raw: skipped, cannot read it: End of File" in log, tail(result)
     assert log.count("TPM event log is full") == 1, "the full-log warning must appear exactly once"
     assert "\\loader\\extensions\\fault-alloc.sysext.raw: skipped, not enough memory" in log, tail(result)
 
@@ -225,7 +226,7 @@ def test_failure_rules_with_injected_faults(kernel, workdir):
     events = []
     for name in sorted(per_uki):
         path = f".extra/sysext/{name}"
-        if "fault-read" in name:
+        if "fault-read" in name or "fault-shrink" in name:
             continue
         events.append((path, path.encode() + b"\0"))
         if "fault-measure" not in name:
