@@ -111,17 +111,9 @@ static int read_secret_file(const char *path, uint8_t **ret_buf, size_t *ret_len
 	size_t len = 0;
 	int fd, r = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_regular_file(path, &st);
 	if (fd < 0)
-		return errorf("%s: cannot open: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0) {
-		errorf("%s: cannot stat: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		errorf("%s: not a regular file", path);
-		goto out;
-	}
+		return -1;
 	if (st.st_size > KEY_FILE_MAX) {
 		errorf("%s: too large for a key (%lld bytes)", path, (long long)st.st_size);
 		goto out;
