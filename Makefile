@@ -23,8 +23,10 @@ MEASURE_SRC := $(sort $(wildcard measure/*.c))
 EFILIB_SRC := $(sort $(wildcard efi-lib/*.c))
 STUB_SRC := $(sort $(wildcard stub/*.c))
 HOST_SRC := host-tools/main.c host-tools/build.c host-tools/util.c host-tools/pe-edit.c \
-	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/eventlog.c
+	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/signature-archives.c host-tools/eventlog.c \
+	host-tools/pcr-policy.c host-tools/sign.c
 POSTLINK_SRC := host-tools/efi-postlink.c host-tools/util.c host-tools/pe-edit.c
+TPM_TOOL_SRC := $(sort $(wildcard tests/tpm/*.c))
 UNIT_TESTS := $(patsubst tests/test-%.c,%,$(sort $(wildcard tests/test-*.c)))
 FUZZERS := $(patsubst tests/fuzz/fuzz-%.c,%,$(sort $(wildcard tests/fuzz/fuzz-*.c)))
 
@@ -56,7 +58,8 @@ FAULT_OBJ := $(patsubst %.c,$(B)/efi-fault/%.o,$(STUB_SRC) $(EFILIB_SRC) $(MEASU
 HOST_MEASURE_OBJ := $(patsubst %.c,$(B)/host/%.o,$(MEASURE_SRC))
 TEST_MEASURE_OBJ := $(patsubst %.c,$(B)/test/%.o,$(MEASURE_SRC))
 
-.PHONY: all deps demo check bench unit cli-check fuzz fuzz-short fuzz-replay measure-check ovmf-check valgrind-check clean
+.PHONY: all deps demo check bench unit cli-check tpm-check fuzz fuzz-short fuzz-replay measure-check ovmf-check \
+	valgrind-check clean
 .DELETE_ON_ERROR:
 # Keep intermediate objects (tests) so `make unit` does not rebuild everything.
 .SECONDARY:
@@ -133,6 +136,15 @@ $(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(MEASURE_SRC) $$(FUZZ_HOST_$$*)
 	$(CLANG) -std=gnu11 -O1 -g -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		$< $(MEASURE_SRC) $(FUZZ_HOST_$*) $(FUZZ_LIBS) -o $@
 
+# The TPM side of systemd's signed PCR policies (tests/tpm/), on tpm2-tss ESAPI.
+$(B)/test/tpm-policy-tool: $(patsubst %.c,$(B)/test/%.o,$(TPM_TOOL_SRC)) $(B)/test/measure/json.o
+	$(CC) $(SAN_FLAGS) $^ -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lcrypto -o $@
+
+# LD_PRELOAD shim that lets systemd 252's cryptsetup token plugin reach swtpm (see its comment).
+$(B)/test/libtpm2-device-from-env.so: tests/tpm/shim/tpm2-device-from-env.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared $< -o $@
+
 unit: $(addprefix $(B)/test/test-,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 
@@ -169,6 +181,10 @@ cli-check: all
 valgrind-check: all
 	scripts/valgrind-cli.sh $(B)/sysext-stub $(B)/sysext-stub-x64.efi
 
+# Signed PCR policies end to end against swtpm, and interop with systemd-cryptenroll/cryptsetup.
+tpm-check: all $(B)/test/tpm-policy-tool $(B)/test/libtpm2-device-from-env.so
+	$(PYTHON) -m pytest -v -p no:cacheprovider tests/tpm
+
 ovmf-check: all $(B)/fault/sysext-stub-x64.efi
 	$(PYTHON) -m pytest -v -p no:cacheprovider ovmf-tests
 
@@ -189,6 +205,7 @@ check: deps
 	$(MAKE) fuzz-short
 	$(MAKE) cli-check
 	$(MAKE) valgrind-check
+	$(MAKE) tpm-check
 	$(MAKE) ovmf-check
 
 # Benchmarks (never timed tests): figures as ratios against a peer run alongside.

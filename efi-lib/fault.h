@@ -18,7 +18,8 @@
 #define FAULT_READ "fault-read"         /* reading the file fails */
 #define FAULT_MEASURE "fault-measure"   /* measuring its content fails */
 #define FAULT_LOG_FULL "fault-logfull"  /* the TPM reports EFI_VOLUME_FULL */
-#define FAULT_ALLOC "fault-alloc"       /* allocating its directory's archive fails */
+#define FAULT_SHRINK "fault-shrink"   /* the file ends halfway through reading it */
+#define FAULT_ALLOC "fault-alloc"       /* allocating its directory's archive fails while it is planned in */
 
 #if defined(SYSEXT_STUB_FAULT) && SYSEXT_STUB_FAULT
 /* Whether ASCII @name contains @marker. */

@@ -6,6 +6,7 @@
 #include "build.h"
 #include "eventlog.h"
 #include "predict.h"
+#include "sign.h"
 
 struct command {
 	const char *name;
@@ -18,6 +19,7 @@ static const struct command commands[] = {
 	{ "predict", cmd_predict, "predict PCR 9, 11, 12 and 13 before booting" },
 	{ "cpio", cmd_cpio, "write the exact sysext archives the stub appends to the initrd" },
 	{ "eventlog", cmd_eventlog, "replay a TPM event log and compare with PCRs or a prediction" },
+	{ "sign", cmd_sign, "sign TPM2 PCR policies for the predicted values (tpm2-pcr-signature.json)" },
 };
 
 static void usage(FILE *f)

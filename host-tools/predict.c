@@ -20,6 +20,7 @@
 
 #include "digest.h"
 #include "prediction.h"
+#include "signature-archives.h"
 #include "sysext-set.h"
 #include "util.h"
 #include "measure/cmdline.h"
@@ -40,27 +41,6 @@ static const char *const default_phases[] = {
 	"enter-initrd:leave-initrd:sysinit:ready",
 };
 
-enum scheme { SCHEME_SYSEXT_STUB, SCHEME_SYSTEMD };
-
-struct options {
-	const char *uki;
-	const char *extra_dir, *global_dir;
-	const char **sysexts, **global_sysexts, **manifests, **global_manifests;
-	size_t n_sysexts, n_global_sysexts, n_manifests, n_global_manifests;
-	const char *cmdline;
-	unsigned banks, pcrs;
-	const char *phases[PRED_MAX_PHASES];
-	size_t n_phases;
-	bool phases_given;
-	enum scheme scheme;
-	unsigned systemd_version;
-	const char *initial[BANK_COUNT];
-	size_t n_initial;
-	bool os_separator, json, verbose, secure_boot;
-	unsigned threads;
-	const char *output; /* cpio */
-};
-
 /* A loaded UKI: its bytes and parsed headers. */
 struct uki {
 	uint8_t *buf;
@@ -68,11 +48,9 @@ struct uki {
 	struct pe_image img;
 };
 
-static void usage(FILE *f)
+void predict_input_usage(FILE *f)
 {
-	fputs("Usage: sysext-stub predict [options]\n"
-	      "Predict PCR values before booting (docs/MEASUREMENTS.md).\n\n"
-	      "Inputs:\n"
+	fputs("Inputs:\n"
 	      "  --uki FILE             the UKI: PCR 11 sections, .cmdline, .initrd (PCR 9)\n"
 	      "  --extra-dir DIR        the UKI's <uki>.extra.d directory (per-UKI sysexts)\n"
 	      "  --global-dir DIR       the ESP's \\loader\\extensions directory\n"
@@ -81,8 +59,7 @@ static void usage(FILE *f)
 	      "  --manifest FILE        per-UKI sysexts as sha256sum output, no images needed (repeatable)\n"
 	      "  --global-manifest FILE the same for global sysexts\n"
 	      "  --cmdline STR          command line passed to the UKI (PCR 12; ignored if the UKI has .cmdline)\n"
-	      "What to predict:\n"
-	      "  --pcr N                9, 11, 12 or 13 (repeatable; default: all the inputs allow)\n"
+	      "How the boot measures:\n"
 	      "  --bank NAME            sha1, sha256, sha384, sha512 (repeatable; default: all)\n"
 	      "  --phase PHASE          PCR 11 boot phase, e.g. enter-initrd (repeatable; default: as systemd-measure)\n"
 	      "  --scheme NAME          sysext-stub (default) or systemd (systemd-stub's archive measurement)\n"
@@ -91,11 +68,28 @@ static void usage(FILE *f)
 	      "  --secure-boot          (systemd scheme) Secure Boot on: .cmdline cannot be overridden\n"
 	      "  --initial HEX          PCR 13 start value (its length selects the bank; repeatable)\n"
 	      "  --os-separator         add the extend systemd >= 261 makes into PCR 13 in the initrd\n"
-	      "Output:\n"
-	      "  --json                 systemd-measure-style JSON with every event\n"
 	      "  --verbose              report skipped directory entries\n"
 	      "  --threads N            hash with N threads (default: one per CPU)\n",
 	      f);
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: sysext-stub predict [options]\n"
+	      "Predict PCR values before booting (docs/MEASUREMENTS.md).\n\n",
+	      f);
+	predict_input_usage(f);
+	fputs("What to predict:\n"
+	      "  --pcr N                9, 11, 12 or 13 (repeatable; default: all the inputs allow)\n"
+	      "Output:\n"
+	      "  --json                 systemd-measure-style JSON with every event\n",
+	      f);
+}
+
+size_t predict_default_phases(const char *const **ret)
+{
+	*ret = default_phases;
+	return sizeof(default_phases) / sizeof(default_phases[0]);
 }
 
 static int push(const char ***list, size_t *n, const char *v)
@@ -116,33 +110,78 @@ static int parse_number(const char *s, const char *what, unsigned max, unsigned 
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct options *o, bool cpio_mode)
+int predict_input_option(struct predict_options *o, int c, const char *arg)
 {
-	enum {
-		OPT_UKI = 1000, OPT_EXTRA_DIR, OPT_GLOBAL_DIR, OPT_SYSEXT, OPT_GLOBAL_SYSEXT, OPT_MANIFEST,
-		OPT_GLOBAL_MANIFEST, OPT_CMDLINE, OPT_BANK, OPT_PCR, OPT_PHASE, OPT_SCHEME, OPT_SYSTEMD_VERSION,
-		OPT_INITIAL, OPT_OS_SEPARATOR, OPT_JSON, OPT_VERBOSE, OPT_THREADS, OPT_SECURE_BOOT, OPT_OUTPUT,
-	};
+	int r = 0;
+
+	switch (c) {
+	case PREDICT_OPT_UKI: o->uki = arg; break;
+	case PREDICT_OPT_EXTRA_DIR: o->extra_dir = arg; break;
+	case PREDICT_OPT_GLOBAL_DIR: o->global_dir = arg; break;
+	case PREDICT_OPT_SYSEXT: return push(&o->sysexts, &o->n_sysexts, arg);
+	case PREDICT_OPT_GLOBAL_SYSEXT: return push(&o->global_sysexts, &o->n_global_sysexts, arg);
+	case PREDICT_OPT_MANIFEST: return push(&o->manifests, &o->n_manifests, arg);
+	case PREDICT_OPT_GLOBAL_MANIFEST: return push(&o->global_manifests, &o->n_global_manifests, arg);
+	case PREDICT_OPT_CMDLINE: o->cmdline = arg; break;
+	case PREDICT_OPT_BANK: {
+		const struct bank *b = bank_by_name(arg);
+
+		if (!b)
+			return errorf("--bank: unknown bank '%s' (sha1, sha256, sha384, sha512)", arg);
+		o->banks |= 1u << bank_index(b);
+		break;
+	}
+	case PREDICT_OPT_PHASE:
+		if (o->n_phases >= PRED_MAX_PHASES)
+			return errorf("--phase: at most %d", PRED_MAX_PHASES);
+		o->phases[o->n_phases++] = arg;
+		o->phases_given = true;
+		break;
+	case PREDICT_OPT_SCHEME:
+		if (strcmp(arg, "sysext-stub") == 0)
+			o->scheme = PREDICT_SCHEME_SYSEXT_STUB;
+		else if (strcmp(arg, "systemd") == 0)
+			o->scheme = PREDICT_SCHEME_SYSTEMD;
+		else
+			return errorf("--scheme: unknown scheme '%s' (sysext-stub, systemd)", arg);
+		break;
+	case PREDICT_OPT_SYSTEMD_VERSION:
+		r = parse_number(arg, "--systemd-version", 9999, &o->systemd_version);
+		if (r == 0 && o->systemd_version < 252)
+			r = errorf("--systemd-version: %u is older than 252 (no PCR 11/13 measurements)",
+				   o->systemd_version);
+		break;
+	case PREDICT_OPT_SECURE_BOOT: o->secure_boot = true; break;
+	case PREDICT_OPT_INITIAL:
+		if (o->n_initial >= BANK_COUNT)
+			return errorf("--initial: at most one per bank");
+		o->initial[o->n_initial++] = arg;
+		break;
+	case PREDICT_OPT_OS_SEPARATOR: o->os_separator = true; break;
+	case PREDICT_OPT_VERBOSE: o->verbose = true; break;
+	case PREDICT_OPT_THREADS: r = parse_number(arg, "--threads", 64, &o->threads); break;
+	default: return errorf("internal error: option %d is not an input", c);
+	}
+	return r;
+}
+
+void predict_options_free(struct predict_options *o)
+{
+	free(o->sysexts);
+	free(o->global_sysexts);
+	free(o->manifests);
+	free(o->global_manifests);
+	o->sysexts = o->global_sysexts = o->manifests = o->global_manifests = NULL;
+	o->n_sysexts = o->n_global_sysexts = o->n_manifests = o->n_global_manifests = 0;
+}
+
+static int parse_args(int argc, char **argv, struct predict_options *o, bool cpio_mode)
+{
+	enum { OPT_PCR = PREDICT_OPT_END, OPT_JSON, OPT_OUTPUT };
 	static const struct option longopts[] = {
-		{ "uki", required_argument, NULL, OPT_UKI },
-		{ "extra-dir", required_argument, NULL, OPT_EXTRA_DIR },
-		{ "global-dir", required_argument, NULL, OPT_GLOBAL_DIR },
-		{ "sysext", required_argument, NULL, OPT_SYSEXT },
-		{ "global-sysext", required_argument, NULL, OPT_GLOBAL_SYSEXT },
-		{ "manifest", required_argument, NULL, OPT_MANIFEST },
-		{ "global-manifest", required_argument, NULL, OPT_GLOBAL_MANIFEST },
-		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
-		{ "bank", required_argument, NULL, OPT_BANK },
+		PREDICT_INPUT_LONGOPTS,
 		{ "pcr", required_argument, NULL, OPT_PCR },
-		{ "phase", required_argument, NULL, OPT_PHASE },
-		{ "scheme", required_argument, NULL, OPT_SCHEME },
-		{ "systemd-version", required_argument, NULL, OPT_SYSTEMD_VERSION },
-		{ "secure-boot", no_argument, NULL, OPT_SECURE_BOOT },
-		{ "initial", required_argument, NULL, OPT_INITIAL },
-		{ "os-separator", no_argument, NULL, OPT_OS_SEPARATOR },
 		{ "json", no_argument, NULL, OPT_JSON },
-		{ "verbose", no_argument, NULL, OPT_VERBOSE },
-		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -152,23 +191,6 @@ static int parse_args(int argc, char **argv, struct options *o, bool cpio_mode)
 
 	while (r == 0 && (c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_UKI: o->uki = optarg; break;
-		case OPT_EXTRA_DIR: o->extra_dir = optarg; break;
-		case OPT_GLOBAL_DIR: o->global_dir = optarg; break;
-		case OPT_SYSEXT: r = push(&o->sysexts, &o->n_sysexts, optarg); break;
-		case OPT_GLOBAL_SYSEXT: r = push(&o->global_sysexts, &o->n_global_sysexts, optarg); break;
-		case OPT_MANIFEST: r = push(&o->manifests, &o->n_manifests, optarg); break;
-		case OPT_GLOBAL_MANIFEST: r = push(&o->global_manifests, &o->n_global_manifests, optarg); break;
-		case OPT_CMDLINE: o->cmdline = optarg; break;
-		case OPT_BANK: {
-			const struct bank *b = bank_by_name(optarg);
-
-			if (!b)
-				r = errorf("--bank: unknown bank '%s' (sha1, sha256, sha384, sha512)", optarg);
-			else
-				o->banks |= 1u << bank_index(b);
-			break;
-		}
 		case OPT_PCR:
 			r = parse_number(optarg, "--pcr", 23, &v);
 			if (r == 0 && v != 9 && v != 11 && v != 12 && v != 13)
@@ -176,38 +198,7 @@ static int parse_args(int argc, char **argv, struct options *o, bool cpio_mode)
 			if (r == 0)
 				o->pcrs |= 1u << v;
 			break;
-		case OPT_PHASE:
-			if (o->n_phases >= PRED_MAX_PHASES)
-				r = errorf("--phase: at most %d", PRED_MAX_PHASES);
-			else
-				o->phases[o->n_phases++] = optarg;
-			o->phases_given = true;
-			break;
-		case OPT_SCHEME:
-			if (strcmp(optarg, "sysext-stub") == 0)
-				o->scheme = SCHEME_SYSEXT_STUB;
-			else if (strcmp(optarg, "systemd") == 0)
-				o->scheme = SCHEME_SYSTEMD;
-			else
-				r = errorf("--scheme: unknown scheme '%s' (sysext-stub, systemd)", optarg);
-			break;
-		case OPT_SYSTEMD_VERSION:
-			r = parse_number(optarg, "--systemd-version", 9999, &o->systemd_version);
-			if (r == 0 && o->systemd_version < 252)
-				r = errorf("--systemd-version: %u is older than 252 (no PCR 11/13 measurements)",
-					   o->systemd_version);
-			break;
-		case OPT_SECURE_BOOT: o->secure_boot = true; break;
-		case OPT_INITIAL:
-			if (o->n_initial >= BANK_COUNT)
-				r = errorf("--initial: at most one per bank");
-			else
-				o->initial[o->n_initial++] = optarg;
-			break;
-		case OPT_OS_SEPARATOR: o->os_separator = true; break;
 		case OPT_JSON: o->json = true; break;
-		case OPT_VERBOSE: o->verbose = true; break;
-		case OPT_THREADS: r = parse_number(optarg, "--threads", 64, &o->threads); break;
 		case 'o':
 		case OPT_OUTPUT:
 			if (!cpio_mode)
@@ -218,14 +209,16 @@ static int parse_args(int argc, char **argv, struct options *o, bool cpio_mode)
 			usage(stdout);
 			return 1;
 		default:
+			if (c >= PREDICT_OPT_UKI && c < PREDICT_OPT_END) {
+				r = predict_input_option(o, c, optarg);
+				break;
+			}
 		unknown:
 			return errorf("try 'sysext-stub %s --help'", cpio_mode ? "cpio" : "predict");
 		}
 	}
 	if (r == 0 && optind < argc)
 		r = errorf("unexpected argument '%s'", argv[optind]);
-	if (o->banks == 0)
-		o->banks = (1u << BANK_COUNT) - 1;
 	return r;
 }
 
@@ -302,21 +295,29 @@ static int predict_sections(struct prediction *p, const struct uki *u, const cha
  * serves them (measure/initrd.c), hashed piece by piece without building
  * the concatenation.
  */
-static int predict_initrd(struct prediction *p, const struct uki *u, const char *path, uint8_t *const arch[2],
-			  const uint64_t arch_size[2])
+/*
+ * PCR 9's initrd event: the pieces as the stub concatenates them (measure/initrd.c):
+ * .initrd, per-UKI and global sysext archives, signature and public-key archives.
+ */
+#define INITRD_ARCHIVES 4
+static int predict_initrd(struct prediction *p, const struct uki *u, const char *path,
+			  uint8_t *const arch[INITRD_ARCHIVES], const uint64_t arch_size[INITRD_ARCHIVES])
 {
 	const struct pe_section *s = pe_find_section(&u->img, ".initrd");
-	uint64_t sizes[3] = { s ? pe_section_loaded_size(s) : 0, arch_size[0], arch_size[1] }, offsets[3], total, pos = 0;
+	uint64_t sizes[1 + INITRD_ARCHIVES] = { s ? pe_section_loaded_size(s) : 0 }, offsets[1 + INITRD_ARCHIVES],
+		 total, pos = 0;
 	uint8_t d[BANK_COUNT][DIGEST_MAX] = { { 0 } };
 	struct multi_digest md;
 
-	if (initrd_layout(sizes, 3, offsets, &total) != MS_OK)
+	for (size_t i = 0; i < INITRD_ARCHIVES; i++)
+		sizes[1 + i] = arch_size[i];
+	if (initrd_layout(sizes, 1 + INITRD_ARCHIVES, offsets, &total) != MS_OK)
 		return errorf("the initrd is too large");
 	if (total == 0)
 		return 0;
 	if (multi_digest_init(&md, p->banks) < 0)
 		return -1;
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 1 + INITRD_ARCHIVES; i++) {
 		int r;
 
 		if (sizes[i] == 0)
@@ -345,7 +346,7 @@ static int predict_initrd(struct prediction *p, const struct uki *u, const char 
  * The command line the kernel gets, as UTF-16 with NUL; *ret_passed_in: from --cmdline.
  * Like the stub (stub.c choose_cmdline), the buffer is sized from the source: no length limit.
  */
-static int effective_cmdline(const struct options *o, const struct uki *u, uint16_t **ret, bool *ret_passed_in)
+static int effective_cmdline(const struct predict_options *o, const struct uki *u, uint16_t **ret, bool *ret_passed_in)
 {
 	const struct pe_section *s = u && u->buf ? pe_find_section(&u->img, ".cmdline") : NULL;
 	bool section_wins = s && pe_section_loaded_size(s) > 0;
@@ -354,7 +355,7 @@ static int effective_cmdline(const struct options *o, const struct uki *u, uint1
 
 	*ret = NULL;
 	*ret_passed_in = false;
-	if (o->scheme == SCHEME_SYSTEMD && !o->secure_boot && o->cmdline)
+	if (o->scheme == PREDICT_SCHEME_SYSTEMD && !o->secure_boot && o->cmdline)
 		section_wins = false; /* systemd-stub lets LoadOptions override .cmdline without Secure Boot */
 	if (o->cmdline && section_wins)
 		warnf("--cmdline is ignored: the UKI has a .cmdline, which the stub always uses");
@@ -413,17 +414,17 @@ static char *utf16_to_ascii(const uint16_t *s)
 
 /* ---------------------------------------------------------------- sysexts */
 
-static enum ext_rule rule_for(const struct options *o)
+static enum ext_rule rule_for(const struct predict_options *o)
 {
-	if (o->scheme == SCHEME_SYSEXT_STUB)
+	if (o->scheme == PREDICT_SCHEME_SYSEXT_STUB)
 		return EXT_RULE_SYSEXT_STUB;
 	return o->systemd_version >= 256 ? EXT_RULE_SYSTEMD_256 : EXT_RULE_SYSTEMD_252;
 }
 
-static int collect_set(const struct options *o, struct sysext_set *s, const char *prefix, const char *dir,
+static int collect_set(const struct predict_options *o, struct sysext_set *s, const char *prefix, const char *dir,
 		       const char *const *files, size_t n_files, const char *const *manifests, size_t n_manifests)
 {
-	sysext_set_init(s, prefix, rule_for(o), o->scheme == SCHEME_SYSEXT_STUB);
+	sysext_set_init(s, prefix, rule_for(o), o->scheme == PREDICT_SCHEME_SYSEXT_STUB);
 	if (dir && sysext_set_add_dir(s, dir, o->verbose) < 0)
 		return -1;
 	for (size_t i = 0; i < n_files; i++)
@@ -454,7 +455,7 @@ static int predict_sysexts_per_file(struct prediction *p, const struct sysext_se
 
 /* ---------------------------------------------------------------- main flow */
 
-static int set_initial(struct prediction *p, const struct options *o)
+static int set_initial(struct prediction *p, const struct predict_options *o)
 {
 	for (size_t i = 0; i < o->n_initial; i++) {
 		const struct bank *b = NULL;
@@ -469,24 +470,32 @@ static int set_initial(struct prediction *p, const struct options *o)
 	return 0;
 }
 
-static int run(struct options *o, bool cpio_mode)
+/*
+ * The whole flow: in cpio mode, write the archives to o->output; else fill
+ * *ret with the prediction (emptied again on failure).
+ */
+static int compute(struct predict_options *o, bool cpio_mode, struct prediction *ret)
 {
 	struct uki u = { 0 };
 	struct sysext_set per_uki = { 0 }, global = { 0 };
 	struct prediction p = { 0 };
-	uint8_t *arch[2] = { NULL, NULL };
-	uint64_t arch_size[2] = { 0, 0 };
+	/* per-UKI, global, then (signature_archives) signature and public key */
+	uint8_t *arch[INITRD_ARCHIVES] = { NULL };
+	uint64_t arch_size[INITRD_ARCHIVES] = { 0 };
+	struct signature_archives sa = { 0 };
 	uint16_t *cmdline = NULL;
 	bool passed_in = false, have_sysext_input, want_archives, global_read;
 	enum uki_order order = UKI_ORDER_DEFAULT;
 	int r = -1;
 
 	if (o->systemd_version == 0)
-		o->systemd_version = o->scheme == SCHEME_SYSTEMD ? SYSTEMD_DEFAULT_VERSION : uki_order_version(UKI_ORDER_DEFAULT);
+		o->systemd_version = o->scheme == PREDICT_SCHEME_SYSTEMD ? SYSTEMD_DEFAULT_VERSION : uki_order_version(UKI_ORDER_DEFAULT);
 	(void)uki_order_for_version(o->systemd_version, &order);
-	global_read = o->scheme == SCHEME_SYSEXT_STUB || o->systemd_version >= 258;
+	global_read = o->scheme == PREDICT_SCHEME_SYSEXT_STUB || o->systemd_version >= 258;
 	have_sysext_input = o->extra_dir || o->global_dir || o->n_sysexts || o->n_global_sysexts || o->n_manifests ||
 			    o->n_global_manifests;
+	if (o->banks == 0)
+		o->banks = (1u << BANK_COUNT) - 1;
 	p.banks = o->banks;
 
 	if (o->uki && load_uki(o->uki, &u) < 0)
@@ -520,7 +529,7 @@ static int run(struct options *o, bool cpio_mode)
 			o->pcrs |= 1u << PCR_SYSEXTS;
 		if (o->cmdline)
 			o->pcrs |= 1u << PCR_KERNEL_PARAMETERS;
-		if (o->uki && o->scheme == SCHEME_SYSEXT_STUB && sysext_set_has_bytes(&per_uki) &&
+		if (o->uki && o->scheme == PREDICT_SCHEME_SYSEXT_STUB && sysext_set_has_bytes(&per_uki) &&
 		    sysext_set_has_bytes(&global))
 			o->pcrs |= 1u << PCR_LINUX_INITRD;
 	}
@@ -534,7 +543,7 @@ static int run(struct options *o, bool cpio_mode)
 			errorf("PCR 9 needs --uki (its .initrd and command line)");
 			goto out;
 		}
-		if (o->scheme != SCHEME_SYSEXT_STUB) {
+		if (o->scheme != PREDICT_SCHEME_SYSEXT_STUB) {
 			errorf("PCR 9 is predicted for sysext-stub only");
 			goto out;
 		}
@@ -552,7 +561,7 @@ static int run(struct options *o, bool cpio_mode)
 	}
 
 	want_archives = cpio_mode || (o->pcrs & (1u << PCR_LINUX_INITRD)) ||
-			(o->scheme == SCHEME_SYSTEMD && (o->pcrs & (1u << PCR_SYSEXTS)));
+			(o->scheme == PREDICT_SCHEME_SYSTEMD && (o->pcrs & (1u << PCR_SYSEXTS)));
 	if (want_archives && !(sysext_set_has_bytes(&per_uki) && sysext_set_has_bytes(&global))) {
 		errorf("a manifest has digests only: the archives (cpio, PCR 9, --scheme=systemd) need the files");
 		goto out;
@@ -561,21 +570,41 @@ static int run(struct options *o, bool cpio_mode)
 	    sysext_set_read(&global, p.banks, o->threads, want_archives ? &arch[1] : NULL, &arch_size[1]) < 0)
 		goto out;
 
-	if (cpio_mode) {
-		/* The bytes the stub appends after .initrd: per-UKI archive, then global (each a multiple of 4). */
-		uint8_t *all = malloc(arch_size[0] + arch_size[1] + 1);
+	/*
+	 * With a UKI, the signature and public-key archives follow (stub/signatures.c);
+	 * systemd-stub passes .pcrsig on as it is and reads no signature files.
+	 */
+	if (want_archives && o->uki) {
+		bool ours = o->scheme == PREDICT_SCHEME_SYSEXT_STUB;
 
-		if (!all) {
+		if (signature_archives_build(u.buf, &u.img, ours ? o->extra_dir : NULL,
+					     ours && global_read ? o->global_dir : NULL, &sa) < 0)
+			goto out;
+		arch[2] = sa.signature;
+		arch_size[2] = sa.signature_size;
+		arch[3] = sa.public_key;
+		arch_size[3] = sa.public_key_size;
+	}
+
+	if (cpio_mode) {
+		/* The bytes the stub appends after .initrd, in its order (each archive a multiple of 4). */
+		uint64_t total = 0, pos = 0;
+		uint8_t *all;
+
+		for (size_t i = 0; i < INITRD_ARCHIVES; i++)
+			total += arch_size[i];
+		if (!(all = malloc(total + 1))) {
 			errorf("out of memory");
 			goto out;
 		}
-		if (arch_size[0])
-			memcpy(all, arch[0], arch_size[0]);
-		if (arch_size[1])
-			memcpy(all + arch_size[0], arch[1], arch_size[1]);
-		r = write_file_atomic(o->output, all, arch_size[0] + arch_size[1], 0644);
+		for (size_t i = 0; i < INITRD_ARCHIVES; i++) {
+			if (arch_size[i])
+				memcpy(all + pos, arch[i], arch_size[i]);
+			pos += arch_size[i];
+		}
+		r = write_file_atomic(o->output, all, total, 0644);
 		free(all);
-		if (r == 0 && arch_size[0] + arch_size[1] == 0)
+		if (r == 0 && total == 0)
 			warnf("no sysext picked: %s is empty, and the stub appends nothing", o->output);
 		goto out;
 	}
@@ -610,7 +639,7 @@ static int run(struct options *o, bool cpio_mode)
 	if (o->pcrs & (1u << PCR_SYSEXTS)) {
 		if (set_initial(&p, o) < 0)
 			goto out;
-		if (o->scheme == SCHEME_SYSEXT_STUB) {
+		if (o->scheme == PREDICT_SCHEME_SYSEXT_STUB) {
 			if (predict_sysexts_per_file(&p, &per_uki) < 0 || predict_sysexts_per_file(&p, &global) < 0)
 				goto out;
 		} else {
@@ -635,15 +664,14 @@ static int run(struct options *o, bool cpio_mode)
 			goto out;
 	}
 
-	if (o->json)
-		prediction_print_json(&p, stdout);
-	else
-		prediction_print_table(&p, stdout);
-	r = fflush(stdout) == 0 ? 0 : errorf("cannot write the output: %s", strerror(errno));
+	*ret = p;
+	memset(&p, 0, sizeof(p)); /* now owned by *ret */
+	r = 0;
 out:
 	free(cmdline);
 	free(arch[0]);
 	free(arch[1]);
+	signature_archives_free(&sa);
 	free(u.buf);
 	sysext_set_free(&per_uki);
 	sysext_set_free(&global);
@@ -651,17 +679,29 @@ out:
 	return r;
 }
 
+int predict_compute(struct predict_options *o, struct prediction *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	return compute(o, false, ret);
+}
+
 static int main_common(int argc, char **argv, bool cpio_mode)
 {
-	struct options o = { 0 };
+	struct predict_options o = { 0 };
+	struct prediction p = { 0 };
 	int r = parse_args(argc, argv, &o, cpio_mode);
 
 	if (r == 0)
-		r = run(&o, cpio_mode);
-	free(o.sysexts);
-	free(o.global_sysexts);
-	free(o.manifests);
-	free(o.global_manifests);
+		r = compute(&o, cpio_mode, &p);
+	if (r == 0 && !cpio_mode) {
+		if (o.json)
+			prediction_print_json(&p, stdout);
+		else
+			prediction_print_table(&p, stdout);
+		r = fflush(stdout) == 0 ? 0 : errorf("cannot write the output: %s", strerror(errno));
+	}
+	prediction_free(&p);
+	predict_options_free(&o);
 	return r == 1 ? 0 : r < 0 ? 1 : 0;
 }
 

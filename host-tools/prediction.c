@@ -148,8 +148,8 @@ static bool event_in(const struct pred_event *e, unsigned pcr, const char *phase
 	return phase && strcmp(e->phase, phase) == 0;
 }
 
-static void value_of(const struct prediction *p, size_t bank_i, unsigned pcr, const char *phase,
-		     uint8_t out[DIGEST_MAX])
+void prediction_value(const struct prediction *p, size_t bank_i, unsigned pcr, const char *phase,
+		      uint8_t out[DIGEST_MAX])
 {
 	memset(out, 0, DIGEST_MAX);
 	if (pcr == 13 && p->has_initial[bank_i])
@@ -200,7 +200,7 @@ void prediction_print_table(const struct prediction *p, FILE *out)
 		for (size_t b = 0; b < BANK_COUNT; b++) {
 			if (!(p->banks & (1u << b)))
 				continue;
-			value_of(p, b, r[k].pcr, r[k].phase, v);
+			prediction_value(p, b, r[k].pcr, r[k].phase, v);
 			fprintf(out, "%u:%s=%s\n", r[k].pcr, banks[b].name, hex_encode(v, banks[b].size, hex));
 		}
 		if (r[k].pcr == 13 && p->has_initial[shown])
@@ -252,7 +252,7 @@ void prediction_print_json(const struct prediction *p, FILE *out)
 			uint8_t v[DIGEST_MAX];
 			bool first_event = true;
 
-			value_of(p, b, r[k].pcr, r[k].phase, v);
+			prediction_value(p, b, r[k].pcr, r[k].phase, v);
 			fprintf(out, "%s{", k ? "," : "");
 			if (r[k].phase && *r[k].phase) {
 				fputs("\"phase\":", out);

@@ -57,6 +57,15 @@ int prediction_add_digests(struct prediction *p, unsigned pcr, enum pred_type ty
 /* Append boot-phase extends for PCR 11: one per colon-separated word of @phase. */
 int prediction_add_phase(struct prediction *p, const char *phase);
 
+/*
+ * The value PCR @pcr ends with in bank banks[@bank_i]: its start value (zero,
+ * or --initial for PCR 13) extended by its events; for PCR 11 the section
+ * events plus the words of @phase (one of p->phases; NULL or "": sections
+ * only). @bank_i must be a predicted bank.
+ */
+void prediction_value(const struct prediction *p, size_t bank_i, unsigned pcr, const char *phase,
+		      uint8_t out[DIGEST_MAX]);
+
 void prediction_print_table(const struct prediction *p, FILE *out);
 void prediction_print_json(const struct prediction *p, FILE *out);
 

@@ -82,23 +82,34 @@ fail:
 	return -1;
 }
 
+int open_regular_file(const char *path, struct stat *st)
+{
+	/* O_NONBLOCK: a FIFO nobody writes to is refused below instead of blocking open(). */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return errorf("%s: cannot open: %s", path, strerror(errno));
+	if (fstat(fd, st) < 0) {
+		errorf("%s: cannot stat: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		errorf("%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int read_file(const char *path, uint64_t max_size, uint8_t **ret_buf, size_t *ret_len)
 {
 	struct stat st;
 	int fd, r = -1;
 
-	/* O_NONBLOCK: a FIFO nobody writes to is refused below instead of blocking open(). */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = open_regular_file(path, &st);
 	if (fd < 0)
-		return errorf("%s: cannot open: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0) {
-		errorf("%s: cannot stat: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		errorf("%s: not a regular file", path);
-		goto out;
-	}
+		return -1;
 	if ((uint64_t)st.st_size > max_size) {
 		errorf("%s: too large (%lld bytes, limit %llu)", path, (long long)st.st_size,
 		       (unsigned long long)max_size);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 /* Print "sysext-stub: <message>" to stderr. Returns -1 for `return errorf(...)`. */
 int errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -24,6 +25,9 @@ int read_fd_to_end(int fd, const char *path, uint64_t max_size, size_t size_hint
  * changes while it is read is an error. On failure prints
  * "<path>: <reason>" and returns -1. @max_size bounds what we load.
  */
+/* Open @path for reading and fstat it into *@st; it must be a regular file. The fd, or -1 (message printed). */
+int open_regular_file(const char *path, struct stat *st);
+
 int read_file(const char *path, uint64_t max_size, uint8_t **ret_buf, size_t *ret_len);
 
 /*

@@ -84,6 +84,8 @@ ESP_DISK_GUID = uuid.UUID("0f6c9a52-3b7d-4e21-8a90-1c2d3e4f5a6b")
 CHECK_LIST_PATH = "/etc/sysext-stub-check"
 #: In the test initrd: kernel modules /init loads with insmod, in order.
 MODULE_LIST_PATH = "/etc/sysext-stub-modules"
+#: Where build_initrd puts a test's hook script, run by /init after the first facts.
+HOOK_PATH = "/etc/sysext-stub-hook"
 
 OVMF_DIR = Path("/usr/share/OVMF")
 OVMF_CODE = OVMF_DIR / "OVMF_CODE_4M.fd"
@@ -417,6 +419,8 @@ facts_efivars() {
 
 echo "@BEGIN@"
 echo "kernel $(uname -r)"
+# A test's own steps (see build_initrd's hook): they may print "note KEY VALUE" facts.
+[ -x @HOOK@ ] && @HOOK@
 echo "cmdline $(hex /proc/cmdline)"
 facts_extra
 facts_files
@@ -434,7 +438,7 @@ while :; do sleep 60; done
 
 def init_script() -> str:
     """The /init shell script of the test initrd."""
-    repl = {"@MODULES@": MODULE_LIST_PATH, "@CHECK@": CHECK_LIST_PATH,
+    repl = {"@MODULES@": MODULE_LIST_PATH, "@CHECK@": CHECK_LIST_PATH, "@HOOK@": HOOK_PATH,
             "@LOADER_GUID@": LOADER_VENDOR_GUID, "@GLOBAL_GUID@": EFI_GLOBAL_GUID,
             "@BEGIN@": FACTS_BEGIN, "@END@": FACTS_END}
     text = INIT_SCRIPT
@@ -523,15 +527,49 @@ def collect_modules(kernel: Kernel, name: str) -> list[tuple[str, bytes]]:
     return ordered
 
 
+def add_host_programs(cpio: "CpioArchive", paths: Iterable[StrPath]) -> None:
+    """Add host programs or libraries at their own paths, with every shared library they need.
+
+    Dependencies come from ldd, recursively. Libraries loaded with dlopen()
+    (plugins) must be listed themselves. Symbolic links on the way are kept,
+    so the guest finds each file under the name the host uses.
+    """
+    todo = [Path(p) for p in paths]
+    seen: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        if not path.exists():
+            raise HarnessError(f"{path} missing on the host (install the package that ships it)")
+        real = path.resolve()
+        if real != path:
+            cpio.add_symlink(str(path).lstrip("/"), os.path.relpath(real, path.parent))
+            todo.append(real)
+            continue
+        cpio.add_file(str(path).lstrip("/"), path.read_bytes(), 0o755)
+        out = subprocess.run(["ldd", str(path)], capture_output=True, text=True)
+        for line in out.stdout.splitlines():
+            m = re.search(r"(/\S+) \(0x", line)
+            if m:
+                todo.append(Path(m.group(1)))
+
+
 def build_initrd(out_path: StrPath, kernel: Kernel,
                  extra_files: Optional[Mapping[str, Union[bytes, tuple[bytes, int]]]] = None,
-                 check_paths: Iterable[str] = ()) -> None:
+                 check_paths: Iterable[str] = (), *, modules: Sequence[str] = ("efivarfs",),
+                 hook: Optional[str] = None, host_programs: Sequence[StrPath] = ()) -> None:
     """Write the test initrd (uncompressed newc cpio) to out_path.
 
     It holds busybox, /init (see :data:`INIT_SCRIPT`), the efivarfs module
     of `kernel` with its dependencies, `extra_files` (archive path -> bytes,
     mode 0644, or -> (bytes, mode)) and, if `check_paths` is given, the list of absolute paths whose size and
     sha256 /init reports as ``file`` facts (at :data:`CHECK_LIST_PATH`).
+    `modules` are loaded (with their dependencies) before anything else;
+    `hook` is a shell script /init runs after the first facts (it may print
+    ``note KEY VALUE`` lines); `host_programs` are copied from the host with
+    the libraries they need (:func:`add_host_programs`).
     """
     if not BUSYBOX.is_file():
         raise HarnessError(f"{BUSYBOX} missing: install busybox-static")
@@ -543,11 +581,14 @@ def build_initrd(out_path: StrPath, kernel: Kernel,
     cpio.add_file("bin/busybox", BUSYBOX.read_bytes(), 0o755)
     cpio.add_symlink("bin/sh", "busybox")
     cpio.add_file("init", init_script().encode(), 0o755)
-    module_lines = []
-    for filename, data in collect_modules(kernel, "efivarfs"):
-        archive_path = f"lib/modules/{kernel.version}/{filename}"
-        cpio.add_file(archive_path, data)
-        module_lines.append("/" + archive_path + "\n")
+    module_lines: list[str] = []
+    for module in modules:
+        for filename, data in collect_modules(kernel, module):
+            archive_path = f"lib/modules/{kernel.version}/{filename}"
+            if "/" + archive_path + "\n" in module_lines:
+                continue
+            cpio.add_file(archive_path, data)
+            module_lines.append("/" + archive_path + "\n")
     cpio.add_file(MODULE_LIST_PATH, "".join(module_lines).encode())
     checks = list(check_paths)
     for p in checks:
@@ -555,6 +596,9 @@ def build_initrd(out_path: StrPath, kernel: Kernel,
             raise ValueError(f"check path must be absolute and single-line: {p!r}")
     if checks:
         cpio.add_file(CHECK_LIST_PATH, "".join(p + "\n" for p in checks).encode())
+    if hook is not None:
+        cpio.add_file(HOOK_PATH.lstrip("/"), hook.encode(), 0o755)
+    add_host_programs(cpio, host_programs)
     for path, value in sorted((extra_files or {}).items()):
         data, mode = value if isinstance(value, tuple) else (value, 0o644)
         cpio.add_file(path, bytes(data), mode)
@@ -769,6 +813,7 @@ class Facts:
     efivarfs: bool = False
     efivars: dict = dataclasses.field(default_factory=dict)     #: name -> bytes (loader vendor GUID)
     secure_boot: Optional[bool] = None
+    notes: dict = dataclasses.field(default_factory=dict)       #: "note KEY VALUE" lines of a test's hook
     errors: list = dataclasses.field(default_factory=list)      #: malformed fact lines
 
     def extra_by_path(self) -> dict:
@@ -839,11 +884,14 @@ def _apply_fact(facts: Facts, key: str, rest: str, eventlog: list) -> None:
         facts.efivars[name] = _hex(value)
     elif key == "secureboot":
         facts.secure_boot = _hex(rest)[:1] == b"\x01"
+    elif key == "note":
+        name, _, value = rest.partition(" ")
+        facts.notes[name] = value
 
 
 _FACT_KEYS = {"kernel", "cmdline", "extra", "extra-absent", "file", "file-missing", "tpm-present",
               "tpm-absent", "pcr", "eventlog", "eventlog-absent", "efivarfs-mounted",
-              "efivarfs-absent", "efivar", "secureboot"}
+              "efivarfs-absent", "efivar", "secureboot", "note"}
 
 
 def parse_facts(text: str) -> Facts:
@@ -939,10 +987,27 @@ def _kill_group(proc: Optional[subprocess.Popen], grace: float = 5.0) -> None:
         pass
 
 
-def _start_swtpm(state: Path) -> subprocess.Popen:
-    """Create a fresh TPM 2.0 state in `state` and start swtpm on a socket there."""
-    run(["swtpm_setup", "--tpm2", "--tpmstate", state, "--pcr-banks", "sha1,sha256,sha384",
-         "--overwrite"], what="swtpm_setup")
+#: PCR banks a fresh swtpm gets unless a test asks for others.
+DEFAULT_TPM_BANKS = "sha1,sha256,sha384"
+
+
+def make_tpm_state(state: StrPath, banks: str = DEFAULT_TPM_BANKS) -> Path:
+    """Manufacture a fresh swtpm TPM 2.0 (seeds, EK) in directory `state`."""
+    state = Path(state)
+    state.mkdir(parents=True, exist_ok=True)
+    run(["swtpm_setup", "--tpm2", "--tpmstate", state, "--pcr-banks", banks, "--overwrite"],
+        what="swtpm_setup")
+    return state
+
+
+def _start_swtpm(state: Path, banks: str = DEFAULT_TPM_BANKS, from_state: Optional[Path] = None) -> subprocess.Popen:
+    """Start swtpm on a socket in `state`: a fresh TPM, or a copy of the TPM in `from_state`."""
+    if from_state is not None:
+        for f in Path(from_state).iterdir():
+            if f.is_file() and not f.name.endswith((".sock", ".log", ".stderr", ".pid")):
+                shutil.copyfile(f, state / f.name)
+    else:
+        make_tpm_state(state, banks)
     sock = state / "swtpm.sock"
     cmd = ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={state}",
            "--ctrl", f"type=unixio,path={sock}", "--terminate",
@@ -1047,14 +1112,17 @@ def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float,
 
 def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, timeout: float = 240,
          memory_mib: int = 2048, extra_drives: Sequence[StrPath] = (),
-         workdir: Optional[StrPath] = None, stop_at_shell: bool = True) -> BootResult:
+         workdir: Optional[StrPath] = None, stop_at_shell: bool = True,
+         tpm_banks: str = DEFAULT_TPM_BANKS, tpm_state: Optional[StrPath] = None) -> BootResult:
     """Boot an ESP image under QEMU/OVMF (TCG) and collect the serial log and facts.
 
     With stop_at_shell=False the OVMF shell banner does not end the boot
     (for tests that start a UKI from the shell's startup.nsh).
 
     A fresh OVMF variable store and (with `tpm`) a fresh swtpm TPM 2.0 with
-    sha1, sha256 and sha384 banks are used for every boot. QEMU and swtpm are
+    sha1, sha256 and sha384 banks (or `tpm_banks`) are used for every boot;
+    `tpm_state` boots a copy of an existing swtpm state directory instead
+    (the original is never changed; see :func:`make_tpm_state`). QEMU and swtpm are
     killed on every exit path. The serial log is ``<workdir>/serial.log``.
     """
     esp = Path(esp_image).resolve()
@@ -1079,7 +1147,7 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
     try:
         if tpm:
             swtpm_dir = Path(tempfile.mkdtemp(prefix="sw.", dir="/tmp"))
-            swtpm = _start_swtpm(swtpm_dir)
+            swtpm = _start_swtpm(swtpm_dir, tpm_banks, Path(tpm_state) if tpm_state is not None else None)
         cmd = _qemu_command(esp, vars_copy, serial_log, secure_boot=secure_boot, memory_mib=memory_mib,
                             tpm_socket=swtpm_dir / "swtpm.sock" if swtpm_dir else None,
                             extra_drives=extra_drives)

@@ -191,12 +191,13 @@ def test_failure_rules_with_injected_faults(kernel, workdir):
     """The failures OVMF cannot produce, injected by the fault build (efi-lib/fault.h)
     through marker names: a read error and a failed measurement leave that file
     out and the rest go on; a full event log passes the file with one warning;
-    an allocation failure skips that directory's set and the boot goes on."""
+    an allocation failure gives up the largest file of that directory (the fault
+    fires while the marked file is planned in, and it is the largest) and keeps the rest."""
     uki, _ = build_uki(workdir, kernel, stub=FAULT_STUB)
     per_uki = {"a.sysext.raw": b"a\n", "b-fault-measure.sysext.raw": b"b\n", "c-fault-read.sysext.raw": b"c\n",
                "d-fault-logfull.sysext.raw": b"d\n", "e-fault-logfull.sysext.raw": b"e\n",
-               "f.sysext.raw": b"f\n"}
-    global_ = {"fault-alloc.sysext.raw": b"g\n", "h.sysext.raw": b"h\n"}
+               "f.sysext.raw": b"f\n", "g-fault-shrink.sysext.raw": b"shrinks while read\n"}
+    global_ = {"fault-alloc.sysext.raw": b"ggg\n", "h.sysext.raw": b"h\n"}
     esp_dir = "EFI/BOOT/BOOTX64.EFI.extra.d"
     files = {"EFI/BOOT/BOOTX64.EFI": str(uki)}
     files.update({f"{esp_dir}/{n}": d for n, d in per_uki.items()})
@@ -211,23 +212,27 @@ def test_failure_rules_with_injected_faults(kernel, workdir):
     got = facts.extra_by_path()
     assert sorted(p for p in got if p.startswith("/.extra/sysext/")) == [f"/.extra/sysext/{n}" for n in passed], \
         sorted(got)
-    assert "/.extra/global_sysext" not in got, "the global set should have been skipped (allocation failure)"
+    assert sorted(p for p in got if p.startswith("/.extra/global_sysext/")) == \
+        ["/.extra/global_sysext/h.sysext.raw"], "only the file the allocation failure gave up may be missing"
     log = result.log
     assert "b-fault-measure.sysext.raw: not passed to the initrd, measuring it failed" in log, tail(result)
     assert "c-fault-read.sysext.raw: skipped, cannot read it" in log, tail(result)
+    assert "g-fault-shrink.sysext.raw: skipped, cannot read it: End of File" in log, tail(result)
     assert log.count("TPM event log is full") == 1, "the full-log warning must appear exactly once"
-    assert "\\loader\\extensions: extensions skipped, cannot allocate" in log, tail(result)
+    assert "\\loader\\extensions\\fault-alloc.sysext.raw: skipped, not enough memory" in log, tail(result)
 
     # PCR 13 records exactly what happened: b's path event went in before its
     # content measurement failed; c was never read, so never measured.
     events = []
     for name in sorted(per_uki):
         path = f".extra/sysext/{name}"
-        if "fault-read" in name:
+        if "fault-read" in name or "fault-shrink" in name:
             continue
         events.append((path, path.encode() + b"\0"))
         if "fault-measure" not in name:
             events.append((path, per_uki[name]))
+    path = ".extra/global_sysext/h.sysext.raw"
+    events += [(path, path.encode() + b"\0"), (path, global_["h.sysext.raw"])]
     assert facts.pcrs["sha256"][13] == pcr_sha256([d for _, d in events]), "PCR 13 (sha256) mismatch"
     assert parse_pcr13_events(facts.eventlog) == [(p, hashlib.sha256(d).digest()) for p, d in events]
     # 4 files measured: the variable is set even though others failed.

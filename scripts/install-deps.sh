@@ -5,7 +5,8 @@
 # systemd is here for systemd-measure (PCR 11 differential tests), bc for
 # make bench; a minimal Debian image has neither. libtss2/tpm2-tools and
 # cryptsetup-bin are for the signed-policy unseal and LUKS tests; valgrind for
-# the CLI leak check; gnuplot-nox for the benchmark plot.
+# the CLI leak check; gnuplot-nox for the benchmark plot; strace for the test of
+# where systemd 252's cryptsetup token plugin looks for the PCR signature.
 set -eu
 
 PACKAGES="
@@ -17,7 +18,7 @@ qemu-system-x86 ovmf swtpm swtpm-tools
 mtools dosfstools fdisk busybox-static cpio xz-utils zstd
 systemd systemd-boot-efi sbsigntool openssl bc
 libtss2-dev libtss2-tcti-swtpm0 tpm2-tools cryptsetup-bin
-valgrind gnuplot-nox
+valgrind gnuplot-nox strace
 "
 
 missing=""

@@ -22,8 +22,10 @@
 #include "measure/cmdline.h"
 #include "measure/extdir.h"
 #include "measure/pe.h"
+#include "measure/sysext-archive.h"
 #include "export-vars.h"
 #include "pcr-kernel.h"
+#include "signatures.h"
 #include "sysext.h"
 
 #define PATH_MAX_UNITS 1024
@@ -91,24 +93,35 @@ static EFI_STATUS choose_cmdline(const EFI_LOADED_IMAGE *li, CHAR16 **ret, BOOLE
 	return EFI_SUCCESS;
 }
 
-/* Per-UKI then global extensions, from the volume we were loaded from. */
-static void collect_sysexts(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path, struct measurer *m,
-			    BOOLEAN can_measure, struct sysext_archive *per_uki, struct sysext_archive *global)
+/*
+ * Per-UKI then global extensions, then the signatures beside them, from the
+ * volume we were loaded from.
+ */
+static void collect_from_esp(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path, struct measurer *m,
+			     BOOLEAN can_measure, struct sysext_archive *per_uki, struct sysext_archive *global,
+			     struct sysext_archive *signatures)
 {
 	CHAR16 extra_dir[PATH_MAX_UNITS];
+	const CHAR16 *dirs[2] = { NULL, GLOBAL_EXTENSIONS_DIR };
+	struct section_span pcrsig = { 0 };
 	EFI_FILE_HANDLE root = NULL;
 	EFI_STATUS err;
 
+	(void)find_section(li, ".pcrsig", &pcrsig);
 	err = esp_open_root(li->DeviceHandle, &root);
 	if (EFI_ERROR(err)) {
 		log_info(L"no file system on the boot device (%r): no extensions", err);
+		signatures_collect(NULL, dirs, 0, pcrsig.data, pcrsig.size, signatures);
 		return;
 	}
 	if (image_path && extdir_from_image_path(image_path, StrLen(image_path), extra_dir, PATH_MAX_UNITS) == MS_OK)
-		sysext_collect(root, extra_dir, ".extra/sysext", m, can_measure, per_uki);
+		dirs[0] = extra_dir;
 	else
 		log_info(L"not started from a file path: no per-UKI extension directory");
-	sysext_collect(root, GLOBAL_EXTENSIONS_DIR, ".extra/global_sysext", m, can_measure, global);
+	if (dirs[0])
+		sysext_collect(root, dirs[0], SYSEXT_PREFIX, m, can_measure, per_uki);
+	sysext_collect(root, dirs[1], SYSEXT_GLOBAL_PREFIX, m, can_measure, global);
+	signatures_collect(root, dirs, 2, pcrsig.data, pcrsig.size, signatures);
 	esp_close(root);
 }
 
@@ -116,16 +129,18 @@ static void collect_sysexts(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path
 __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 {
 	static CHAR16 image_path_buf[PATH_MAX_UNITS];
-	struct sysext_archive per_uki = { 0 }, global = { 0 };
+	struct sysext_archive per_uki = { 0 }, global = { 0 }, signatures = { 0 }, public_key = { 0 };
 	struct stub_measured measured = { 0 };
 	const CHAR16 *image_path = NULL;
 	BOOLEAN can_measure, cmdline_passed_in;
 	struct measurer m;
-	const void *pieces[3];
-	UINT64 piece_sizes[3];
+	const struct sysext_archive *archives[4] = { &per_uki, &global, &signatures, &public_key };
+	const void *pieces[5];
+	UINT64 piece_sizes[5];
 	UINTN n_pieces = 0;
+	UINT64 initrd_total = 0;
 	struct initrd_media *initrd = NULL;
-	struct section_span linux_sec = { 0 }, initrd_sec = { 0 };
+	struct section_span linux_sec = { 0 }, initrd_sec = { 0 }, pcrpkey_sec = { 0 };
 	EFI_LOADED_IMAGE *li = NULL;
 	CHAR16 *cmdline = NULL;
 	EFI_STATUS err;
@@ -158,23 +173,28 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	if (can_measure && cmdline && cmdline_passed_in)
 		measured.kernel_parameters = measure_cmdline(&m, cmdline);
 
-	collect_sysexts(li, image_path, &m, can_measure, &per_uki, &global);
+	collect_from_esp(li, image_path, &m, can_measure, &per_uki, &global, &signatures);
 	measured.sysexts = per_uki.n_measured + global.n_measured > 0;
 	export_pcr_variables(&measured);
+	if (find_section(li, ".pcrpkey", &pcrpkey_sec))
+		(void)literal_archive(PCR_PUBLIC_KEY_FILE, pcrpkey_sec.data, pcrpkey_sec.size, &public_key);
 
-	/* Initrd order: embedded .initrd, per-UKI extensions, global extensions. */
+	/*
+	 * Initrd order (systemd v258's for the parts we have): embedded .initrd,
+	 * per-UKI extensions, global extensions, signatures, public key. Later
+	 * archives win on equal paths.
+	 */
 	if (find_section(li, ".initrd", &initrd_sec)) {
 		pieces[n_pieces] = initrd_sec.data;
 		piece_sizes[n_pieces++] = initrd_sec.size;
 	}
-	if (per_uki.buf) {
-		pieces[n_pieces] = per_uki.buf;
-		piece_sizes[n_pieces++] = per_uki.size;
-	}
-	if (global.buf) {
-		pieces[n_pieces] = global.buf;
-		piece_sizes[n_pieces++] = global.size;
-	}
+	for (UINTN i = 0; i < sizeof(archives) / sizeof(archives[0]); i++)
+		if (archives[i]->buf) {
+			pieces[n_pieces] = archives[i]->buf;
+			piece_sizes[n_pieces++] = archives[i]->size;
+		}
+	for (UINTN i = 0; i < n_pieces; i++)
+		initrd_total += piece_sizes[i];
 	if (n_pieces > 0) {
 		err = initrd_register(pieces, piece_sizes, n_pieces, &initrd);
 		if (EFI_ERROR(err)) {
@@ -184,12 +204,14 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	}
 
 	log_info(L"starting kernel (%lu bytes), initrd %lu bytes, cmdline \"%s\"", (UINT64)linux_sec.size,
-		 initrd ? (UINT64)initrd_sec.size : 0, cmdline ? cmdline : L"");
+		 initrd ? initrd_total : 0, cmdline ? cmdline : L"");
 	err = linux_start(image, linux_sec.data, linux_sec.size, cmdline);
 out:
 	initrd_unregister(initrd);
 	sysext_archive_free(&per_uki);
 	sysext_archive_free(&global);
+	sysext_archive_free(&signatures);
+	sysext_archive_free(&public_key);
 	mem_free(cmdline);
 	return err;
 }

@@ -86,7 +86,10 @@ static EFI_STATUS list_dir(EFI_FILE_HANDLE dir, const CHAR16 *dir_path, struct l
 			continue;
 		v = ext_classify(info->FileName, len, (info->Attribute & EFI_FILE_DIRECTORY) != 0);
 		if (v != EXT_PICK) {
-			log_info(L"%s\\%s: skipped, %a", dir_path, info->FileName, ext_verdict_reason(v));
+			/* Signature files are picked up by stub/signatures.c. */
+			if (ext_classify_signature(info->FileName, len, (info->Attribute & EFI_FILE_DIRECTORY) != 0) !=
+			    EXT_PICK)
+				log_info(L"%s\\%s: skipped, %a", dir_path, info->FileName, ext_verdict_reason(v));
 			continue;
 		}
 		if (info->FileSize > EXT_FILE_SIZE_MAX) {
@@ -120,6 +123,24 @@ static EFI_STATUS list_dir(EFI_FILE_HANDLE dir, const CHAR16 *dir_path, struct l
 	}
 	l->n = kept;
 	return err;
+}
+
+/* Remove the largest file (the last of equals) from the listing; returns its name. */
+static const char *drop_largest(struct listing *l)
+{
+	UINTN k = 0;
+	const char *name;
+
+	for (UINTN i = 1; i < l->n; i++)
+		if (l->sizes[i] >= l->sizes[k])
+			k = i;
+	name = l->order[k];
+	for (UINTN i = k; i + 1 < l->n; i++) {
+		l->order[i] = l->order[i + 1];
+		l->sizes[i] = l->sizes[i + 1];
+	}
+	l->n--;
+	return name;
 }
 
 static BOOLEAN listing_has_fault(const struct listing *l, const char *marker)
@@ -191,16 +212,21 @@ void sysext_collect(EFI_FILE_HANDLE root, const CHAR16 *dir_path, const char *pr
 	if (l.n == 0)
 		goto out;
 
-	if (sysext_archive_plan(prefix, l.order, l.sizes, l.n, &planned) != MS_OK) {
-		log_error_status(EFI_BAD_BUFFER_SIZE, L"%s: extensions skipped, archive too large", dir_path);
-		goto out;
-	}
-	pages = EFI_SIZE_TO_PAGES(planned);
-	err = listing_has_fault(&l, FAULT_ALLOC) ? EFI_OUT_OF_RESOURCES
-						 : BS->AllocatePages(AllocateAnyPages, EfiLoaderData, pages, &addr);
-	if (EFI_ERROR(err)) {
-		log_error_status(err, L"%s: extensions skipped, cannot allocate %lu bytes", dir_path, planned);
-		goto out;
+	for (;;) {
+		if (sysext_archive_plan(prefix, l.order, l.sizes, l.n, &planned) != MS_OK) {
+			log_error_status(EFI_BAD_BUFFER_SIZE, L"%s: extensions skipped, archive too large", dir_path);
+			goto out;
+		}
+		pages = EFI_SIZE_TO_PAGES(planned);
+		err = listing_has_fault(&l, FAULT_ALLOC) ? EFI_OUT_OF_RESOURCES
+							 : BS->AllocatePages(AllocateAnyPages, EfiLoaderData, pages, &addr);
+		if (!EFI_ERROR(err))
+			break;
+		/* Not enough memory for all: give up the largest file, keep the rest. */
+		log_warn(L"%s\\%a: skipped, not enough memory for %lu bytes of extensions (%r)", dir_path,
+			 drop_largest(&l), planned, err);
+		if (l.n == 0)
+			goto out;
 	}
 
 	ctx.dir = dir;

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * signature-archives.c - see signature-archives.h. Mirrors the selection
+ * rules of stub/signatures.c: per directory, regular files picked by
+ * ext_classify_signature() with 1..EXT_SIGNATURE_SIZE_MAX bytes, the first
+ * EXT_SIGNATURE_MAX_FILES in name order; without any, .pcrsig byte for byte;
+ * with some, the merge of .pcrsig (if at most PCRSIG_SECTION_MERGE_MAX
+ * bytes) and the files, per-UKI directory first; nothing if no entry is left.
+ */
+#include "signature-archives.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "measure/extensions.h"
+#include "measure/pcrsig.h"
+#include "measure/sysext-archive.h"
+#include "util.h"
+
+#define EXTRA_PREFIX ".extra"
+#define PCRSIG_SECTION_MERGE_MAX (1024u * 1024) /* as stub/signatures.c */
+#define PCR_SIGNATURE_FILE "tpm2-pcr-signature.json"
+#define PCR_PUBLIC_KEY_FILE "tpm2-pcr-public-key.pem"
+
+struct fragment_list {
+	struct pcrsig_fragment frags[1 + 2 * EXT_SIGNATURE_MAX_FILES];
+	char *paths[1 + 2 * EXT_SIGNATURE_MAX_FILES]; /* NULL for the section */
+	size_t n;
+};
+
+static int compare_names(const void *a, const void *b)
+{
+	return ext_name_compare(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool is_signature_name(const char *name, bool is_dir)
+{
+	uint16_t u[EXT_NAME_MAX + 2];
+	size_t len = strlen(name);
+
+	if (len > EXT_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		u[i] = (uint8_t)name[i];
+	return ext_classify_signature(u, len, is_dir) == EXT_PICK;
+}
+
+/* Read the signature files of @dir into @l, in the stub's order and within its limits. */
+static int add_directory(struct fragment_list *l, const char *dir)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int r = 0;
+
+	if (!d)
+		return errorf("%s: cannot open directory: %s", dir, strerror(errno));
+	while (r == 0 && (errno = 0, de = readdir(d))) {
+		char path[4096];
+		struct stat st;
+
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path)) {
+			r = errorf("%s/%s: path too long", dir, de->d_name);
+			break;
+		}
+		if (stat(path, &st) < 0) {
+			r = errorf("%s: %s", path, strerror(errno));
+			break;
+		}
+		if (!S_ISREG(st.st_mode) || !is_signature_name(de->d_name, false))
+			continue;
+		if (st.st_size == 0 || st.st_size > EXT_SIGNATURE_SIZE_MAX) {
+			warnf("%s: skipped, a signature file must have 1 to %u bytes", path, EXT_SIGNATURE_SIZE_MAX);
+			continue;
+		}
+		if (n == cap) {
+			char **grown = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof(*names));
+
+			if (!grown) {
+				r = errorf("out of memory");
+				break;
+			}
+			names = grown;
+		}
+		if (!(names[n] = strdup(de->d_name))) {
+			r = errorf("out of memory");
+			break;
+		}
+		n++;
+	}
+	if (r == 0 && errno)
+		r = errorf("%s: cannot read directory: %s", dir, strerror(errno));
+	closedir(d);
+
+	if (names)
+		qsort(names, n, sizeof(*names), compare_names);
+	for (size_t i = 0; i < n; i++) {
+		char path[4096];
+		uint8_t *buf = NULL;
+		size_t len = 0;
+
+		if (r < 0)
+			break;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (i >= EXT_SIGNATURE_MAX_FILES) {
+			warnf("%s: skipped, more than %d signature files", path, EXT_SIGNATURE_MAX_FILES);
+			continue;
+		}
+		if (read_file(path, EXT_SIGNATURE_SIZE_MAX, &buf, &len) < 0) {
+			r = -1;
+			break;
+		}
+		l->frags[l->n] = (struct pcrsig_fragment){ .data = buf, .len = len };
+		if (!(l->paths[l->n++] = strdup(path)))
+			r = errorf("out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}
+
+static int copy_into(void *ctx, size_t index, const char *path, uint8_t *data, uint64_t size)
+{
+	(void)index;
+	(void)path;
+	memcpy(data, ctx, size);
+	return 1;
+}
+
+/* A cpio holding .extra/@name (0444), as stub/signatures.c literal_archive() builds it. */
+static int literal_archive(const char *name, const void *data, size_t size, uint8_t **ret, uint64_t *ret_size)
+{
+	const char *names[1] = { name };
+	const uint64_t sizes[1] = { size };
+	uint64_t planned = 0;
+	size_t kept = 0;
+	uint8_t *buf;
+
+	if (sysext_archive_plan(EXTRA_PREFIX, names, sizes, 1, &planned) != MS_OK || !(buf = calloc(1, planned)))
+		return errorf("/.extra/%s: cannot lay out its archive (%zu bytes)", name, size);
+	if (sysext_archive_fill(buf, planned, EXTRA_PREFIX, names, sizes, 1, copy_into, (void *)data, ret_size,
+				&kept) != MS_OK ||
+	    kept != 1) {
+		free(buf);
+		return errorf("/.extra/%s: cannot lay out its archive", name);
+	}
+	*ret = buf;
+	return 0;
+}
+
+static int merge_fragments(struct fragment_list *l, struct signature_archives *ret)
+{
+	size_t max_len = 0, total = 0, entries = 0, out_len = 0, cap;
+	struct json_token *tokens;
+	char *out;
+	int r = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		max_len = l->frags[i].len > max_len ? l->frags[i].len : max_len;
+		total += l->frags[i].len;
+	}
+	cap = pcrsig_merged_bound(total, l->n);
+	tokens = calloc(JSON_TOKENS_FOR(max_len), sizeof(*tokens));
+	out = malloc(cap);
+	if (!tokens || !out) {
+		r = errorf("out of memory");
+		goto out;
+	}
+	if (pcrsig_merge(l->frags, l->n, tokens, JSON_TOKENS_FOR(max_len), out, cap, &out_len) != MS_OK) {
+		r = errorf("merging PCR signature files failed");
+		goto out;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->frags[i].status != MS_OK)
+			warnf("%s: skipped by the stub, not a valid PCR signature file (%s at byte %zu)",
+			      l->paths[i] ? l->paths[i] : ".pcrsig section", ms_strerror(l->frags[i].status),
+			      l->frags[i].error_offset);
+		entries += l->frags[i].entries;
+	}
+	if (entries > 0)
+		r = literal_archive(PCR_SIGNATURE_FILE, out, out_len, &ret->signature, &ret->signature_size);
+out:
+	free(tokens);
+	free(out);
+	return r;
+}
+
+int signature_archives_build(const uint8_t *uki_buf, const struct pe_image *img, const char *extra_dir,
+			     const char *global_dir, struct signature_archives *ret)
+{
+	const struct pe_section *sig = pe_find_section(img, ".pcrsig"), *key = pe_find_section(img, ".pcrpkey");
+	struct fragment_list *l = calloc(1, sizeof(*l));
+	uint8_t *section = NULL;
+	size_t section_len = 0;
+	int r = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!l)
+		return errorf("out of memory");
+	/* Sections as the loader maps them: loaded size, zero-filled past the raw data. */
+	if (sig && pe_section_loaded_size(sig) > 0) {
+		size_t offset, present;
+
+		section_len = pe_section_loaded_size(sig);
+		if (!(section = calloc(1, section_len))) {
+			r = errorf("out of memory");
+			goto out;
+		}
+		pe_section_content(img, sig, &offset, &present);
+		memcpy(section, uki_buf + offset, present < section_len ? present : section_len);
+		l->frags[0] = (struct pcrsig_fragment){ .data = section,
+							.len = section_len <= PCRSIG_SECTION_MERGE_MAX ? section_len : 0 };
+		l->n = 1;
+	}
+	if ((extra_dir && add_directory(l, extra_dir) < 0) || (global_dir && add_directory(l, global_dir) < 0)) {
+		r = -1;
+		goto out;
+	}
+	if (l->n > (section ? 1u : 0u))
+		r = merge_fragments(l, ret);
+	else if (section)
+		r = literal_archive(PCR_SIGNATURE_FILE, section, section_len, &ret->signature, &ret->signature_size);
+	if (r == 0 && key && pe_section_loaded_size(key) > 0) {
+		size_t offset, present, len = pe_section_loaded_size(key);
+		uint8_t *k = calloc(1, len);
+
+		if (!k) {
+			r = errorf("out of memory");
+			goto out;
+		}
+		pe_section_content(img, key, &offset, &present);
+		memcpy(k, uki_buf + offset, present < len ? present : len);
+		r = literal_archive(PCR_PUBLIC_KEY_FILE, k, len, &ret->public_key, &ret->public_key_size);
+		free(k);
+	}
+out:
+	for (size_t i = 0; i < l->n; i++)
+		if (l->paths[i]) {
+			free((void *)l->frags[i].data);
+			free(l->paths[i]);
+		}
+	free(l);
+	free(section);
+	if (r < 0)
+		signature_archives_free(ret);
+	return r;
+}
+
+void signature_archives_free(struct signature_archives *a)
+{
+	free(a->signature);
+	free(a->public_key);
+	memset(a, 0, sizeof(*a));
+}

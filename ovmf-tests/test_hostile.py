@@ -1,0 +1,185 @@
+"""Hostile input at boot (issue 6): the stub logs one clear line, boots on
+where it can, and hands over nothing unmeasured.
+
+Two boots:
+
+1. A sha384-only TPM and an ESP built to hurt: an empty per-UKI .extra.d;
+   a global directory with 200 extensions (the first 128 by name count),
+   one of them bigger than the guest's memory, a 255-character name, a
+   non-ASCII name and a directory named *.sysext.raw. PCR 13 (sha384, the
+   only bank) is computed here with hashlib and compared with
+   `sysext-stub predict --bank sha384`.
+2. Malformed UKIs that OVMF still loads run one after another from the UEFI
+   shell (startup.nsh), then a good one: the stub refuses each with one
+   line and returns, so the next one runs. (Images OVMF itself refuses, such
+   as a truncated file, an absurd section count or a section past
+   SizeOfImage, never reach the stub, and the shell aborts its script on
+   them; the CLI's refusal of those is tested in tests/cli/test_hostile.py.)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import struct
+import subprocess
+from pathlib import Path
+
+import harness
+from test_boot import CLI, make_initrd, sysext_stub_build, tail
+from test_sysext import build_uki
+
+EXT_MAX_FILES = 128
+HUGE_NAME = "0-huge.sysext.raw"
+
+
+def pcr_sha384(events: list[bytes]) -> bytes:
+    pcr = bytes(48)
+    for data in events:
+        pcr = hashlib.sha384(pcr + hashlib.sha384(data).digest()).digest()
+    return pcr
+
+
+def test_hostile_esp_on_a_sha384_only_tpm(kernel, workdir):
+    uki, marker = build_uki(workdir, kernel)
+    global_ = {f"s{i:03d}.sysext.raw": os.urandom(1 + i * 7) for i in range(200)}
+    # The longest name FAT allows is 255 characters. OVMF's FAT driver lists it but refuses to open
+    # it below \loader\extensions (EFI_INVALID_PARAMETER: the path is over its 260-character limit):
+    # the stub must say so and go on. A 200-character name opens fine.
+    long_name = "L" * (255 - len(".sysext.raw")) + ".sysext.raw"
+    global_[long_name] = b"the longest name FAT allows\n"
+    name200 = "M" * (200 - len(".sysext.raw")) + ".sysext.raw"
+    global_[name200] = b"a long name\n"
+    huge = workdir / HUGE_NAME
+    with open(huge, "wb") as f:  # sparse on the host; the ESP builder copies it
+        f.truncate(600 << 20)
+    files = {"EFI/BOOT/BOOTX64.EFI": str(uki), f"loader/extensions/{HUGE_NAME}": str(huge),
+             "loader/extensions/\u00e9t\u00e9.sysext.raw": b"non-ASCII name\n"}
+    files.update({f"loader/extensions/{n}": d for n, d in global_.items()})
+    esp = workdir / "esp.img"
+    harness.build_esp(esp, files, dirs=["EFI/BOOT/BOOTX64.EFI.extra.d", "loader/extensions/dir.sysext.raw"])
+    huge.unlink()
+    result = harness.boot(esp, workdir=workdir / "boot", tpm=True, tpm_banks="sha384", memory_mib=512, timeout=300)
+    facts = result.facts
+    assert result.reason == "poweroff" and facts.complete, tail(result)
+    log = result.log
+
+    # The limit: the first 128 names in strcmp order ("0-huge" < "L..." < "M..." < "s000"...); the huge
+    # one is given up because it does not fit in memory, the 255-character one cannot be opened.
+    ranked = sorted([HUGE_NAME, *global_], key=lambda n: n.encode())[:EXT_MAX_FILES]
+    kept = [n for n in ranked if n not in (HUGE_NAME, long_name)]
+    assert long_name in ranked and name200 in kept
+    assert f"\\loader\\extensions\\{long_name}: skipped, cannot read it" in log, tail(result)
+    got = sorted(p for p in facts.extra_by_path() if p.startswith("/.extra/global_sysext/"))
+    assert got == sorted(f"/.extra/global_sysext/{n}" for n in kept), got[:5]
+    assert f"\\loader\\extensions\\{HUGE_NAME}: skipped, not enough memory" in log, tail(result)
+    assert "skipped, more than 128 extensions" in log
+    assert "\\loader\\extensions\\dir.sysext.raw: skipped, is a directory" in log
+    assert "sysext.raw: skipped, name is not ASCII" in log
+    assert "/.extra/sysext" not in facts.extra_by_path(), "the empty .extra.d must add nothing"
+
+    # Only sha384 is active; PCR 13 holds exactly the kept files' events.
+    assert set(facts.pcrs) == {"sha384"}, sorted(facts.pcrs)
+    events = []
+    for name in kept:
+        path = f".extra/global_sysext/{name}"
+        events += [path.encode() + b"\0", global_[name]]
+    assert facts.pcrs["sha384"][13] == pcr_sha384(events)
+    assert len(parse_pcr13_events_any(facts.eventlog)) == 2 * len(kept)
+
+    # predict, on the files the stub could take, agrees in the one active bank.
+    host = workdir / "global"
+    host.mkdir()
+    for name in kept:
+        (host / name).write_bytes(global_[name])
+    out = subprocess.run([str(CLI), "predict", "--json", "--global-dir", str(host), "--bank", "sha384",
+                          "--pcr", "13"], check=True, capture_output=True, text=True)
+    entry = [e for e in json.loads(out.stdout)["sha384"] if e["pcr"] == 13]
+    assert bytes.fromhex(entry[0]["hash"]) == facts.pcrs["sha384"][13]
+
+
+def parse_pcr13_events_any(log: bytes) -> list:
+    """PCR 13 events of a crypto-agile log whatever its banks (test_sysext's parser wants sha256)."""
+    _, _, _, size = struct.unpack_from("<II20sI", log, 0)
+    spec = log[32:32 + size]
+    n_algs, = struct.unpack_from("<I", spec, 24)
+    sizes = dict(struct.unpack_from("<HH", spec, 28 + 4 * i) for i in range(n_algs))
+    off, events = 32 + size, []
+    while off + 12 <= len(log):
+        pcr, etype, count = struct.unpack_from("<III", log, off)
+        off += 12
+        for _ in range(count):
+            alg, = struct.unpack_from("<H", log, off)
+            off += 2 + sizes[alg]
+        esize, = struct.unpack_from("<I", log, off)
+        off += 4 + esize
+        if pcr == 13:
+            events.append(etype)
+    return events
+
+
+# ---------------------------------------------------------------- malformed UKIs
+
+def section_table(data: bytes) -> tuple[int, int, int]:
+    """(offset of the COFF header, number of sections, offset of the section table)."""
+    pe, = struct.unpack_from("<I", data, 0x3C)
+    n, = struct.unpack_from("<H", data, pe + 6)
+    opt_size, = struct.unpack_from("<H", data, pe + 20)
+    return pe, n, pe + 24 + opt_size
+
+
+def find_section(data: bytes, name: bytes) -> int:
+    _, n, table = section_table(data)
+    for i in range(n):
+        off = table + 40 * i
+        if data[off:off + 8].rstrip(b"\0") == name:
+            return off
+    raise AssertionError(f"no section {name!r}")
+
+
+def malformed_variants(good: bytes) -> dict[str, bytes]:
+    out = {}
+    b = bytearray(good)
+    off = find_section(b, b".linux")
+    b[off:off + 8] = b".linuz\0\0"
+    out["no-linux"] = bytes(b)
+
+    b = bytearray(good)
+    cmd, osrel = find_section(b, b".cmdline"), find_section(b, b".osrel")
+    b[cmd + 12:cmd + 16] = b[osrel + 12:osrel + 16]  # .cmdline's VirtualAddress = .osrel's
+    out["overlap"] = bytes(b)
+    return out
+
+
+def test_malformed_ukis_are_refused_and_the_firmware_goes_on(kernel, workdir):
+    initrd, _ = make_initrd(workdir, kernel)
+    good = sysext_stub_build(workdir, kernel, initrd, "console=ttyS0 panic=-1")
+    variants = malformed_variants(good.read_bytes())
+    script = ["@echo -off"]
+    files = {"EFI/ok.efi": str(good)}
+    for name, data in variants.items():
+        files[f"EFI/{name}.efi"] = data
+        script += [f"echo ==case {name}", f"fs0:\\EFI\\{name}.efi"]
+    # Arguments passed to a UKI with .cmdline are ignored (as systemd-stub does under Secure Boot).
+    script += ["echo ==case good", "fs0:\\EFI\\ok.efi init=/bin/sh injected=1"]
+    files["startup.nsh"] = ("\r\n".join(script) + "\r\n").encode()
+    esp = workdir / "esp.img"
+    harness.build_esp(esp, files)
+    result = harness.boot(esp, workdir=workdir / "boot", tpm=True, stop_at_shell=False, timeout=300)
+    assert result.reason == "poweroff" and result.facts.complete, tail(result, 80)
+
+    log = harness.strip_ansi(result.log)
+    parts = re.split(r"==case (\S+)", log)
+    cases = dict(zip(parts[1::2], parts[2::2]))
+    assert list(cases) == [*variants, "good"], list(cases)
+    for name in variants:
+        text = cases[name]
+        assert "starting kernel" not in text, f"{name}: the kernel must not start\n{text[-2000:]}"
+        stub_lines = [line for line in text.splitlines() if "sysext-stub:" in line]
+        assert len(stub_lines) == 1 and "sysext-stub: error:" in stub_lines[0], (name, stub_lines)
+    assert "sysext-stub: error: this UKI has no .linux section" in cases["no-linux"]
+    assert "sysext-stub: error: our own PE headers are malformed (overlapping regions)" in cases["overlap"]
+    assert "starting kernel" in cases["good"]
+    assert result.facts.cmdline == "console=ttyS0 panic=-1", result.facts.cmdline
+    assert "StubPcrKernelParameters" not in result.facts.efivars, "nothing passed in may reach PCR 12"
