@@ -90,6 +90,20 @@ static struct measure_event *make_event(UINT32 index, const CHAR16 *description)
 	return ev;
 }
 
+/*
+ * EFI_VOLUME_FULL from either protocol means the register was extended and
+ * only the log entry was lost: count it as measured, warn once per boot.
+ */
+static EFI_STATUS absorb_log_full(struct measurer *m, EFI_STATUS err)
+{
+	if (err != EFI_VOLUME_FULL)
+		return err;
+	if (!m->warned_log_full)
+		log_warn(L"TPM event log is full: measurements go on without log entries");
+	m->warned_log_full = TRUE;
+	return EFI_SUCCESS;
+}
+
 EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 len, const CHAR16 *description)
 {
 	struct measure_event *ev;
@@ -106,7 +120,7 @@ EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 
 		ev = make_event(mr, description);
 		if (!ev)
 			return EFI_OUT_OF_RESOURCES;
-		err = cc->hash_log_extend_event(cc, 0, (EFI_PHYSICAL_ADDRESS)(UINTN)data, len, ev);
+		err = absorb_log_full(m, cc->hash_log_extend_event(cc, 0, (EFI_PHYSICAL_ADDRESS)(UINTN)data, len, ev));
 		mem_free(ev);
 		if (EFI_ERROR(err))
 			return err;
@@ -121,13 +135,7 @@ EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 
 		mem_free(ev);
 		if (!EFI_ERROR(err) && fault_hit16(description, FAULT_LOG_FULL))
 			err = EFI_VOLUME_FULL;
-	}
-	if (err == EFI_VOLUME_FULL) {
-		/* The PCR was extended; only the log entry was lost. */
-		if (!m->warned_log_full)
-			log_warn(L"TPM event log is full: measurements go on without log entries");
-		m->warned_log_full = TRUE;
-		err = EFI_SUCCESS;
+		err = absorb_log_full(m, err);
 	}
 	return err;
 }
