@@ -11,11 +11,30 @@ struct initrd_media {
 	EFI_LOAD_FILE_PROTOCOL load_file2; /* first: the protocol pointer is the object */
 	EFI_HANDLE handle;
 	UINTN n;
-	const void *data[INITRD_MAX_PIECES];
+	struct initrd_piece pieces[INITRD_MAX_PIECES];
 	UINT64 sizes[INITRD_MAX_PIECES];
 	UINT64 offsets[INITRD_MAX_PIECES];
 	UINT64 total;
+	BOOLEAN released; /* delivered once, owned pieces freed */
 };
+
+/* Free the pieces we own; returns the bytes given back. */
+static UINT64 release_owned(struct initrd_media *m)
+{
+	UINT64 bytes = 0;
+
+	for (UINTN i = 0; i < m->n; i++) {
+		struct initrd_piece *p = &m->pieces[i];
+
+		if (p->pages == 0)
+			continue;
+		mem_free_pages((EFI_PHYSICAL_ADDRESS)(UINTN)p->data, p->pages);
+		bytes += (UINT64)p->pages * EFI_PAGE_SIZE;
+		p->data = NULL;
+		p->pages = 0;
+	}
+	return bytes;
+}
 
 static EFI_GUID load_file2_guid = SYSEXT_EFI_LOAD_FILE2_PROTOCOL_GUID;
 
@@ -47,7 +66,7 @@ static EFI_STATUS EFIAPI initrd_load_file2(struct _EFI_LOAD_FILE_PROTOCOL *this,
 	/* LoadFile2 never serves boot-manager (BootPolicy) requests. */
 	if (boot_policy)
 		return EFI_UNSUPPORTED;
-	if (m->total == 0)
+	if (m->total == 0 || m->released)
 		return EFI_NOT_FOUND;
 	if (!buffer || *buffer_size < m->total) {
 		*buffer_size = m->total;
@@ -56,17 +75,31 @@ static EFI_STATUS EFIAPI initrd_load_file2(struct _EFI_LOAD_FILE_PROTOCOL *this,
 	for (UINTN i = 0; i < m->n; i++) {
 		UINT64 end = i + 1 < m->n ? m->offsets[i + 1] : m->total;
 
-		CopyMem(out + m->offsets[i], (void *)m->data[i], m->sizes[i]);
+		mem_copy(out + m->offsets[i], m->pieces[i].data, m->sizes[i]);
 		/* Zero the alignment padding after the piece. */
 		if (end > m->offsets[i] + m->sizes[i])
-			SetMem(out + m->offsets[i] + m->sizes[i], end - m->offsets[i] - m->sizes[i], 0);
+			mem_zero(out + m->offsets[i] + m->sizes[i], end - m->offsets[i] - m->sizes[i]);
 	}
 	*buffer_size = m->total;
+
+	/*
+	 * The kernel has its copy (which it measures into PCR 9 itself); ours
+	 * was measured before it was registered and is not needed again.
+	 * Giving it back now halves what the sysexts cost at handover.
+	 */
+	if (m->n > 0) {
+		struct mem_usage u;
+		UINT64 freed = release_owned(m);
+
+		m->released = TRUE;
+		mem_usage(&u);
+		log_info(L"initrd (%lu bytes) copied by the kernel; %lu bytes released, memory: %lu bytes held",
+			 m->total, freed, u.held);
+	}
 	return EFI_SUCCESS;
 }
 
-EFI_STATUS initrd_register(const void *const *data, const UINT64 *sizes, UINTN n,
-			   struct initrd_media **ret)
+EFI_STATUS initrd_register(const struct initrd_piece *pieces, UINTN n, struct initrd_media **ret)
 {
 	struct initrd_media *m;
 	EFI_STATUS err;
@@ -79,8 +112,8 @@ EFI_STATUS initrd_register(const void *const *data, const UINT64 *sizes, UINTN n
 	m->load_file2.LoadFile = initrd_load_file2;
 	m->n = n;
 	for (UINTN i = 0; i < n; i++) {
-		m->data[i] = data[i];
-		m->sizes[i] = sizes[i];
+		m->pieces[i] = pieces[i];
+		m->sizes[i] = pieces[i].size;
 	}
 	if (initrd_layout(m->sizes, n, m->offsets, &m->total) != MS_OK ||
 	    m->total > (UINT64)(UINTN)-1) {
@@ -114,5 +147,6 @@ void initrd_unregister(struct initrd_media *m)
 		log_error_status(err, L"cannot uninstall the initrd LoadFile2 protocol");
 		return;
 	}
+	(void)release_owned(m);
 	mem_free(m);
 }

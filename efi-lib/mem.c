@@ -3,20 +3,89 @@
 
 #include <efilib.h>
 
+/*
+ * Pool blocks carry their size in front, for the accounting; 16 bytes keep
+ * the pool's 8-byte alignment (and a 16-byte one where the firmware gives it).
+ */
+#define POOL_HEADER 16
+
+static struct mem_usage usage;
+
+static void account_add(UINT64 bytes)
+{
+	usage.held += bytes;
+	if (usage.held > usage.peak)
+		usage.peak = usage.held;
+}
+
+static void account_sub(UINT64 bytes)
+{
+	usage.held = usage.held >= bytes ? usage.held - bytes : 0;
+}
+
 void *mem_alloc_zero(UINTN size)
 {
-	void *p = NULL;
+	UINT8 *p = NULL;
+	UINTN total;
 
 	if (size == 0)
 		size = 1;
-	if (EFI_ERROR(BS->AllocatePool(EfiLoaderData, size, &p)))
+	if (size > (UINTN)-1 - POOL_HEADER)
 		return NULL;
-	ZeroMem(p, size);
-	return p;
+	total = size + POOL_HEADER;
+	if (EFI_ERROR(BS->AllocatePool(EfiLoaderData, total, (void **)&p)))
+		return NULL;
+	ZeroMem(p, total);
+	*(UINT64 *)p = total;
+	account_add(total);
+	return p + POOL_HEADER;
 }
 
 void mem_free(void *p)
 {
-	if (p)
-		BS->FreePool(p);
+	UINT8 *block;
+
+	if (!p)
+		return;
+	block = (UINT8 *)p - POOL_HEADER;
+	account_sub(*(UINT64 *)block);
+	BS->FreePool(block);
+}
+
+EFI_STATUS mem_alloc_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret)
+{
+	EFI_STATUS err;
+
+	*ret = 0;
+	if (pages == 0)
+		return EFI_INVALID_PARAMETER;
+	err = BS->AllocatePages(AllocateAnyPages, EfiLoaderData, pages, ret);
+	if (!EFI_ERROR(err))
+		account_add((UINT64)pages * EFI_PAGE_SIZE);
+	return err;
+}
+
+void mem_free_pages(EFI_PHYSICAL_ADDRESS addr, UINTN pages)
+{
+	if (pages == 0)
+		return;
+	account_sub((UINT64)pages * EFI_PAGE_SIZE);
+	BS->FreePages(addr, pages);
+}
+
+void mem_copy(void *dest, const void *src, UINTN n)
+{
+	if (n)
+		BS->CopyMem(dest, (void *)src, n);
+}
+
+void mem_zero(void *dest, UINTN n)
+{
+	if (n)
+		BS->SetMem(dest, n, 0);
+}
+
+void mem_usage(struct mem_usage *ret)
+{
+	*ret = usage;
 }

@@ -236,13 +236,13 @@ EFI_STATUS literal_archive(const char *name, const void *data, UINTN size, struc
 	if (sysext_archive_plan(EXTRA_PREFIX, names, sizes, 1, &planned) != MS_OK)
 		return log_error_status(EFI_BAD_BUFFER_SIZE, L"/.extra/%a: too large (%lu bytes)", name, (UINT64)size);
 	pages = EFI_SIZE_TO_PAGES(planned);
-	err = BS->AllocatePages(AllocateAnyPages, EfiLoaderData, pages, &addr);
+	err = mem_alloc_pages(pages, &addr);
 	if (EFI_ERROR(err))
 		return log_error_status(err, L"/.extra/%a: cannot allocate %lu bytes", name, planned);
 	if (sysext_archive_fill((UINT8 *)(UINTN)addr, planned, EXTRA_PREFIX, names, sizes, 1, copy_into,
 				(void *)data, &final, &kept) != MS_OK ||
 	    kept != 1) {
-		BS->FreePages(addr, pages);
+		mem_free_pages(addr, pages);
 		return log_error_status(EFI_LOAD_ERROR, L"/.extra/%a: internal error laying out the archive", name);
 	}
 	ret->buf = (UINT8 *)(UINTN)addr;

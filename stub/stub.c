@@ -134,10 +134,10 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	const CHAR16 *image_path = NULL;
 	BOOLEAN can_measure, cmdline_passed_in;
 	struct measurer m;
-	const struct sysext_archive *archives[4] = { &per_uki, &global, &signatures, &public_key };
-	const void *pieces[5];
-	UINT64 piece_sizes[5];
+	struct sysext_archive *archives[4] = { &per_uki, &global, &signatures, &public_key };
+	struct initrd_piece pieces[5];
 	UINTN n_pieces = 0;
+	struct mem_usage usage;
 	UINT64 initrd_total = 0;
 	struct initrd_media *initrd = NULL;
 	struct section_span linux_sec = { 0 }, initrd_sec = { 0 }, pcrpkey_sec = { 0 };
@@ -184,27 +184,30 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	 * per-UKI extensions, global extensions, signatures, public key. Later
 	 * archives win on equal paths.
 	 */
-	if (find_section(li, ".initrd", &initrd_sec)) {
-		pieces[n_pieces] = initrd_sec.data;
-		piece_sizes[n_pieces++] = initrd_sec.size;
-	}
+	if (find_section(li, ".initrd", &initrd_sec))
+		pieces[n_pieces++] = (struct initrd_piece){ .data = initrd_sec.data, .size = initrd_sec.size };
 	for (UINTN i = 0; i < sizeof(archives) / sizeof(archives[0]); i++)
-		if (archives[i]->buf) {
-			pieces[n_pieces] = archives[i]->buf;
-			piece_sizes[n_pieces++] = archives[i]->size;
-		}
+		if (archives[i]->buf)
+			pieces[n_pieces++] = (struct initrd_piece){ .data = archives[i]->buf,
+								    .size = archives[i]->size,
+								    .pages = archives[i]->pages };
 	for (UINTN i = 0; i < n_pieces; i++)
-		initrd_total += piece_sizes[i];
+		initrd_total += pieces[i].size;
 	if (n_pieces > 0) {
-		err = initrd_register(pieces, piece_sizes, n_pieces, &initrd);
+		err = initrd_register(pieces, n_pieces, &initrd);
 		if (EFI_ERROR(err)) {
 			log_error_status(err, L"cannot register the initrd (LINUX_INITRD_MEDIA)");
 			goto out;
 		}
+		/* The media owns the archives now (and frees them once the kernel has its copy). */
+		for (UINTN i = 0; i < sizeof(archives) / sizeof(archives[0]); i++)
+			sysext_archive_forget(archives[i]);
 	}
 
+	mem_usage(&usage);
 	log_info(L"starting kernel (%lu bytes), initrd %lu bytes, cmdline \"%s\"", (UINT64)linux_sec.size,
 		 initrd ? initrd_total : 0, cmdline ? cmdline : L"");
+	log_info(L"memory: %lu bytes held, peak %lu bytes", usage.held, usage.peak);
 	err = linux_start(image, linux_sec.data, linux_sec.size, cmdline);
 out:
 	initrd_unregister(initrd);

@@ -219,7 +219,7 @@ void sysext_collect(EFI_FILE_HANDLE root, const CHAR16 *dir_path, const char *pr
 		}
 		pages = EFI_SIZE_TO_PAGES(planned);
 		err = listing_has_fault(&l, FAULT_ALLOC) ? EFI_OUT_OF_RESOURCES
-							 : BS->AllocatePages(AllocateAnyPages, EfiLoaderData, pages, &addr);
+							 : mem_alloc_pages(pages, &addr);
 		if (!EFI_ERROR(err))
 			break;
 		/* Not enough memory for all: give up the largest file, keep the rest. */
@@ -236,7 +236,7 @@ void sysext_collect(EFI_FILE_HANDLE root, const CHAR16 *dir_path, const char *pr
 		if (r != MS_OK)
 			log_error_status(EFI_LOAD_ERROR, L"%s: internal error laying out the archive (%a)", dir_path,
 					 ms_strerror(r));
-		BS->FreePages(addr, pages);
+		mem_free_pages(addr, pages);
 		goto out;
 	}
 	ret->buf = (UINT8 *)(UINTN)addr;
@@ -254,6 +254,11 @@ out:
 void sysext_archive_free(struct sysext_archive *a)
 {
 	if (a->buf)
-		BS->FreePages((EFI_PHYSICAL_ADDRESS)(UINTN)a->buf, a->pages);
+		mem_free_pages((EFI_PHYSICAL_ADDRESS)(UINTN)a->buf, a->pages);
+	SetMem(a, sizeof(*a), 0);
+}
+
+void sysext_archive_forget(struct sysext_archive *a)
+{
 	SetMem(a, sizeof(*a), 0);
 }

@@ -33,5 +33,7 @@ void sysext_collect(EFI_FILE_HANDLE root, const CHAR16 *dir_path, const char *cp
 		    struct measurer *m, BOOLEAN can_measure, struct sysext_archive *ret);
 
 void sysext_archive_free(struct sysext_archive *a);
+/* Drop the reference without freeing: the pages now belong to someone else (the initrd media). */
+void sysext_archive_forget(struct sysext_archive *a);
 
 #endif
