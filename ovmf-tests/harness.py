@@ -42,6 +42,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import zlib
@@ -941,6 +942,10 @@ class BootResult:
     workdir: Path
     qemu_stderr: str = ""
     command: list = dataclasses.field(default_factory=list)
+    #: with serial_stamps: (host seconds since QEMU start, console byte offset) per chunk received
+    stamps: list = dataclasses.field(default_factory=list)
+    #: with serial_stamps: the console bytes as received (surrogate-escaped), for :func:`stamp_of`
+    raw_log: str = ""
 
     def tail(self, n: int = 40) -> str:
         """The last n lines of the serial log."""
@@ -1033,13 +1038,20 @@ def _qemu_opt(value: StrPath) -> str:
 
 
 def _qemu_command(esp: Path, vars_copy: Path, serial_log: Path, *, secure_boot: bool,
-                  memory_mib: int, tpm_socket: Optional[Path], extra_drives: Sequence[StrPath]) -> list:
-    """The qemu-system-x86_64 command line for one boot."""
+                  memory_mib: int, tpm_socket: Optional[Path], extra_drives: Sequence[StrPath],
+                  serial_to_stdout: bool = False, qemu_args: Sequence[str] = ()) -> list:
+    """The qemu-system-x86_64 command line for one boot.
+
+    With `serial_to_stdout` the serial port goes to QEMU's stdout (for
+    :class:`_SerialStamper`) instead of straight into `serial_log`.
+    """
     code = OVMF_CODE_SECBOOT if secure_boot else OVMF_CODE
     machine = "q35,smm=on" if secure_boot else "q35"
+    serial = (["-chardev", "stdio,id=serial0,signal=off", "-serial", "chardev:serial0"] if serial_to_stdout
+              else ["-serial", f"file:{_qemu_opt(serial_log)}"])
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", machine, "-m", str(memory_mib),
            "-smp", "1", "-nodefaults", "-nic", "none", "-display", "none", "-no-reboot",
-           "-monitor", "none", "-serial", f"file:{_qemu_opt(serial_log)}"]
+           "-monitor", "none", *serial, *qemu_args]
     if secure_boot:
         cmd += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
     cmd += ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={_qemu_opt(code)}",
@@ -1053,6 +1065,49 @@ def _qemu_command(esp: Path, vars_copy: Path, serial_log: Path, *, secure_boot: 
         cmd += ["-drive", f"if=none,id=extra{i},format=raw,snapshot=on,file={_qemu_opt(Path(drive).resolve())}",
                 "-device", f"virtio-blk-pci,drive=extra{i}"]
     return cmd
+
+
+class _SerialStamper(threading.Thread):
+    """Copies QEMU's stdout (the serial port) into the serial log, noting when each chunk arrived.
+
+    `stamps` is a list of (seconds since `start`, byte offset just past the
+    chunk): the host-side clock of the console, for the benchmarks.
+    """
+
+    def __init__(self, stream, serial_log: Path, start: float) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.serial_log, self.t0 = stream, serial_log, start
+        self.stamps: list[tuple[float, int]] = []
+
+    def run(self) -> None:
+        fd = self.stream.fileno()
+        total = 0
+        with open(self.serial_log, "ab", buffering=0) as out:
+            while True:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    return
+                now = time.monotonic() - self.t0
+                out.write(chunk)
+                total += len(chunk)
+                self.stamps.append((now, total))
+
+
+def stamp_of(result: "BootResult", needle: str, after: int = 0) -> Optional[float]:
+    """Host seconds since QEMU start at which `needle` had fully arrived on the console, or None.
+
+    Needs a boot with ``serial_stamps=True``. Offsets count raw console
+    bytes (escape sequences included), so `needle` is searched in the raw log.
+    """
+    raw = result.raw_log.encode(errors="surrogateescape") if result.raw_log else b""
+    at = raw.find(needle.encode(), after)
+    if at < 0:
+        return None
+    end = at + len(needle)
+    for t, offset in result.stamps:
+        if offset >= end:
+            return t
+    return None
 
 
 _ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;=?]*[ -/]*[@-~]|[@-Z\\-_])")
@@ -1113,7 +1168,8 @@ def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float,
 def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, timeout: float = 240,
          memory_mib: int = 2048, extra_drives: Sequence[StrPath] = (),
          workdir: Optional[StrPath] = None, stop_at_shell: bool = True,
-         tpm_banks: str = DEFAULT_TPM_BANKS, tpm_state: Optional[StrPath] = None) -> BootResult:
+         tpm_banks: str = DEFAULT_TPM_BANKS, tpm_state: Optional[StrPath] = None,
+         serial_stamps: bool = False, qemu_args: Sequence[str] = ()) -> BootResult:
     """Boot an ESP image under QEMU/OVMF (TCG) and collect the serial log and facts.
 
     With stop_at_shell=False the OVMF shell banner does not end the boot
@@ -1124,6 +1180,10 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
     `tpm_state` boots a copy of an existing swtpm state directory instead
     (the original is never changed; see :func:`make_tpm_state`). QEMU and swtpm are
     killed on every exit path. The serial log is ``<workdir>/serial.log``.
+
+    With `serial_stamps` the console is read through a pipe and every chunk
+    gets a host timestamp (:attr:`BootResult.stamps`, :func:`stamp_of`);
+    `qemu_args` are appended to QEMU's command line (e.g. ``-icount``).
     """
     esp = Path(esp_image).resolve()
     if not esp.is_file():
@@ -1142,6 +1202,7 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
     qemu_stderr_path = wd / "qemu.stderr"
     swtpm_dir: Optional[Path] = None
     swtpm = qemu = None
+    stamper: Optional[_SerialStamper] = None
     start = time.monotonic()
     reason, text, cmd = "qemu-error", "", []
     try:
@@ -1150,25 +1211,36 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
             swtpm = _start_swtpm(swtpm_dir, tpm_banks, Path(tpm_state) if tpm_state is not None else None)
         cmd = _qemu_command(esp, vars_copy, serial_log, secure_boot=secure_boot, memory_mib=memory_mib,
                             tpm_socket=swtpm_dir / "swtpm.sock" if swtpm_dir else None,
-                            extra_drives=extra_drives)
+                            extra_drives=extra_drives, serial_to_stdout=serial_stamps, qemu_args=qemu_args)
         (wd / "qemu.cmd").write_text(" ".join(cmd) + "\n")
         start = time.monotonic()
         with open(qemu_stderr_path, "wb") as err:
             try:
-                qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE if serial_stamps else err, stderr=err,
                                         start_new_session=True)
             except FileNotFoundError as exc:
                 raise HarnessError(f"qemu-system-x86_64 not found (install qemu-system-x86): {exc}") from exc
+        if serial_stamps:
+            stamper = _SerialStamper(qemu.stdout, serial_log, start)
+            stamper.start()
         reason, text = _watch(qemu, serial_log, timeout, stop_at_shell)
     finally:
         _kill_group(qemu)
         _kill_group(swtpm)
+        if stamper is not None and stamper.is_alive():
+            stamper.join(timeout=10)
+            if qemu is not None and qemu.stdout is not None:
+                qemu.stdout.close()
         duration = time.monotonic() - start
         if swtpm_dir is not None and not keep_requested():
             shutil.rmtree(swtpm_dir, ignore_errors=True)
     stderr = qemu_stderr_path.read_text(errors="replace") if qemu_stderr_path.exists() else ""
     result = BootResult(log=text, facts=parse_facts(text), reason=reason, duration=duration,
                         workdir=wd, qemu_stderr=stderr, command=cmd)
+    if stamper is not None:
+        result.stamps = list(stamper.stamps)
+        result.raw_log = serial_log.read_bytes().decode(errors="surrogateescape")
     if own_workdir and not keep_requested():
         shutil.rmtree(wd, ignore_errors=True)
     return result
