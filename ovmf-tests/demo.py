@@ -1,12 +1,16 @@
 #!/usr/bin/python3
-"""`make demo`: build a UKI around our stub, boot it under QEMU/OVMF with a
-software TPM, and show what the initrd saw and what the TPM holds.
+"""`make demo`: build a UKI around our stub, drop two sample sysexts on the
+ESP beside it, predict offline what the boot will measure, boot it under
+QEMU/OVMF with a software TPM, and show what the initrd received, what the
+TPM holds, and that the two agree (PCRs and the event log, event by event).
 
 Usage: ovmf-tests/demo.py [--keep] [--no-tpm]
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,8 +22,34 @@ import harness  # noqa: E402
 
 ROOT = harness.REPO_ROOT
 CLI = ROOT / "build" / "sysext-stub"
+STUB = ROOT / "build" / "sysext-stub-x64.efi"
 CMDLINE = "console=ttyS0 panic=-1 sysext_stub.demo=1"
 MARKER = "/etc/sysext-stub-demo"
+UKI_PATH = "EFI/BOOT/BOOTX64.EFI"
+PCRS = (9, 11, 12, 13)
+BANK = "sha256"
+
+
+def sample_sysext(work: Path, name: str, files: dict) -> Path:
+    """A real system extension image: squashfs with usr/ and its extension-release file."""
+    tree = work / f"{name}.tree"
+    release = tree / "usr/lib/extension-release.d" / f"extension-release.{name}"
+    release.parent.mkdir(parents=True)
+    release.write_text("ID=_any\nSYSEXT_LEVEL=1.0\n")
+    for path, text in files.items():
+        p = tree / path
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+        p.chmod(0o755)
+    out = work / f"{name}.sysext.raw"
+    # Reproducible: fixed times, root-owned, no padding from an earlier image.
+    harness.run(["mksquashfs", tree, out, "-noappend", "-all-root", "-mkfs-time", "0", "-all-time", "0",
+                 "-no-progress", "-quiet"], what=f"building the sample sysext {out.name}")
+    return out
+
+
+def cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([str(CLI), *map(str, args)], capture_output=True, text=True)
 
 
 def main() -> int:
@@ -29,6 +59,7 @@ def main() -> int:
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="sysext-stub-demo-"))
+    ok = True
     try:
         print("==> fetching Debian's kernel (cached after the first run)")
         kernel = harness.fetch_kernel()
@@ -38,17 +69,51 @@ def main() -> int:
         initrd = work / "initrd.cpio"
         harness.build_initrd(initrd, kernel, {MARKER.lstrip("/"): b"hello from the embedded initrd\n"},
                              check_paths=[MARKER])
-        uki = work / "demo.efi"
-        subprocess.run([str(CLI), "build", "--linux", str(kernel.vmlinuz), "--initrd", str(initrd),
-                        "--cmdline", CMDLINE, "--os-release", 'ID=debian\nPRETTY_NAME="sysext-stub demo"\n',
-                        "--uname", kernel.version, "--output", str(uki)], check=True)
-        subprocess.run(["objdump", "-h", str(uki)], check=True)
+        uki = work / "active.efi"
+        r = cli("build", "--stub", STUB, "--linux", kernel.vmlinuz, "--initrd", initrd, "--cmdline", CMDLINE,
+                "--os-release", 'ID=debian\nPRETTY_NAME="sysext-stub demo"\n', "--uname", kernel.version,
+                "--output", uki)
+        if r.returncode != 0:
+            print(r.stderr, end="")
+            return 1
 
-        print("==> building the ESP (UKI at EFI/BOOT/BOOTX64.EFI) and booting (QEMU TCG, 15-30 s)")
+        print("==> two sample sysexts (squashfs images with an extension-release file)")
+        extra_d, global_d = work / "active.efi.extra.d", work / "extensions"
+        extra_d.mkdir()
+        global_d.mkdir()
+        k3s = sample_sysext(work, "k3s", {"usr/bin/k3s-hello": "#!/bin/sh\necho k3s from a sysext\n"})
+        tools = sample_sysext(work, "debug-tools", {"usr/bin/debug-hello": "#!/bin/sh\necho debug tools\n"})
+        shutil.move(k3s, extra_d / k3s.name)
+        shutil.move(tools, global_d / tools.name)
+        (extra_d / "notes.txt").write_text("not a *.sysext.raw: the stub skips it\n")
+        # The UKI at the removable-media path OVMF boots; its .extra.d beside it.
+        esp_files = {UKI_PATH: str(uki), "loader/extensions/" + tools.name: str(global_d / tools.name)}
+        for f in extra_d.iterdir():
+            esp_files[f"{UKI_PATH}.extra.d/{f.name}"] = str(f)
+        for dest in sorted(esp_files):
+            print(f"    ESP {dest}")
+
+        print(f"==> predicting PCRs {', '.join(map(str, PCRS))} offline, before any boot")
+        print(f"    $ sysext-stub predict --uki active.efi --extra-dir active.efi.extra.d "
+              f"--global-dir extensions --phase= --bank {BANK}")
+        r = cli("predict", "--uki", uki, "--extra-dir", extra_d, "--global-dir", global_d, "--phase=",
+                "--bank", BANK, "--json")
+        if r.returncode != 0:
+            print(r.stderr, end="")
+            return 1
+        prediction = json.loads(r.stdout)
+        (work / "expected.json").write_text(r.stdout)
+        predicted = {e["pcr"]: e["hash"] for e in prediction[BANK]}
+        for n in PCRS:
+            if n not in predicted:  # nothing will extend it (PCR 12: the UKI's .cmdline wins)
+                predicted[n] = "00" * 32
+            print(f"    PCR {n:2} {predicted[n]}")
+
+        print("==> building the ESP and booting (QEMU TCG, 20-40 s)")
         esp = work / "esp.img"
-        harness.build_esp(esp, {"EFI/BOOT/BOOTX64.EFI": str(uki)})
+        harness.build_esp(esp, esp_files)
         result = harness.boot(esp, tpm=not args.no_tpm, workdir=work / "boot")
-        for line in result.log.splitlines():
+        for line in harness.strip_ansi(result.log).splitlines():
             if line.startswith("sysext-stub:") or "EFI stub:" in line:
                 print("    [firmware] " + line.strip())
         facts = result.facts
@@ -62,19 +127,31 @@ def main() -> int:
         print(f"    /proc/cmdline {facts.cmdline}")
         for path, info in facts.files.items():
             print(f"    {path}: " + (f"{info[0]} bytes, sha256 {info[1]}" if info else "missing"))
-        if facts.extra_present:
-            for e in facts.extra:
-                print(f"    /.extra {e.mode:o} {e.size:>10} {e.sha256 or '-':64} {e.path}")
-        else:
-            print("    /.extra       (none: no sysexts on the ESP)")
-        if facts.tpm_present:
-            print(f"==> TPM PCRs (sha256), event log {len(facts.eventlog)} bytes")
-            for n in (4, 7, 9, 11, 12, 13):
-                value = facts.pcrs.get("sha256", {}).get(n)
-                print(f"    PCR {n:2}: {value.hex() if value else '?'}")
-        else:
-            print("==> no TPM in this boot")
-        return 0
+        for e in facts.extra:
+            print(f"    /.extra {e.mode:o} {e.size:>10} {e.sha256 or '-':64} {e.path}")
+        if not facts.tpm_present:
+            print("==> no TPM in this boot: the sysexts were handed over unmeasured")
+            return 0
+
+        print(f"==> measured by the TPM vs predicted ({BANK})")
+        measured = facts.pcrs.get(BANK, {})
+        for n in PCRS:
+            got = measured.get(n)
+            same = got is not None and got.hex() == predicted.get(n)
+            ok &= same
+            print(f"    PCR {n:2} {got.hex() if got else '?'}  {'= predicted' if same else 'DIFFERS from the prediction'}")
+
+        print("==> the guest's event log, replayed and checked against the prediction event by event")
+        log = work / "eventlog.bin"
+        log.write_bytes(facts.eventlog)
+        pcr_args = [a for n in PCRS for a in ("--pcr-value", f"{BANK}:{n}={measured[n].hex()}", "--pcr", str(n))]
+        print(f"    $ sysext-stub eventlog --log eventlog.bin --expect expected.json --bank {BANK} --pcr 13 ...")
+        r = cli("eventlog", "--log", log, "--expect", work / "expected.json", "--bank", BANK, *pcr_args)
+        for line in (r.stdout + r.stderr).splitlines():
+            print("    " + line)
+        ok &= r.returncode == 0
+        print("==> " + ("prediction and boot agree" if ok else "prediction and boot DISAGREE"))
+        return 0 if ok else 1
     finally:
         if args.keep:
             print(f"work directory kept: {work}")
