@@ -208,9 +208,11 @@ check: deps
 	$(MAKE) tpm-check
 	$(MAKE) ovmf-check
 
-# Benchmarks (never timed tests): figures as ratios against a peer run alongside.
-bench: all
-	scripts/bench-predict.sh
+# Benchmarks (never timed tests): figures as ratios against a peer run alongside
+# (scripts/bench.sh: boots against systemd-stub, prediction against openssl).
+bench: deps
+	$(MAKE) all
+	PYTHON=$(PYTHON) scripts/bench.sh
 
 clean:
 	rm -rf $(B)
