@@ -1,73 +1,97 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * linux.c - start the embedded kernel: place its PE image in memory
+ * ourselves (measure/pe-load.h says why not LoadImage), lend it our own
+ * LOADED_IMAGE with its base, size and command line, and call its entry
+ * point with our image handle, as systemd-stub does since v258.
+ */
 #include "linux.h"
 
 #include <efilib.h>
 
-#include "efi-defs.h"
 #include "log.h"
-#include "secure-boot.h"
-#include "security-override.h"
+#include "mem.h"
+#include "measure/pe-load.h"
 
-static const struct vendor_media_device_path payload_device_path = {
-	.vendor = {
-		.Header = {
-			.Type = MEDIA_DEVICE_PATH,
-			.SubType = MEDIA_VENDOR_DP,
-			.Length = { sizeof(VENDOR_DEVICE_PATH), 0 },
-		},
-		.Guid = STUB_PAYLOAD_GUID,
-	},
-	.end = {
-		.Type = END_DEVICE_PATH_TYPE,
-		.SubType = END_ENTIRE_DEVICE_PATH_SUBTYPE,
-		.Length = { sizeof(EFI_DEVICE_PATH), 0 },
-	},
+/* Too large for a comfortable stack frame. */
+static struct pe_image kernel_pe;
+static struct pe_load_plan kernel_plan;
+
+struct placed_kernel {
+	EFI_PHYSICAL_ADDRESS pages_addr;
+	UINTN pages;
+	UINT8 *base; /* pages_addr rounded up to the section alignment */
 };
 
-static EFI_STATUS load_kernel(EFI_HANDLE parent, const void *kernel, UINTN size, EFI_HANDLE *ret)
+static EFI_STATUS place_kernel(const UINT8 *file, UINTN size, struct placed_kernel *k)
 {
-	EFI_DEVICE_PATH *path = (EFI_DEVICE_PATH *)&payload_device_path;
-	BOOLEAN overridden = FALSE;
+	UINT64 slack, base;
 	EFI_STATUS err;
+	ms_status r;
 
-	if (secure_boot_enabled()) {
-		err = security_override_install(kernel, size, path);
-		if (EFI_ERROR(err))
-			log_warn(L"Secure Boot is on but no security protocol to hook (%r); "
-				 L"the firmware will verify the kernel itself", err);
-		else
-			overridden = TRUE;
+	r = pe_parse(file, size, PE_LAYOUT_FILE, &kernel_pe);
+	if (r == MS_OK)
+		r = pe_load_plan(&kernel_pe, PE_MACHINE_X86_64, &kernel_plan);
+	if (r != MS_OK)
+		return log_error_status(EFI_LOAD_ERROR, L"cannot load the embedded kernel (.linux, %lu bytes): %a",
+					(UINT64)size, ms_strerror(r));
+
+	/* Pages are 4 KiB aligned; a larger section alignment needs room to round up. */
+	slack = kernel_plan.alignment > EFI_PAGE_SIZE ? kernel_plan.alignment - EFI_PAGE_SIZE : 0;
+	k->pages = EFI_SIZE_TO_PAGES((UINT64)kernel_plan.size_of_image + slack);
+	err = mem_alloc_code_pages(k->pages, &k->pages_addr);
+	if (EFI_ERROR(err)) {
+		k->pages = 0;
+		return log_error_status(err, L"cannot load the embedded kernel: no memory for %lu bytes",
+					(UINT64)kernel_plan.size_of_image);
 	}
-	err = BS->LoadImage(FALSE, parent, path, (void *)kernel, size, ret);
-	if (overridden)
-		security_override_remove();
-	return err;
+	base = (k->pages_addr + kernel_plan.alignment - 1) & ~((UINT64)kernel_plan.alignment - 1);
+	k->base = (UINT8 *)(UINTN)base;
+
+	mem_zero(k->base, kernel_plan.size_of_image);
+	for (UINTN i = 0; i < kernel_plan.n_copies; i++)
+		mem_copy(k->base + kernel_plan.copies[i].dest, file + kernel_plan.copies[i].src,
+			 kernel_plan.copies[i].size);
+	r = pe_load_relocate(k->base, &kernel_pe, &kernel_plan, base);
+	if (r != MS_OK) {
+		mem_free_pages(k->pages_addr, k->pages);
+		k->pages = 0;
+		return log_error_status(EFI_LOAD_ERROR, L"cannot load the embedded kernel: relocations: %a",
+					ms_strerror(r));
+	}
+	return EFI_SUCCESS;
 }
 
-EFI_STATUS linux_start(EFI_HANDLE parent, const void *kernel, UINTN size, const CHAR16 *cmdline)
+EFI_STATUS linux_start(EFI_HANDLE image, const void *kernel, UINTN size, const CHAR16 *cmdline)
 {
-	EFI_LOADED_IMAGE *loaded = NULL;
-	EFI_HANDLE image = NULL;
+	EFI_LOADED_IMAGE *li = NULL, saved;
+	struct placed_kernel k = { 0 };
+	EFI_IMAGE_ENTRY_POINT entry;
 	EFI_STATUS err;
 
-	err = load_kernel(parent, kernel, size, &image);
+	err = BS->HandleProtocol(image, &LoadedImageProtocol, (void **)&li);
 	if (EFI_ERROR(err))
-		return log_error_status(err, L"cannot load the embedded kernel (.linux, %lu bytes)",
-					(UINT64)size);
+		return log_error_status(err, L"cannot get our own LOADED_IMAGE protocol");
+	err = place_kernel(kernel, size, &k);
+	if (EFI_ERROR(err))
+		return err;
 
-	err = BS->HandleProtocol(image, &LoadedImageProtocol, (void **)&loaded);
-	if (EFI_ERROR(err)) {
-		log_error_status(err, L"kernel image has no LOADED_IMAGE protocol");
-		goto unload;
-	}
-	if (cmdline) {
-		loaded->LoadOptions = (void *)cmdline;
-		loaded->LoadOptionsSize = (StrLen(cmdline) + 1) * sizeof(CHAR16);
-	}
+	/*
+	 * Linux's EFI stub finds itself (and its setup header) through the
+	 * LOADED_IMAGE of the handle it is called with, and its command line
+	 * in LoadOptions: while it runs, ours describe it.
+	 */
+	saved = *li;
+	li->ImageBase = k.base;
+	li->ImageSize = kernel_plan.size_of_image;
+	li->LoadOptions = (void *)cmdline;
+	li->LoadOptionsSize = cmdline ? (StrLen(cmdline) + 1) * sizeof(CHAR16) : 0;
 
-	err = BS->StartImage(image, NULL, NULL);
+	entry = (EFI_IMAGE_ENTRY_POINT)(UINTN)(k.base + kernel_plan.entry_point);
+	err = entry(image, ST);
+
+	*li = saved;
 	log_error_status(err, L"the kernel returned to the stub");
-unload:
-	BS->UnloadImage(image);
+	mem_free_pages(k.pages_addr, k.pages);
 	return EFI_ERROR(err) ? err : EFI_LOAD_ERROR;
 }

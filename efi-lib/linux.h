@@ -6,12 +6,14 @@
 #include <efi.h>
 
 /*
- * LoadImage the PE kernel at @kernel/@size from memory (vendor media path
- * STUB_PAYLOAD_GUID, parent @parent), give it @cmdline (UTF-16, may be
- * NULL) as LoadOptions and StartImage it. Under Secure Boot the kernel is
- * accepted through security-override.h. Returns only if the kernel could
- * not be loaded or returned; the image is unloaded then.
+ * Load the PE kernel at @kernel/@size (the UKI's .linux) into fresh
+ * EfiLoaderCode pages, give it @cmdline (UTF-16, may be NULL) as
+ * LoadOptions and call its entry point with our own @image handle. No
+ * LoadImage: no second signature check (the UKI's covers .linux, also under
+ * Secure Boot) and no firmware PCR 4 event for the inner kernel (PCR 11
+ * holds .linux). Returns only if the kernel could not be loaded or
+ * returned; its pages are freed then.
  */
-EFI_STATUS linux_start(EFI_HANDLE parent, const void *kernel, UINTN size, const CHAR16 *cmdline);
+EFI_STATUS linux_start(EFI_HANDLE image, const void *kernel, UINTN size, const CHAR16 *cmdline);
 
 #endif

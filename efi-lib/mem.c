@@ -52,17 +52,27 @@ void mem_free(void *p)
 	BS->FreePool(block);
 }
 
-EFI_STATUS mem_alloc_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret)
+static EFI_STATUS alloc_pages(EFI_MEMORY_TYPE type, UINTN pages, EFI_PHYSICAL_ADDRESS *ret)
 {
 	EFI_STATUS err;
 
 	*ret = 0;
 	if (pages == 0)
 		return EFI_INVALID_PARAMETER;
-	err = BS->AllocatePages(AllocateAnyPages, EfiLoaderData, pages, ret);
+	err = BS->AllocatePages(AllocateAnyPages, type, pages, ret);
 	if (!EFI_ERROR(err))
 		account_add((UINT64)pages * EFI_PAGE_SIZE);
 	return err;
+}
+
+EFI_STATUS mem_alloc_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret)
+{
+	return alloc_pages(EfiLoaderData, pages, ret);
+}
+
+EFI_STATUS mem_alloc_code_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret)
+{
+	return alloc_pages(EfiLoaderCode, pages, ret);
 }
 
 void mem_free_pages(EFI_PHYSICAL_ADDRESS addr, UINTN pages)

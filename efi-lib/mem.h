@@ -17,9 +17,11 @@ void *mem_alloc_zero(UINTN size);
 /* Free memory from mem_alloc_zero(); NULL is ignored. */
 void mem_free(void *p);
 
-/* @pages whole pages, not zeroed (for buffers that are filled completely). */
+/* @pages whole pages of EfiLoaderData, not zeroed (for buffers that are filled completely). */
 EFI_STATUS mem_alloc_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret);
-/* Free pages from mem_alloc_pages(); 0 pages is ignored. */
+/* The same as EfiLoaderCode, for an image the stub loads (the embedded kernel). */
+EFI_STATUS mem_alloc_code_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret);
+/* Free pages from mem_alloc_pages() or mem_alloc_code_pages(); 0 pages is ignored. */
 void mem_free_pages(EFI_PHYSICAL_ADDRESS addr, UINTN pages);
 
 /*

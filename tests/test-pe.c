@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test-pe.c - unit tests for measure/pe.c.
+ * test-pe.c - unit tests for measure/pe.c and measure/pe-load.c.
  *
  * Every image is laid out byte by byte by build_pe() below from a small
  * spec, into a heap buffer of exactly the image's size, so AddressSanitizer
@@ -21,6 +21,7 @@
 
 #include "measure/endian.h"
 #include "measure/pe.h"
+#include "measure/pe-load.h"
 
 /* ------------------------------------------------------------ layout */
 
@@ -1245,6 +1246,196 @@ static void test_systemd_stub(void **state)
 	free(b);
 }
 
+/* ------------------------------------------------------------ pe-load */
+
+/* Load @file (parsed from @spec) with measure/pe-load.h at @load_addr into a zeroed buffer. */
+static uint8_t *load_with_plan(const struct pe_spec *spec, const uint8_t *file, uint64_t load_addr,
+			       ms_status *ret_relocate)
+{
+	static struct pe_image img;
+	static struct pe_load_plan plan;
+	uint8_t *m;
+
+	assert_status(pe_parse(file, spec->file_size, PE_LAYOUT_FILE, &img), MS_OK);
+	assert_status(pe_load_plan(&img, PE_MACHINE_X86_64, &plan), MS_OK);
+	assert_int_equal(plan.size_of_image, spec->size_of_image);
+	m = calloc(1, plan.size_of_image);
+	assert_non_null(m);
+	for (size_t i = 0; i < plan.n_copies; i++) {
+		const struct pe_load_copy *c = &plan.copies[i];
+
+		assert_true((uint64_t)c->dest + c->size <= plan.size_of_image);
+		assert_true((uint64_t)c->src + c->size <= spec->file_size);
+		memcpy(m + c->dest, file + c->src, c->size);
+	}
+	*ret_relocate = pe_load_relocate(m, &img, &plan, load_addr);
+	return m;
+}
+
+static void test_load_plan_equals_reference_loader(void **state)
+{
+	struct pe_spec spec;
+	uint8_t *file, *want, *got;
+	ms_status r;
+
+	(void)state;
+	golden_spec(&spec);
+	spec.n_data_dirs = 6; /* a base relocation directory, empty */
+	file = build_pe(&spec);
+	want = load_pe(&spec, file);
+	got = load_with_plan(&spec, file, 0x7f000000, &r);
+	assert_status(r, MS_OK);
+	assert_memory_equal(got, want, spec.size_of_image);
+	free(got);
+	free(want);
+	free(file);
+}
+
+/* The golden image with one relocation block in .data (file 0x400, VA 0x2000). */
+#define RELOC_DIR_VA 0x2000u
+#define RELOC_FILE 0x400u
+#define RELOC_TARGET_RVA 0x2040u
+#define RELOC_TARGET_FILE 0x440u
+
+static uint8_t *golden_with_relocs(struct pe_spec *spec, uint32_t page, const uint16_t *entries, size_t n,
+				   uint32_t dir_size)
+{
+	uint8_t *file;
+	uint32_t dirs = T_OPT + T_OPT_BASE_PE32PLUS;
+
+	golden_spec(spec);
+	file = build_pe(spec);
+	le32_write(file + dirs + PE_DATA_DIR_BASERELOC * T_DIR_SIZE, RELOC_DIR_VA);
+	le32_write(file + dirs + PE_DATA_DIR_BASERELOC * T_DIR_SIZE + 4, dir_size ? dir_size : (uint32_t)(8 + 2 * n));
+	le32_write(file + RELOC_FILE, page);
+	le32_write(file + RELOC_FILE + 4, (uint32_t)(8 + 2 * n));
+	for (size_t i = 0; i < n; i++)
+		le16_write(file + RELOC_FILE + 8 + 2 * i, entries[i]);
+	/* The address to fix: ImageBase + 0x1234, as a linker would have written it. */
+	le64_write(file + RELOC_TARGET_FILE, T_IMAGE_BASE_PE32PLUS + 0x1234);
+	return file;
+}
+
+static void test_load_relocates_dir64(void **state)
+{
+	const uint16_t entries[] = { (PE_REL_BASED_DIR64 << 12) | (RELOC_TARGET_RVA & 0xfff), PE_REL_BASED_ABSOLUTE };
+	struct pe_spec spec;
+	uint8_t *file, *got;
+	ms_status r;
+
+	(void)state;
+	file = golden_with_relocs(&spec, RELOC_TARGET_RVA & ~0xfffu, entries, 2, 0);
+	got = load_with_plan(&spec, file, 0x7f000000, &r);
+	assert_status(r, MS_OK);
+	assert_int_equal(le64_read(got + RELOC_TARGET_RVA), 0x7f000000ull + 0x1234);
+	free(got);
+	/* Loaded below ImageBase: the delta wraps and still lands right. */
+	got = load_with_plan(&spec, file, 0x100000, &r);
+	assert_status(r, MS_OK);
+	assert_int_equal(le64_read(got + RELOC_TARGET_RVA), 0x100000ull + 0x1234);
+	free(got);
+	free(file);
+}
+
+static void test_load_refuses_bad_relocations(void **state)
+{
+	const uint16_t highlow[] = { (3 << 12) | 0x40 };
+	const uint16_t past_end[] = { (PE_REL_BASED_DIR64 << 12) | 0xffc };
+	struct pe_spec spec;
+	uint8_t *file, *got;
+	ms_status r;
+
+	(void)state;
+	/* HIGHLOW belongs to 32-bit images. */
+	file = golden_with_relocs(&spec, 0x2000, highlow, 1, 0);
+	got = load_with_plan(&spec, file, 0x7f000000, &r);
+	assert_status(r, MS_ERR_UNSUPPORTED);
+	free(got);
+	free(file);
+	/* A target whose 8 bytes cross SizeOfImage (0x4000). */
+	file = golden_with_relocs(&spec, 0x3000, past_end, 1, 0);
+	got = load_with_plan(&spec, file, 0x7f000000, &r);
+	assert_status(r, MS_ERR_OUT_OF_BOUNDS);
+	free(got);
+	free(file);
+	/* A block that claims more than the directory holds. */
+	file = golden_with_relocs(&spec, 0x2000, highlow, 1, 8);
+	got = load_with_plan(&spec, file, 0x7f000000, &r);
+	assert_status(r, MS_ERR_OUT_OF_BOUNDS);
+	free(got);
+	free(file);
+	/* A directory shorter than a block header. */
+	file = golden_with_relocs(&spec, 0x2000, highlow, 1, 6);
+	got = load_with_plan(&spec, file, 0x7f000000, &r);
+	assert_status(r, MS_ERR_TRUNCATED);
+	free(got);
+	free(file);
+	/* A directory that leaves the image. */
+	file = golden_with_relocs(&spec, 0x2000, highlow, 1, 0x2001);
+	got = load_with_plan(&spec, file, 0x7f000000, &r);
+	assert_status(r, MS_ERR_OUT_OF_BOUNDS);
+	free(got);
+	free(file);
+}
+
+/* Parse @file (from @spec) and return pe_load_plan's verdict for x86-64. */
+static ms_status plan_status(const struct pe_spec *spec, uint8_t *file)
+{
+	static struct pe_image img;
+	static struct pe_load_plan plan;
+	ms_status r = pe_parse(file, spec->file_size, PE_LAYOUT_FILE, &img);
+
+	if (r == MS_OK)
+		r = pe_load_plan(&img, PE_MACHINE_X86_64, &plan);
+	free(file);
+	return r;
+}
+
+static void test_load_plan_refuses_what_uefi_would_not_run(void **state)
+{
+	static struct pe_image img;
+	static struct pe_load_plan plan;
+	struct pe_spec spec;
+	uint8_t *file;
+
+	(void)state;
+	golden_spec(&spec);
+	file = build_pe(&spec);
+	le16_write(file + T_COFF + COFF_MACHINE, PE_MACHINE_AARCH64);
+	assert_status(plan_status(&spec, file), MS_ERR_UNSUPPORTED);
+
+	file = build_pe(&spec);
+	le16_write(file + T_OPT + OPT_SUBSYSTEM, 3); /* Windows console */
+	assert_status(plan_status(&spec, file), MS_ERR_UNSUPPORTED);
+
+	file = build_pe(&spec);
+	le32_write(file + T_OPT + OPT_ENTRY, 0);
+	assert_status(plan_status(&spec, file), MS_ERR_INVALID);
+
+	file = build_pe(&spec);
+	le32_write(file + T_OPT + OPT_ENTRY, 0x3800); /* between .linux's end (0x3100) and SizeOfImage */
+	assert_status(plan_status(&spec, file), MS_ERR_INVALID);
+
+	spec.section_alignment = 4u << 20;
+	spec.size_of_image = 0x4000;
+	file = build_pe(&spec);
+	assert_status(plan_status(&spec, file), MS_ERR_LIMIT);
+
+	golden_spec(&spec);
+	spec.opt_magic = PE_OPT_MAGIC_PE32;
+	file = build_pe(&spec);
+	assert_status(plan_status(&spec, file), MS_ERR_UNSUPPORTED);
+
+	/* Only the file layout can be loaded. */
+	golden_spec(&spec);
+	file = build_pe(&spec);
+	uint8_t *m = load_pe(&spec, file);
+	assert_status(pe_parse(m, spec.size_of_image, PE_LAYOUT_MEMORY, &img), MS_OK);
+	assert_status(pe_load_plan(&img, PE_MACHINE_X86_64, &plan), MS_ERR_INVALID);
+	free(m);
+	free(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1299,6 +1490,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_find_missing_and_case, find_setup, find_teardown),
 		cmocka_unit_test_setup_teardown(test_find_null_arguments, find_setup, find_teardown),
 		cmocka_unit_test(test_systemd_stub),
+		cmocka_unit_test(test_load_plan_equals_reference_loader),
+		cmocka_unit_test(test_load_relocates_dir64),
+		cmocka_unit_test(test_load_refuses_bad_relocations),
+		cmocka_unit_test(test_load_plan_refuses_what_uefi_would_not_run),
 	};
 
 	return cmocka_run_group_tests_name("pe", tests, NULL, NULL);

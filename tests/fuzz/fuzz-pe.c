@@ -7,6 +7,8 @@
  * lies inside the buffer (each byte is read, so ASan catches an overread),
  * each section is found by its own name, the section table ends inside the
  * headers, and the sections are ascending, disjoint and inside SizeOfImage.
+ * A file-layout image the loader plan accepts is also placed and relocated
+ * (measure/pe-load.h): every copy must stay inside the file and the image.
  * A broken promise aborts with a message.
  */
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "measure/pe.h"
+#include "measure/pe-load.h"
 
 #define CHECK(cond)                                                                            \
 	do {                                                                                   \
@@ -91,8 +94,35 @@ static void check_layout(const uint8_t *data, size_t size, enum pe_layout layout
 		check_section(data, size, i);
 }
 
+static struct pe_load_plan plan;
+
+/* Place and relocate what pe_load_plan accepts, as the stub would (small images only). */
+static void check_load(const uint8_t *data, size_t size)
+{
+	uint8_t *image;
+
+	if (pe_parse(data, size, PE_LAYOUT_FILE, &img) != MS_OK)
+		return;
+	if (pe_load_plan(&img, PE_MACHINE_X86_64, &plan) != MS_OK || plan.size_of_image > (16u << 20))
+		return;
+	CHECK(plan.n_copies >= 1 && plan.n_copies <= PE_LOAD_MAX_COPIES);
+	CHECK(plan.entry_point < plan.size_of_image);
+	image = calloc(1, plan.size_of_image);
+	CHECK(image != NULL);
+	for (size_t i = 0; i < plan.n_copies; i++) {
+		const struct pe_load_copy *c = &plan.copies[i];
+
+		CHECK((uint64_t)c->src + c->size <= size);
+		CHECK((uint64_t)c->dest + c->size <= plan.size_of_image);
+		memcpy(image + c->dest, data + c->src, c->size);
+	}
+	(void)pe_load_relocate(image, &img, &plan, 0x7f5a3000ull);
+	free(image);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	check_load(data, size);
 	check_layout(data, size, PE_LAYOUT_FILE);
 	check_layout(data, size, PE_LAYOUT_MEMORY);
 	return 0;
