@@ -25,6 +25,7 @@ STUB_SRC := $(sort $(wildcard stub/*.c))
 HOST_SRC := host-tools/main.c host-tools/build.c host-tools/util.c host-tools/pe-edit.c \
 	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/signature-archives.c host-tools/eventlog.c \
 	host-tools/pcr-policy.c host-tools/sign.c
+HOST_SRC += host-tools/base64.c host-tools/pem.c host-tools/key-file.c
 POSTLINK_SRC := host-tools/efi-postlink.c host-tools/util.c host-tools/pe-edit.c
 TPM_TOOL_SRC := $(sort $(wildcard tests/tpm/*.c))
 UNIT_TESTS := $(patsubst tests/test-%.c,%,$(sort $(wildcard tests/test-*.c)))
@@ -145,6 +146,11 @@ $(B)/test/libtpm2-device-from-env.so: tests/tpm/shim/tpm2-device-from-env.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared $< -o $@
 
+# LD_PRELOAD shim that finds key material left in freed or leaked heap blocks (tests/cli/test_sign.py).
+$(B)/test/libsecret-scan.so: tests/cli/shim/secret-scan.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared $< -o $@
+
 unit: $(addprefix $(B)/test/test-,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 
@@ -174,7 +180,7 @@ measure-check: $(patsubst %.c,$(B)/efi/%.o,$(MEASURE_SRC)) $(B)/sysext-stub-x64.
 	@if grep -q 'fault-' $(B)/sysext-stub-x64.efi; then \
 		echo "measure-check: fault-injection markers in the release stub" >&2; exit 1; fi
 
-cli-check: all
+cli-check: all $(B)/test/libsecret-scan.so
 	$(PYTHON) -m pytest -v -p no:cacheprovider tests/cli
 
 # The plain (unsanitized) CLI under valgrind: no memory errors, no definite or indirect leaks.

@@ -22,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "digest.h"
+#include "key-file.h"
 #include "pcr-policy.h"
 #include "predict.h"
 #include "prediction.h"
@@ -216,13 +218,13 @@ static void keys_free(struct keys *k)
 static int load_keys(const struct sign_args *a, struct keys *k)
 {
 	if (a->private_key) {
-		k->private_key = policy_load_private_key(a->private_key);
+		k->private_key = key_file_load_private(a->private_key);
 		if (!k->private_key)
 			return -1;
 		k->public_key = k->private_key;
 	}
 	if (a->public_key) {
-		EVP_PKEY *pub = policy_load_public_key(a->public_key);
+		EVP_PKEY *pub = key_file_load_public(a->public_key);
 
 		if (!pub)
 			return -1;
