@@ -560,7 +560,9 @@ def sha(data=b"x"):
 @pytest.mark.parametrize("line,needle", [
     (b"\x00\xff\xfe garbage\n", "contains a NUL byte"),
     (bytes(range(1, 256)) + b"\n", 'not a "<hex digest>  <name>" line'),
-    (sha()[:63].encode() + b"  a.sysext.raw\n", 'not a "<hex digest>  <name>" line'),
+    (sha()[:63].encode() + b"  a.sysext.raw\n", "a digest of 63 hex digits, the wrong length for sha256 (64 hex digits"),
+    (sha()[:41].encode() + b" *a.sysext.raw\n", "a digest of 41 hex digits, the wrong length for sha1 (40 hex digits"),
+    (sha().encode() + b"00  a.sysext.raw\n", "a digest of 66 hex digits, the wrong length for sha256 (64 hex digits"),
     (sha().encode() + b" a.sysext.raw\n", 'not a "<hex digest>  <name>" line'),
     (sha().encode() + b"\ta.sysext.raw\n", 'not a "<hex digest>  <name>" line'),
     (b"\\" + sha().encode() + b"  a\\nb.sysext.raw\n", 'not a "<hex digest>  <name>" line'),  # sha256sum escape

@@ -429,6 +429,14 @@ def test_errors_name_the_input_and_leave_no_output(tmp_path, keys, inputs):
     malformed.write_text('{"sha256":[{"pcrs":[11,13],"pol":"00"}]}')
     not_json = tmp_path / "not.json"
     not_json.write_text('{"sha256":[')
+    fp = "ab" * 32
+    short_pol = tmp_path / "short-pol.json"
+    short_pol.write_text(f'{{"sha256":[{{"pcrs":[11,13],"pkfp":"{fp}","pol":"ab","sig":"AAAA"}}]}}')
+    long_pkfp = tmp_path / "long-pkfp.json"
+    long_pkfp.write_text(f'{{"sha1":[],"sha256":[{{"pcrs":[13],"pkfp":"{fp}","pol":"{fp}","sig":"AAAA"}},'
+                         f'{{"pcrs":[13],"pkfp":"{fp}0","pol":"{fp}","sig":"AAAA"}}]}}')
+    bad_hex_pol = tmp_path / "bad-hex-pol.json"
+    bad_hex_pol.write_text(f'{{"sha256":[{{"pcrs":[13],"pkfp":"{fp}","pol":"{fp[:-2]}zz","sig":"AAAA"}}]}}')
     key_dir = tmp_path / "keydir"
     key_dir.mkdir()
     out = tmp_path / "out" / "sig.json"
@@ -455,6 +463,9 @@ def test_errors_name_the_input_and_leave_no_output(tmp_path, keys, inputs):
         (["--signature", short_sig, *sel], ["--signature", "--public-key"]),
         ([*k, *sel, "--append", malformed], [malformed, "lacks"]),
         ([*k, *sel, "--append", not_json], [not_json, "not a valid PCR signature file"]),
+        ([*k, *sel, "--append", short_pol], [short_pol, 'sha256[0]: "pol" has 2 characters', "64 hex digits"]),
+        ([*k, *sel, "--append", long_pkfp], [long_pkfp, 'sha256[1]: "pkfp" has 65 characters', "64 hex digits"]),
+        ([*k, *sel, "--append", bad_hex_pol], [bad_hex_pol, 'sha256[0]: "pol" has characters that are not hex']),
         ([*k, *sel, "--append", tmp_path / "absent.json"], [tmp_path / "absent.json", "No such file"]),
         ([*k, *inputs, "--pcrs", "24"], ["--pcrs", "'24'"]),
         ([*k, *inputs, "--pcrs", "x"], ["--pcrs", "'x'"]),
@@ -482,7 +493,12 @@ def test_errors_name_the_input_and_leave_no_output(tmp_path, keys, inputs):
     assert_failed(sign(*k, *sel, "--append", malformed, "--output", out, check=False), malformed)
     assert out.read_text() == "previous\n" and os.listdir(out.parent) == ["sig.json"]
     for args, words in [
-        (["--verify", malformed, "--public-key", keys["pub"], *sel], [malformed, "lacks"]),
+        (["--verify", malformed, "--public-key", keys["pub"], *sel], [malformed, 'sha256[0] lacks "pkfp"']),
+        (["--verify", short_pol, "--public-key", keys["pub"], *sel],
+         [short_pol, 'sha256[0]: "pol" has 2 characters; it must be 64 hex digits', "(at byte "]),
+        (["--verify", long_pkfp, "--public-key", keys["pub"], *sel],
+         [long_pkfp, 'sha256[1]: "pkfp" has 65 characters; it must be 64 hex digits']),
+        (["--verify", not_json, "--public-key", keys["pub"], *sel], [not_json, "it ends early"]),
         (["--verify", tmp_path / "absent.json", "--public-key", keys["pub"], *sel], [tmp_path / "absent.json"]),
         (["--verify", malformed, *sel], ["--verify", "--public-key"]),
         (["--verify", malformed, "--public-key", keys["pub"], "--output", out, *sel], ["--verify", "--output"]),
