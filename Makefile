@@ -116,6 +116,7 @@ $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
 # Host-tools sources a fuzz target needs besides measure/ (FUZZ_HOST_<name>).
 FUZZ_HOST_manifest := host-tools/sysext-set.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_expect := host-tools/eventlog.c host-tools/digest.c host-tools/util.c
+FUZZ_HOST_sigfile := host-tools/pcrsig-file.c host-tools/base64.c host-tools/pem.c host-tools/digest.c host-tools/util.c
 FUZZ_LIBS := -lcrypto -lpthread
 # (A function, because a '%' written in a pattern rule's prerequisites is the stem.)
 fuzz_host_obj = $(patsubst %.c,$(B)/test/%.o,$(FUZZ_HOST_$(1)))
