@@ -118,10 +118,11 @@ def predicted_values(*args):
 def assert_failed(r, *words):
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert r.stdout == "", "nothing may go to stdout on error"
-    errors = [line for line in r.stderr.splitlines() if line.startswith("sysext-stub: error:")]
-    assert len(errors) == 1, r.stderr
+    # Exactly one line: the error (no warning or second message beside it).
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sysext-stub: error: "), r.stderr
     for w in words:
-        assert str(w) in errors[0], f"{w!r} not named in: {r.stderr}"
+        assert str(w) in lines[0], f"{w!r} not named in: {r.stderr}"
 
 
 def write_set(base, files):
