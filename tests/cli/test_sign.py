@@ -336,14 +336,41 @@ def test_detached_signature_gives_the_directly_signed_json(tmp_path, keys, input
     digest = sign_json("--policy-digest-only", "--public-key", keys["pub"], *sel)
     (e,) = digest["sha256"]
     assert set(e) == {"pcrs", "pkfp", "pol"} and e["pkfp"] == pkfp_of(keys["pub"])
-    # The README's HSM flow: xxd -r -p, openssl dgst -sha256 -sign, --signature.
-    pol_bin = tmp_path / "pol.bin"
-    subprocess.run(f"echo {e['pol']} | xxd -r -p > {pol_bin}", shell=True, check=True)
+    # The README's HSM flow: --output, jq | xxd -r -p, openssl dgst -sha256 -sign, --signature.
+    digest_json, pol_bin = tmp_path / "digest.json", tmp_path / "pol.bin"
+    sign("--policy-digest-only", "--public-key", keys["pub"], *sel, "--output", digest_json)
+    subprocess.run(f"jq -r '.sha256[0].pol' {digest_json} | xxd -r -p > {pol_bin}", shell=True, check=True)
     assert pol_bin.read_bytes() == bytes.fromhex(e["pol"])
     openssl("dgst", "-sha256", "-sign", keys["key"], "-out", tmp_path / "pol.sig", pol_bin)
     out = tmp_path / "signed.json"
     sign("--signature", tmp_path / "pol.sig", "--public-key", keys["pub"], *sel, "--output", out)
     assert out.read_text() == direct
+
+
+def test_readme_external_signer_flow_runs_as_written(tmp_path, keys):
+    """The README's external-signer blocks, pasted into sh: one entry, then the loop over banks and phases."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("use an external signer"):readme.index("### From key to unlocked disk")]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    assert len(blocks) == 2 and "--append" in blocks[1]
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "sysext-stub").symlink_to(CLI)
+    build_uki(tmp_path, "active.efi")
+    write_set(tmp_path / "active.efi.extra.d", {"k3s.sysext.raw": b"k3s"})
+    shutil.copy(keys["key"], tmp_path / "pcr-private.pem")
+    shutil.copy(keys["pub"], tmp_path / "pcr-public.pem")
+    env = dict(os.environ, PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    sel = ["--uki", tmp_path / "active.efi", "--extra-dir", tmp_path / "active.efi.extra.d"]
+    for block, phases, banks in ((blocks[0], ["enter-initrd"], ["sha256"]),
+                                 (blocks[1], ["enter-initrd", "enter-initrd:leave-initrd:sysinit"],
+                                  ["sha256", "sha384"])):
+        (tmp_path / "tpm2-pcr-signature.json").unlink(missing_ok=True)
+        r = subprocess.run(["sh", "-e", "-c", block], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        # The same bytes as signing directly with the key.
+        direct = sign("--private-key", keys["key"], *sel, *[x for p in phases for x in ("--phase", p)],
+                      *[x for b in banks for x in ("--bank", b)]).stdout
+        assert (tmp_path / "tpm2-pcr-signature.json").read_text() == direct
 
 
 # --------------------------------------------------------------------------
