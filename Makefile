@@ -25,6 +25,7 @@ STUB_SRC := $(sort $(wildcard stub/*.c))
 HOST_SRC := host-tools/main.c host-tools/build.c host-tools/util.c host-tools/pe-edit.c \
 	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/signature-archives.c host-tools/eventlog.c \
 	host-tools/pcr-policy.c host-tools/sign.c
+HOST_SRC += host-tools/base64.c host-tools/pem.c host-tools/key-file.c host-tools/pcrsig-file.c
 POSTLINK_SRC := host-tools/efi-postlink.c host-tools/util.c host-tools/pe-edit.c
 TPM_TOOL_SRC := $(sort $(wildcard tests/tpm/*.c))
 UNIT_TESTS := $(patsubst tests/test-%.c,%,$(sort $(wildcard tests/test-*.c)))
@@ -115,6 +116,7 @@ $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
 # Host-tools sources a fuzz target needs besides measure/ (FUZZ_HOST_<name>).
 FUZZ_HOST_manifest := host-tools/sysext-set.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_expect := host-tools/eventlog.c host-tools/digest.c host-tools/util.c
+FUZZ_HOST_sigfile := host-tools/pcrsig-file.c host-tools/base64.c host-tools/pem.c host-tools/digest.c host-tools/util.c
 FUZZ_LIBS := -lcrypto -lpthread
 # (A function, because a '%' written in a pattern rule's prerequisites is the stem.)
 fuzz_host_obj = $(patsubst %.c,$(B)/test/%.o,$(FUZZ_HOST_$(1)))
@@ -144,6 +146,12 @@ $(B)/test/tpm-policy-tool: $(patsubst %.c,$(B)/test/%.o,$(TPM_TOOL_SRC)) $(B)/te
 $(B)/test/libtpm2-device-from-env.so: tests/tpm/shim/tpm2-device-from-env.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared $< -o $@
+
+# LD_PRELOAD shim that finds key material left in freed or leaked heap blocks (tests/cli/test_sign.py).
+$(B)/test/libsecret-scan.so: tests/cli/shim/secret-scan.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared $< -o $@
+cli-check: $(B)/test/libsecret-scan.so
 
 unit: $(addprefix $(B)/test/test-,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done

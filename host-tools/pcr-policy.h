@@ -4,9 +4,7 @@
  * checks it (reference-systemd-stub.md §4.3, §4.5): the TPM2 PolicyPCR
  * digest ("pol"), the RSA key and its fingerprint ("pkfp"), and the
  * RSASSA-PKCS1-v1_5 SHA-256 signature over pol ("sig").
- *
- * Keys are RSA only: cryptsetup verifies with TPM2_ALG_RSASSA, so any other
- * key type is refused when it is loaded, with the file named.
+ * The keys come from key-file.h.
  */
 #ifndef HOST_TOOLS_PCR_POLICY_H
 #define HOST_TOOLS_PCR_POLICY_H
@@ -31,16 +29,6 @@
 int policy_pcr_digest(const struct bank *b, uint32_t pcr_mask, const uint8_t values[POLICY_PCR_COUNT][DIGEST_MAX],
 		      uint8_t pol[POLICY_DIGEST_SIZE]);
 
-/*
- * Load a PEM private key (PKCS#1 or PKCS#8, unencrypted: there is no
- * passphrase prompt). The file's bytes are wiped after parsing. NULL on
- * error, printed with @path.
- */
-EVP_PKEY *policy_load_private_key(const char *path);
-
-/* Load a PEM public key (SubjectPublicKeyInfo or PKCS#1). NULL on error, printed with @path. */
-EVP_PKEY *policy_load_public_key(const char *path);
-
 /* Whether @a and @b are the same public key: 1 yes, 0 no. */
 int policy_keys_match(const EVP_PKEY *a, const EVP_PKEY *b);
 
@@ -55,11 +43,5 @@ int policy_sign(EVP_PKEY *key, const uint8_t pol[POLICY_DIGEST_SIZE], uint8_t *s
 
 /* Check such a signature: 1 valid, 0 not (also a wrong length). */
 int policy_verify(EVP_PKEY *key, const uint8_t pol[POLICY_DIGEST_SIZE], const uint8_t *sig, size_t len);
-
-/* Standard base64 with padding, no newlines, into a malloc'ed string; NULL on failure (printed). */
-char *base64_encode(const uint8_t *data, size_t len);
-
-/* Decode standard base64 (padding required, no whitespace); malloc'ed *ret. Returns 0, or -1 if invalid. */
-int base64_decode(const char *s, size_t len, uint8_t **ret, size_t *ret_len);
 
 #endif

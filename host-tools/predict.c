@@ -503,9 +503,6 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 	if (collect_set(o, &per_uki, SYSEXT_PREFIX, o->extra_dir, o->sysexts, o->n_sysexts, o->manifests,
 			o->n_manifests) < 0)
 		goto out;
-	if (!global_read && (o->global_dir || o->n_global_sysexts || o->n_global_manifests))
-		warnf("systemd-stub %u does not read \\loader\\extensions (v258+): global sysexts ignored",
-		      o->systemd_version);
 	if (collect_set(o, &global, SYSEXT_GLOBAL_PREFIX, global_read ? o->global_dir : NULL,
 			global_read ? o->global_sysexts : NULL, global_read ? o->n_global_sysexts : 0,
 			global_read ? o->global_manifests : NULL, global_read ? o->n_global_manifests : 0) < 0)
@@ -549,6 +546,10 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 		}
 	}
 
+	/* Only now: a command that fails on its options should print its one error, no warning before it. */
+	if (!global_read && (o->global_dir || o->n_global_sysexts || o->n_global_manifests))
+		warnf("systemd-stub %u does not read \\loader\\extensions (v258+): global sysexts ignored",
+		      o->systemd_version);
 	/* Which banks every sysext can give a digest in (manifests may cover only some). */
 	for (size_t b = 0; b < BANK_COUNT; b++)
 		if ((p.banks & (1u << b)) && (!sysext_set_can_digest(&per_uki, b) || !sysext_set_can_digest(&global, b))) {

@@ -22,8 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "digest.h"
+#include "key-file.h"
 #include "pcr-policy.h"
+#include "pcrsig-file.h"
 #include "predict.h"
 #include "prediction.h"
 #include "util.h"
@@ -216,13 +219,13 @@ static void keys_free(struct keys *k)
 static int load_keys(const struct sign_args *a, struct keys *k)
 {
 	if (a->private_key) {
-		k->private_key = policy_load_private_key(a->private_key);
+		k->private_key = key_file_load_private(a->private_key);
 		if (!k->private_key)
 			return -1;
 		k->public_key = k->private_key;
 	}
 	if (a->public_key) {
-		EVP_PKEY *pub = policy_load_public_key(a->public_key);
+		EVP_PKEY *pub = key_file_load_public(a->public_key);
 
 		if (!pub)
 			return -1;
@@ -331,17 +334,6 @@ static char *entries_json(const struct policy_entry *e, size_t n, uint32_t pcrs,
 	return buf;
 }
 
-/* Why pcrsig_validate()/pcrsig_merge() refused a signature file, in words. */
-static const char *signature_file_problem(ms_status m)
-{
-	switch (m) {
-	case MS_ERR_TRUNCATED: return "it ends early";
-	case MS_ERR_NOT_FOUND: return "an entry lacks one of pcrs, pkfp, pol, sig";
-	case MS_ERR_INVALID: return "invalid JSON, or an entry or bank that is not as systemd writes it";
-	default: return ms_strerror(m);
-	}
-}
-
 /* The signature file @path with @fresh's entries added, as the stub merges them (measure/pcrsig.h). */
 static char *append_to(const char *path, const char *fresh, size_t fresh_len, size_t *ret_len)
 {
@@ -365,9 +357,11 @@ static char *append_to(const char *path, const char *fresh, size_t fresh_len, si
 	}
 	m = pcrsig_merge(frags, 2, tokens, JSON_TOKENS_FOR(old_len > fresh_len ? old_len : fresh_len), out, cap, &len);
 	if (frags[0].status != MS_OK) {
+		char problem[256];
+
 		/* Never drop a file silently: the approved states in it would be lost. */
-		errorf("%s: not a valid PCR signature file: %s (at byte %zu)", path,
-		       signature_file_problem(frags[0].status), frags[0].error_offset);
+		pcrsig_file_problem(old, old_len, frags[0].status, frags[0].error_offset, problem, sizeof(problem));
+		errorf("%s: not a valid PCR signature file: %s", path, problem);
 		goto fail;
 	}
 	if (m != MS_OK || frags[1].status != MS_OK) {
@@ -438,55 +432,6 @@ static int attach_signature(const struct sign_args *a, const struct keys *k, str
 
 /* ---------------------------------------------------------------- --verify */
 
-/* What one entry of the file says, decoded. */
-struct found_entry {
-	uint32_t pcrs;
-	uint8_t pkfp[POLICY_DIGEST_SIZE];
-	uint8_t pol[POLICY_DIGEST_SIZE];
-	uint8_t *sig;
-	size_t sig_len;
-};
-
-static int string_of(const struct json_doc *doc, uint32_t obj, const char *key, char *out, size_t cap)
-{
-	uint32_t v;
-
-	if (json_object_get(doc, obj, key, &v) != MS_OK || json_type(doc, v) != JSON_STRING ||
-	    json_string_unescape(doc, v, out, cap, NULL) != MS_OK)
-		return -1;
-	return 0;
-}
-
-/* Decode entry @obj; the file passed pcrsig_validate(), so every field is there and well-formed. */
-static int decode_entry(const struct json_doc *doc, uint32_t obj, struct found_entry *f)
-{
-	char hex[2 * POLICY_DIGEST_SIZE + 1], *b64;
-	uint32_t v;
-	size_t len = 0;
-	uint64_t pcr;
-	int r;
-
-	memset(f, 0, sizeof(*f));
-	if (json_object_get(doc, obj, "pcrs", &v) != MS_OK)
-		return -1;
-	for (uint32_t i = json_first(doc, v); i != JSON_NONE; i = json_next(doc, i)) {
-		if (json_uint(doc, i, POLICY_PCR_COUNT - 1, &pcr) != MS_OK)
-			return -1;
-		f->pcrs |= 1u << pcr;
-	}
-	if (string_of(doc, obj, "pkfp", hex, sizeof(hex)) < 0 || hex_decode(hex, f->pkfp, POLICY_DIGEST_SIZE) < 0 ||
-	    string_of(doc, obj, "pol", hex, sizeof(hex)) < 0 || hex_decode(hex, f->pol, POLICY_DIGEST_SIZE) < 0 ||
-	    json_object_get(doc, obj, "sig", &v) != MS_OK)
-		return -1;
-	(void)json_string_unescape(doc, v, NULL, 0, &len);
-	b64 = malloc(len + 1);
-	if (!b64)
-		return errorf("out of memory");
-	r = json_string_unescape(doc, v, b64, len + 1, NULL) == MS_OK ? base64_decode(b64, len, &f->sig, &f->sig_len) : -1;
-	free(b64);
-	return r;
-}
-
 static void print_pcrs(FILE *f, uint32_t mask)
 {
 	bool first = true;
@@ -509,7 +454,7 @@ static int verify_state(const struct json_doc *doc, const char *path, const stru
 			const struct policy_entry *e)
 {
 	uint32_t arr = JSON_NONE;
-	struct found_entry *found = NULL;
+	struct pcrsig_entry *found = NULL;
 	size_t n = 0, index = 0, best_score = 0;
 	char hex1[2 * DIGEST_MAX + 1], hex2[2 * DIGEST_MAX + 1];
 	int r = 0;
@@ -527,9 +472,9 @@ static int verify_state(const struct json_doc *doc, const char *path, const stru
 		return errorf("out of memory");
 	}
 	for (uint32_t i = json_first(doc, arr); i != JSON_NONE; i = json_next(doc, i), index++) {
-		struct found_entry *f = &found[index];
+		struct pcrsig_entry *f = &found[index];
 
-		if (decode_entry(doc, i, f) < 0) {
+		if (pcrsig_entry_decode(doc, i, f) < 0) {
 			printf("\n");
 			r = errorf("%s: %s[%zu]: cannot decode the entry", path, banks[e->bank].name, index);
 			goto out;
@@ -557,7 +502,7 @@ static int verify_state(const struct json_doc *doc, const char *path, const stru
 			best_score = score;
 	}
 	for (size_t i = 0, shown = 0; i < n; i++) {
-		const struct found_entry *f = &found[i];
+		const struct pcrsig_entry *f = &found[i];
 		bool same_pcrs = f->pcrs == pcrs, same_key = memcmp(f->pkfp, k->pkfp, POLICY_DIGEST_SIZE) == 0,
 		     same_pol = memcmp(f->pol, e->pol, POLICY_DIGEST_SIZE) == 0;
 		const char *sep = " ";
@@ -612,8 +557,10 @@ static int verify_file(const struct sign_args *a, const struct keys *k, const st
 	/* The rules the stub merges by: a file it would drop approves nothing. */
 	m = pcrsig_validate(buf, len, tokens, JSON_TOKENS_FOR(len), &error_offset);
 	if (m != MS_OK) {
-		errorf("%s: not a valid PCR signature file: %s (at byte %zu)", a->verify, signature_file_problem(m),
-		       error_offset);
+		char problem[256];
+
+		pcrsig_file_problem(buf, len, m, error_offset, problem, sizeof(problem));
+		errorf("%s: not a valid PCR signature file: %s", a->verify, problem);
 		goto out;
 	}
 	if (json_parse(&doc, buf, len, tokens, JSON_TOKENS_FOR(len)) != MS_OK) {

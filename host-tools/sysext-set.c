@@ -139,6 +139,19 @@ int sysext_set_add_file(struct sysext_set *s, const char *path)
 	return add_path(s, path, name, (uint64_t)st.st_size);
 }
 
+/* A "<hex>  <name>" line whose digest fits no bank: name the bank it comes closest to. */
+static int wrong_digest_length(const char *path, unsigned lineno, size_t hex_len)
+{
+	const struct bank *near = &banks[0];
+
+	for (size_t i = 1; i < BANK_COUNT; i++)
+		if (labs((long)(2 * banks[i].size) - (long)hex_len) < labs((long)(2 * near->size) - (long)hex_len))
+			near = &banks[i];
+	return errorf("%s:%u: a digest of %zu hex digits, the wrong length for %s (%zu hex digits; "
+		      "sha1, sha256, sha384 and sha512 digests have 40, 64, 96 and 128)",
+		      path, lineno, hex_len, near->name, 2 * near->size);
+}
+
 int sysext_set_add_manifest(struct sysext_set *s, const char *path)
 {
 	char *line = NULL;
@@ -171,8 +184,12 @@ int sysext_set_add_manifest(struct sysext_set *s, const char *path)
 		for (size_t i = 0; i < BANK_COUNT; i++)
 			if (hex_len == 2 * banks[i].size)
 				b = &banks[i];
-		if (!b || hex[hex_len] != ' ' || (hex[hex_len + 1] != ' ' && hex[hex_len + 1] != '*')) {
+		if (hex[hex_len] != ' ' || (hex[hex_len + 1] != ' ' && hex[hex_len + 1] != '*') || hex_len == 0) {
 			r = errorf("%s:%u: not a \"<hex digest>  <name>\" line", path, lineno);
+			break;
+		}
+		if (!b) {
+			r = wrong_digest_length(path, lineno, hex_len);
 			break;
 		}
 		hex[hex_len] = 0;

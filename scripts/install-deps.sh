@@ -6,7 +6,8 @@
 # make bench; a minimal Debian image has neither. libtss2/tpm2-tools and
 # cryptsetup-bin are for the signed-policy unseal and LUKS tests; valgrind for
 # the CLI leak check; gnuplot-nox for the benchmark plot; strace for the test of
-# where systemd 252's cryptsetup token plugin looks for the PCR signature;
+# where systemd 252's cryptsetup token plugin looks for the PCR signature; xxd
+# (and jq) for the README's external-signer flow, which the tests follow;
 # squashfs-tools for the demo's sample sysexts.
 set -eu
 
@@ -20,7 +21,7 @@ mtools dosfstools fdisk busybox-static cpio xz-utils zstd
 systemd systemd-boot-efi sbsigntool openssl bc
 libtss2-dev libtss2-tcti-swtpm0 tpm2-tools cryptsetup-bin
 valgrind gnuplot-nox strace
-squashfs-tools
+xxd jq squashfs-tools
 "
 
 missing=""

@@ -47,6 +47,9 @@ head -c 5000 /dev/urandom >initrd
 printf 'ID=test\n' >os-release
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out key.pem 2>/dev/null
 openssl pkey -in key.pem -pubout -out pub.pem
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem 2>/dev/null
+openssl pkey -in rsa.pem -pubout -out rsa-pub.pem
+printf -- '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n' >garbage.pem
 fp=$(printf 'ab%.0s' $(seq 32))
 printf '{"sha256":[{"pcrs":[11],"pkfp":"%s","pol":"%s","sig":"AAAA"}]}' "$fp" "$fp" >sig.json
 sha256sum ext/a.sysext.raw ext/b.sysext.raw >SHA256SUMS
@@ -73,6 +76,17 @@ vg 0 eventlog --log "$LOG" --no-pcr-values --verbose
 vg 0 eventlog --log "$LOG" --no-pcr-values --expect expect.json --json --verbose
 vg 1 eventlog --log "$LOG" --no-pcr-values --expect mismatch.json
 vg 1 eventlog --log "$LOG" --pcr-value "sha256:13=$fp" --pcr 13
+one=(--uki uki.efi --extra-dir ext --bank sha256 --phase enter-initrd)
+vg 0 sign --private-key rsa.pem --uki uki.efi --extra-dir ext --output signed.json
+vg 0 sign --private-key rsa.pem --public-key rsa-pub.pem --uki uki.efi --extra-dir glob --pcrs 13 \
+	--append signed.json --output merged.json
+vg 0 sign --verify merged.json --public-key rsa-pub.pem --uki uki.efi --extra-dir ext
+vg 1 sign --verify signed.json --private-key rsa.pem --uki uki.efi --extra-dir glob --pcrs 13
+vg 1 sign --verify sig.json --public-key rsa-pub.pem "${one[@]}"
+vg 0 sign --policy-digest-only --public-key rsa-pub.pem "${one[@]}" --output digest.json
+sed 's/.*"pol":"\([0-9a-f]*\)".*/\1/' digest.json | xxd -r -p >pol.bin
+openssl dgst -sha256 -sign rsa.pem -out pol.sig pol.bin
+vg 0 sign --signature pol.sig --public-key rsa-pub.pem "${one[@]}" --append signed.json
 
 # ---------------------------------------------------------------- error paths
 vg 1 build --stub "$STUB" --linux junk --output x.efi
@@ -91,8 +105,14 @@ vg 2 eventlog --log truncated.log --no-pcr-values
 vg 2 eventlog --log "$LOG" --no-pcr-values --expect garbage.json
 vg 2 eventlog --log "$LOG" --no-pcr-values --expect bad-event.json
 vg 2 eventlog --log "$LOG" --pcr-value sha256:13=00
+vg 2 sign --private-key garbage.pem "${one[@]}" --output x.json
+vg 2 sign --private-key key.pem "${one[@]}" --output x.json
+vg 2 sign --policy-digest-only --public-key rsa.pem "${one[@]}" --output x.json
+vg 2 sign --private-key rsa.pem "${one[@]}" --append garbage.json --output x.json
+vg 2 sign --signature pol.bin --public-key rsa-pub.pem "${one[@]}" --output x.json
+vg 2 sign --verify garbage.json --public-key rsa-pub.pem "${one[@]}"
 
-[ ! -e x.efi ] && [ ! -e x.cpio ] || { echo "valgrind-check: an error path left an output file" >&2; failed=$((failed + 1)); }
+[ ! -e x.efi ] && [ ! -e x.cpio ] && [ ! -e x.json ] || { echo "valgrind-check: an error path left an output file" >&2; failed=$((failed + 1)); }
 if [ "$failed" -ne 0 ]; then
 	echo "valgrind-check: $failed of $ran invocations failed" >&2
 	exit 1

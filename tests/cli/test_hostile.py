@@ -1,4 +1,4 @@
-"""Hostile input to every subcommand: build, predict, cpio, eventlog.
+"""Hostile input to every subcommand: build, predict, cpio, eventlog, sign.
 
 The rule (README, "CLI"): a bad input makes the command exit non-zero
 (eventlog: 2) with exactly one message, naming the input and the problem,
@@ -104,6 +104,10 @@ def ws():
     r = run("build", "--stub", d / "stub.efi", "--linux", d / "vmlinuz", "--initrd", d / "initrd",
             "--cmdline", "console=ttyS0", "--os-release", "ID=test\n", "--output", d / "good.efi")
     assert r.returncode == 0, r.stderr
+    # An RSA key for sign (readable by nobody too: these runs are about the other inputs).
+    for args in (["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", d / "rsa.pem"],
+                 ["pkey", "-in", d / "rsa.pem", "-pubout", "-out", d / "rsa-pub.pem"]):
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
     for p in d.rglob("*"):
         p.chmod(0o777 if p.is_dir() else 0o644)
     yield d
@@ -329,6 +333,9 @@ FILE_OPTIONS = [
     ("cpio", "--sysext", False), ("cpio", "--global-sysext", False),
     ("cpio", "--extra-dir", True), ("cpio", "--global-dir", True),
     ("eventlog", "--log", False), ("eventlog", "--expect", False), ("eventlog", "--tpm-dir", True),
+    ("sign", "--private-key", False), ("sign", "--public-key", False), ("sign", "--append", False),
+    ("sign", "--signature", False), ("sign", "--extra-dir", True), ("sign", "--manifest", False),
+    ("sign", "--verify", False),
 ]
 PIPES_ALLOWED = {"--log", "--expect", "--manifest", "--global-manifest"}
 # Already tested in test_build.py / test_predict.py / test_eventlog.py.
@@ -351,6 +358,17 @@ def command(ws, out, cmd, option, bad):
         return ["predict", option, arg]
     if cmd == "cpio":
         return ["cpio", option, arg, "--output", out]
+    if cmd == "sign":
+        sel = ["--pcrs", "13", "--bank", "sha256"]
+        sysexts = [] if option in ("--extra-dir", "--manifest") else ["--extra-dir", ws / "ext"]
+        key = {"--private-key": arg}.get(option, ws / "rsa.pem")
+        return {
+            "--public-key": ["sign", "--policy-digest-only", "--public-key", arg],
+            "--signature": ["sign", "--signature", arg, "--public-key", ws / "rsa-pub.pem"],
+            "--verify": ["sign", "--verify", arg, "--public-key", ws / "rsa-pub.pem"],
+        }.get(option, ["sign", "--private-key", key]) + \
+            ([option, arg] if option in ("--append", "--extra-dir", "--manifest") else []) + \
+            sel + sysexts + ([] if option == "--verify" else ["--output", out])
     if option == "--log":
         return ["eventlog", "--log", arg, "--no-pcr-values"]
     if option == "--expect":
@@ -363,7 +381,7 @@ def test_bad_path(ws, case_dir, cmd, option, is_dir, kind):
     bad = make_bad(kind, case_dir, is_dir)
     out = case_dir / "out"
     r = run(*command(ws, out, cmd, option, bad), as_nobody=kind == "unreadable")
-    assert_refused(r, bad, status=2 if cmd == "eventlog" else 1)
+    assert_refused(r, bad, status=2 if cmd in ("eventlog", "sign") else 1)
     assert any(reason.lower() in r.stderr.lower() for reason in REASONS[kind]), r.stderr
     assert_no_output(out)
 
@@ -390,7 +408,32 @@ def test_unreadable_file_among_good_ones(ws, case_dir):
     assert out.read_bytes() == b"previous archive"
 
 
-@pytest.mark.parametrize("cmd", ["build", "cpio"])
+def test_the_sign_command_lines_work(ws, case_dir):
+    """The control for sign's rows: with good inputs each command line of the matrix succeeds."""
+    good = {"--private-key": ws / "rsa.pem", "--public-key": ws / "rsa-pub.pem", "--extra-dir": ws / "ext"}
+    sig = case_dir / "sig.json"
+    assert run("sign", "--private-key", ws / "rsa.pem", "--pcrs", "13", "--extra-dir", ws / "ext",
+               "--output", sig).returncode == 0
+    good["--append"] = good["--verify"] = sig
+    manifest = case_dir / "SHA256SUMS"
+    manifest.write_text(H(b"hello\n").hex() + "  a.sysext.raw\n")
+    good["--manifest"] = manifest
+    pol = json.loads(run("sign", "--policy-digest-only", "--pcrs", "13", "--bank", "sha256", "--extra-dir",
+                         ws / "ext").stdout)["sha256"][0]["pol"]
+    (case_dir / "pol.bin").write_bytes(bytes.fromhex(pol))
+    good["--signature"] = case_dir / "pol.sig"
+    subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(ws / "rsa.pem"), "-out", str(good["--signature"]),
+                    str(case_dir / "pol.bin")], check=True)
+    for c, option, _ in FILE_OPTIONS:
+        if c == "sign":
+            out = case_dir / "out.json"
+            r = run(*command(ws, out, "sign", option, good[option]))
+            assert r.returncode == 0, (option, r.stderr)
+            assert option == "--verify" or out.exists(), option
+            out.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("cmd", ["build", "cpio", "sign"])
 def test_output_where_it_cannot_go(ws, case_dir, cmd):
     ro = case_dir / "read-only"
     ro.mkdir(mode=0o555)
@@ -401,9 +444,11 @@ def test_output_where_it_cannot_go(ws, case_dir, cmd):
     for out, reason, nobody in targets:
         if cmd == "build":
             args = ["build", "--stub", ws / "stub.efi", "--linux", ws / "vmlinuz", "--output", out]
-        else:
+        elif cmd == "cpio":
             args = ["cpio", "--extra-dir", ws / "ext", "--output", out]
-        assert_refused(run(*args, as_nobody=nobody), out, reason, status=1)
+        else:
+            args = ["sign", "--private-key", ws / "rsa.pem", "--pcrs", "13", "--extra-dir", ws / "ext", "--output", out]
+        assert_refused(run(*args, as_nobody=nobody), out, reason, status=2 if cmd == "sign" else 1)
         if out != case_dir:
             assert_no_output(out)
     assert sorted(p.name for p in case_dir.iterdir()) == ["read-only"]
@@ -560,7 +605,9 @@ def sha(data=b"x"):
 @pytest.mark.parametrize("line,needle", [
     (b"\x00\xff\xfe garbage\n", "contains a NUL byte"),
     (bytes(range(1, 256)) + b"\n", 'not a "<hex digest>  <name>" line'),
-    (sha()[:63].encode() + b"  a.sysext.raw\n", 'not a "<hex digest>  <name>" line'),
+    (sha()[:63].encode() + b"  a.sysext.raw\n", "a digest of 63 hex digits, the wrong length for sha256 (64 hex digits"),
+    (sha()[:41].encode() + b" *a.sysext.raw\n", "a digest of 41 hex digits, the wrong length for sha1 (40 hex digits"),
+    (sha().encode() + b"00  a.sysext.raw\n", "a digest of 66 hex digits, the wrong length for sha256 (64 hex digits"),
     (sha().encode() + b" a.sysext.raw\n", 'not a "<hex digest>  <name>" line'),
     (sha().encode() + b"\ta.sysext.raw\n", 'not a "<hex digest>  <name>" line'),
     (b"\\" + sha().encode() + b"  a\\nb.sysext.raw\n", 'not a "<hex digest>  <name>" line'),  # sha256sum escape
@@ -668,7 +715,7 @@ def test_eventlog_bad_numbers(ws, args, needle):
 def test_unknown_command_and_options():
     r = run("frobnicate")
     assert r.returncode == 2 and "unknown command 'frobnicate'" in r.stderr
-    for cmd in ("build", "predict", "cpio", "eventlog"):
+    for cmd in ("build", "predict", "cpio", "eventlog", "sign"):
         r = run(cmd, "--no-such-option")
         assert r.returncode in (1, 2) and r.stdout == "", (cmd, r.stderr)
         assert "no-such-option" in r.stderr or "try 'sysext-stub" in r.stderr, (cmd, r.stderr)

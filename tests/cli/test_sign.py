@@ -10,9 +10,12 @@ gives exact pol values. Where systemd-measure 252 can sign (against a
 swtpm), its output must equal ours byte for byte.
 """
 import base64
+import ctypes
 import hashlib
 import json
 import os
+import re
+import sys
 import shutil
 import socket
 import struct
@@ -26,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CLI = ROOT / "build" / "sysext-stub"
 STUB = ROOT / "build" / "sysext-stub-x64.efi"
 SYSTEMD_MEASURE = Path("/usr/lib/systemd/systemd-measure")
+SECRET_SCAN = ROOT / "build" / "test" / "libsecret-scan.so"
 
 BANKS = ("sha1", "sha256", "sha384", "sha512")
 ALG = {"sha1": 0x0004, "sha256": 0x000B, "sha384": 0x000C, "sha512": 0x000D}
@@ -114,10 +118,11 @@ def predicted_values(*args):
 def assert_failed(r, *words):
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert r.stdout == "", "nothing may go to stdout on error"
-    errors = [line for line in r.stderr.splitlines() if line.startswith("sysext-stub: error:")]
-    assert len(errors) == 1, r.stderr
+    # Exactly one line: the error (no warning or second message beside it).
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sysext-stub: error: "), r.stderr
     for w in words:
-        assert str(w) in errors[0], f"{w!r} not named in: {r.stderr}"
+        assert str(w) in lines[0], f"{w!r} not named in: {r.stderr}"
 
 
 def write_set(base, files):
@@ -178,6 +183,34 @@ def keys(tmp_path_factory):
     openssl("rsa", "-in", k["key"], "-RSAPublicKey_out", "-out", k["pub_pkcs1"])
     k["garbage"] = d / "garbage.pem"
     k["garbage"].write_text("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n")
+    k["garbage_pub"] = d / "garbage-pub.pem"
+    k["garbage_pub"].write_text("-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n")
+    # For the key-type and memory tests
+    k["rsa_pss"] = gen("rsa-pss.pem", "-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048")
+    k["rsa4160"] = gen("rsa4160.pem", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:4160")
+    k["dsa"] = d / "dsa.pem"
+    openssl("dsaparam", "-genkey", "-out", d / "dsa-trad.pem", 1024)  # DSA PARAMETERS, then DSA PRIVATE KEY
+    openssl("pkey", "-in", d / "dsa-trad.pem", "-out", k["dsa"])
+    k["dsa_trad"] = d / "dsa-trad.pem"
+    k["dh"] = gen("dh.pem", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048")
+    k["x25519"] = gen("x25519.pem", "-algorithm", "X25519")
+    k["x448"] = gen("x448.pem", "-algorithm", "X448")
+    k["sm2"] = gen("sm2.pem", "-algorithm", "SM2")
+    k["ec_trad"] = d / "ec-trad.pem"
+    openssl("ec", "-in", k["ec"], "-out", k["ec_trad"])
+    k["pkcs1_encrypted"] = d / "pkcs1-encrypted.pem"
+    openssl("rsa", "-in", k["key"], "-traditional", "-aes256", "-passout", "pass:secret", "-out",
+            k["pkcs1_encrypted"])
+    for name in ("dsa", "dh", "x25519", "x448", "sm2", "rsa_pss"):
+        k[f"{name}_pub"] = d / f"{name}-pub.pem"
+        openssl("pkey", "-in", k[name], "-pubout", "-out", k[f"{name}_pub"])
+    # An RSA key cut short after d: the numbers are decoded until the structure ends.
+    der = openssl("pkey", "-in", k["key"], "-traditional", "-outform", "DER")
+    d_at = der.index(key_numbers(k["key"], "privateExponent")[0])
+    k["truncated"] = d / "truncated.pem"
+    k["truncated"].write_text("-----BEGIN RSA PRIVATE KEY-----\n" +
+                              base64.encodebytes(der[:d_at + 256 + 40]).decode() +
+                              "-----END RSA PRIVATE KEY-----\n")
     return k
 
 
@@ -303,14 +336,41 @@ def test_detached_signature_gives_the_directly_signed_json(tmp_path, keys, input
     digest = sign_json("--policy-digest-only", "--public-key", keys["pub"], *sel)
     (e,) = digest["sha256"]
     assert set(e) == {"pcrs", "pkfp", "pol"} and e["pkfp"] == pkfp_of(keys["pub"])
-    # The README's HSM flow: xxd -r -p, openssl dgst -sha256 -sign, --signature.
-    pol_bin = tmp_path / "pol.bin"
-    subprocess.run(f"echo {e['pol']} | xxd -r -p > {pol_bin}", shell=True, check=True)
+    # The README's HSM flow: --output, jq | xxd -r -p, openssl dgst -sha256 -sign, --signature.
+    digest_json, pol_bin = tmp_path / "digest.json", tmp_path / "pol.bin"
+    sign("--policy-digest-only", "--public-key", keys["pub"], *sel, "--output", digest_json)
+    subprocess.run(f"jq -r '.sha256[0].pol' {digest_json} | xxd -r -p > {pol_bin}", shell=True, check=True)
     assert pol_bin.read_bytes() == bytes.fromhex(e["pol"])
     openssl("dgst", "-sha256", "-sign", keys["key"], "-out", tmp_path / "pol.sig", pol_bin)
     out = tmp_path / "signed.json"
     sign("--signature", tmp_path / "pol.sig", "--public-key", keys["pub"], *sel, "--output", out)
     assert out.read_text() == direct
+
+
+def test_readme_external_signer_flow_runs_as_written(tmp_path, keys):
+    """The README's external-signer blocks, pasted into sh: one entry, then the loop over banks and phases."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("use an external signer"):readme.index("### From key to unlocked disk")]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    assert len(blocks) == 2 and "--append" in blocks[1]
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "sysext-stub").symlink_to(CLI)
+    build_uki(tmp_path, "active.efi")
+    write_set(tmp_path / "active.efi.extra.d", {"k3s.sysext.raw": b"k3s"})
+    shutil.copy(keys["key"], tmp_path / "pcr-private.pem")
+    shutil.copy(keys["pub"], tmp_path / "pcr-public.pem")
+    env = dict(os.environ, PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    sel = ["--uki", tmp_path / "active.efi", "--extra-dir", tmp_path / "active.efi.extra.d"]
+    for block, phases, banks in ((blocks[0], ["enter-initrd"], ["sha256"]),
+                                 (blocks[1], ["enter-initrd", "enter-initrd:leave-initrd:sysinit"],
+                                  ["sha256", "sha384"])):
+        (tmp_path / "tpm2-pcr-signature.json").unlink(missing_ok=True)
+        r = subprocess.run(["sh", "-e", "-c", block], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        # The same bytes as signing directly with the key.
+        direct = sign("--private-key", keys["key"], *sel, *[x for p in phases for x in ("--phase", p)],
+                      *[x for b in banks for x in ("--bank", b)]).stdout
+        assert (tmp_path / "tpm2-pcr-signature.json").read_text() == direct
 
 
 # --------------------------------------------------------------------------
@@ -397,6 +457,14 @@ def test_errors_name_the_input_and_leave_no_output(tmp_path, keys, inputs):
     malformed.write_text('{"sha256":[{"pcrs":[11,13],"pol":"00"}]}')
     not_json = tmp_path / "not.json"
     not_json.write_text('{"sha256":[')
+    fp = "ab" * 32
+    short_pol = tmp_path / "short-pol.json"
+    short_pol.write_text(f'{{"sha256":[{{"pcrs":[11,13],"pkfp":"{fp}","pol":"ab","sig":"AAAA"}}]}}')
+    long_pkfp = tmp_path / "long-pkfp.json"
+    long_pkfp.write_text(f'{{"sha1":[],"sha256":[{{"pcrs":[13],"pkfp":"{fp}","pol":"{fp}","sig":"AAAA"}},'
+                         f'{{"pcrs":[13],"pkfp":"{fp}0","pol":"{fp}","sig":"AAAA"}}]}}')
+    bad_hex_pol = tmp_path / "bad-hex-pol.json"
+    bad_hex_pol.write_text(f'{{"sha256":[{{"pcrs":[13],"pkfp":"{fp}","pol":"{fp[:-2]}zz","sig":"AAAA"}}]}}')
     key_dir = tmp_path / "keydir"
     key_dir.mkdir()
     out = tmp_path / "out" / "sig.json"
@@ -412,7 +480,9 @@ def test_errors_name_the_input_and_leave_no_output(tmp_path, keys, inputs):
         ([*k[:1], tmp_path / "missing.pem", *sel], [tmp_path / "missing.pem", "No such file"]),
         ([*k[:1], keys["encrypted"], *sel], [keys["encrypted"], "encrypted"]),
         ([*k, "--public-key", keys["pub2"], *sel], [keys["pub2"], "not the public key of", keys["key"]]),
-        (["--policy-digest-only", "--public-key", keys["garbage"], *sel], [keys["garbage"], "not a PEM public key"]),
+        (["--policy-digest-only", "--public-key", keys["garbage_pub"], *sel],
+         [keys["garbage_pub"], "not a PEM public key"]),
+        (["--policy-digest-only", "--public-key", keys["garbage"], *sel], [keys["garbage"], "is a private key"]),
         (["--signature", short_sig, "--public-key", keys["pub"], *inputs], ["--signature", "--bank", "--phase"]),
         (["--signature", short_sig, "--public-key", keys["pub"], *sel], [short_sig, "255 bytes", "256"]),
         (["--signature", garbage_sig, "--public-key", keys["pub"], *sel], [garbage_sig, "not a valid signature"]),
@@ -421,6 +491,9 @@ def test_errors_name_the_input_and_leave_no_output(tmp_path, keys, inputs):
         (["--signature", short_sig, *sel], ["--signature", "--public-key"]),
         ([*k, *sel, "--append", malformed], [malformed, "lacks"]),
         ([*k, *sel, "--append", not_json], [not_json, "not a valid PCR signature file"]),
+        ([*k, *sel, "--append", short_pol], [short_pol, 'sha256[0]: "pol" has 2 characters', "64 hex digits"]),
+        ([*k, *sel, "--append", long_pkfp], [long_pkfp, 'sha256[1]: "pkfp" has 65 characters', "64 hex digits"]),
+        ([*k, *sel, "--append", bad_hex_pol], [bad_hex_pol, 'sha256[0]: "pol" has characters that are not hex']),
         ([*k, *sel, "--append", tmp_path / "absent.json"], [tmp_path / "absent.json", "No such file"]),
         ([*k, *inputs, "--pcrs", "24"], ["--pcrs", "'24'"]),
         ([*k, *inputs, "--pcrs", "x"], ["--pcrs", "'x'"]),
@@ -448,7 +521,12 @@ def test_errors_name_the_input_and_leave_no_output(tmp_path, keys, inputs):
     assert_failed(sign(*k, *sel, "--append", malformed, "--output", out, check=False), malformed)
     assert out.read_text() == "previous\n" and os.listdir(out.parent) == ["sig.json"]
     for args, words in [
-        (["--verify", malformed, "--public-key", keys["pub"], *sel], [malformed, "lacks"]),
+        (["--verify", malformed, "--public-key", keys["pub"], *sel], [malformed, 'sha256[0] lacks "pkfp"']),
+        (["--verify", short_pol, "--public-key", keys["pub"], *sel],
+         [short_pol, 'sha256[0]: "pol" has 2 characters; it must be 64 hex digits', "(at byte "]),
+        (["--verify", long_pkfp, "--public-key", keys["pub"], *sel],
+         [long_pkfp, 'sha256[1]: "pkfp" has 65 characters; it must be 64 hex digits']),
+        (["--verify", not_json, "--public-key", keys["pub"], *sel], [not_json, "it ends early"]),
         (["--verify", tmp_path / "absent.json", "--public-key", keys["pub"], *sel], [tmp_path / "absent.json"]),
         (["--verify", malformed, *sel], ["--verify", "--public-key"]),
         (["--verify", malformed, "--public-key", keys["pub"], "--output", out, *sel], ["--verify", "--output"]),
@@ -462,6 +540,128 @@ def test_help():
                 "--verify", "--uki", "--extra-dir", "--phase", "--bank", "--scheme"):
         assert opt in r.stdout
     assert "sign" in cli("--help").stdout
+
+
+# --------------------------------------------------------------------------
+# No copy of a private key left in heap memory
+# --------------------------------------------------------------------------
+
+def key_numbers(key, *fields):
+    """The named numbers of `openssl pkey -text` (big-endian bytes), e.g. privateExponent."""
+    text = openssl("pkey", "-in", key, "-text", "-noout").decode()
+    out = []
+    for f in fields:
+        m = re.search(rf"^{re.escape(f)}:\s*\n((?:[ \t]+[0-9a-f:]+\n)+)", text, re.M)
+        assert m, f"no {f} in the text of {key}"
+        out.append(bytes.fromhex(re.sub(r"[\s:]", "", m.group(1))).lstrip(b"\0"))
+    return out
+
+
+def secret_patterns(key, *fields):
+    """Slices of the key's secret numbers as DER has them (big-endian) and as a BIGNUM does (little-endian),
+    and of the base64 text of the file."""
+    pats = []
+    for n in key_numbers(key, *fields):
+        assert len(n) >= 16
+        mid, half = len(n) // 2, min(16, len(n) // 2)
+        pats += [n[mid - half:mid + half], n[::-1][mid - half:mid + half]]
+    body = [ln for ln in Path(key).read_text().splitlines() if ln and not ln.startswith("-----")]
+    pats.append(body[len(body) // 2][8:40].encode())
+    return pats
+
+
+def scanned(tmp_path, patterns, cmd):
+    """Run @cmd under the secret-scan shim: (result, the shim's hits)."""
+    assert SECRET_SCAN.exists(), f"{SECRET_SCAN} is missing: make {SECRET_SCAN.relative_to(ROOT)}"
+    report = tmp_path / f"scan-{len(list(tmp_path.glob('scan-*')))}.txt"
+    env = dict(os.environ, LD_PRELOAD=str(SECRET_SCAN), SECRET_SCAN_REPORT=str(report),
+               SECRET_SCAN_PATTERNS=",".join(p.hex() for p in patterns))
+    r = subprocess.run([str(c) for c in cmd], env=env, capture_output=True, text=True)
+    lines = report.read_text().splitlines()
+    # The shim saw the process through: its closing line, after many frees.
+    assert lines and lines[-1].startswith("done frees="), lines
+    assert int(lines[-1].split()[1].split("=")[1]) > 0, lines[-1]
+    return r, lines[:-1]
+
+
+def test_secret_scan_shim_finds_a_secret(tmp_path):
+    """The control: a secret in freed blocks (small, large, mmap'ed), a reallocated and a leaked block is found."""
+    secret = os.urandom(32)
+    prog = ("import ctypes, sys\n"
+            "libc = ctypes.CDLL(None)\n"
+            "libc.malloc.restype = libc.realloc.restype = ctypes.c_void_p\n"
+            "libc.free.argtypes = [ctypes.c_void_p]\n"
+            "libc.realloc.argtypes = [ctypes.c_void_p, ctypes.c_size_t]\n"
+            "s = bytes.fromhex(sys.argv[1])\n"
+            "for size in (100, 5000, 300000):\n"
+            "    p = libc.malloc(size); ctypes.memmove(p + size - 40, s, 32); libc.free(p)\n"
+            "p = libc.malloc(64); ctypes.memmove(p + 1, s, 32); libc.realloc(p, 1 << 20)\n"
+            "p = libc.malloc(64); ctypes.memmove(p, s, 32)\n")
+    r, hits = scanned(tmp_path, [secret[::-1], secret], [sys.executable, "-c", prog, secret.hex()])
+    assert r.returncode == 0, r.stderr
+    # (the reallocated block, moved or not, is still allocated at exit: a second hit)
+    assert [h.split()[1:3] for h in hits] == [["free", "pattern=1"]] * 3 + [["realloc", "pattern=1"]] + \
+        [["exit", "pattern=1"]] * 2, hits
+
+
+def test_no_private_key_copy_is_left_in_memory(tmp_path, keys):
+    """Every block freed, and every block left at exit, is searched for the key's secret numbers."""
+    ext = write_set(tmp_path / "ext", {"a.sysext.raw": b"a"})
+    sel = ["--pcrs", "13", "--extra-dir", ext]
+    rsa = secret_patterns(keys["key"], "privateExponent", "prime1")
+    sig = tmp_path / "sig.json"
+    cases = [
+        # signing, PKCS#8 and PKCS#1, with and without --public-key
+        (rsa, 0, ["--private-key", keys["key"], *sel, "--output", sig]),
+        (rsa, 0, ["--private-key", keys["pkcs1"], "--public-key", keys["pub"], *sel]),
+        (rsa, 0, ["--verify", sig, "--private-key", keys["key"], *sel]),
+        (rsa, 2, ["--private-key", keys["key"], "--public-key", keys["pub2"], *sel]),
+        (rsa, 2, ["--private-key", keys["truncated"], *sel]),
+        # the private key where the public key belongs: refused from its label
+        (rsa, 2, ["--policy-digest-only", "--public-key", keys["key"], *sel]),
+        (rsa, 2, ["--verify", sig, "--public-key", keys["key"], *sel]),
+        (rsa, 2, ["--verify", sig, "--public-key", keys["pkcs1"], *sel]),
+        # refused for their type or size
+        (secret_patterns(keys["ec"], "priv"), 2, ["--private-key", keys["ec"], *sel]),
+        (secret_patterns(keys["ec"], "priv"), 2, ["--private-key", keys["ec_trad"], *sel]),
+        (secret_patterns(keys["rsa_pss"], "privateExponent"), 2, ["--private-key", keys["rsa_pss"], *sel]),
+        (secret_patterns(keys["rsa4160"], "privateExponent", "prime1"), 2,
+         ["--private-key", keys["rsa4160"], *sel]),
+        (secret_patterns(keys["dsa"], "priv"), 2, ["--private-key", keys["dsa"], *sel]),
+        (secret_patterns(keys["dsa"], "priv")[:2], 2, ["--private-key", keys["dsa_trad"], *sel]),
+        (secret_patterns(keys["dh"], "private-key"), 2, ["--private-key", keys["dh"], *sel]),
+        (secret_patterns(keys["x25519"], "priv"), 2, ["--private-key", keys["x25519"], *sel]),
+        (secret_patterns(keys["sm2"], "priv"), 2, ["--private-key", keys["sm2"], *sel]),
+    ]
+    failed = []
+    for patterns, status, args in cases:
+        r, hits = scanned(tmp_path, patterns, [CLI, "sign", *args])
+        if r.returncode != status or hits:
+            failed.append((" ".join(map(str, args)), r.returncode, r.stderr, hits[:3]))
+    assert failed == [], "\n".join(map(str, failed))
+
+
+def test_key_types_and_forms_are_named(tmp_path, keys):
+    ext = write_set(tmp_path / "ext", {"a.sysext.raw": b"a"})
+    sel = ["--pcrs", "13", "--extra-dir", ext]
+    for name, phrase in [("dsa", "is a DSA key"), ("dsa_trad", "is a DSA key"), ("dh", "is a DH key"),
+                         ("x25519", "is an X25519 key"), ("x448", "is an X448 key"), ("sm2", "is an SM2 key"),
+                         ("rsa_pss", "is an RSA-PSS-only key"), ("ec_trad", "is an EC key")]:
+        assert_failed(sign("--private-key", keys[name], *sel, check=False), keys[name], phrase,
+                      "RSA signatures only")
+        if f"{name}_pub" in keys:
+            pub = keys[f"{name}_pub"]
+            assert_failed(sign("--policy-digest-only", "--public-key", pub, *sel, check=False), pub, phrase,
+                          "RSA signatures only")
+    assert_failed(sign("--private-key", keys["rsa4160"], *sel, check=False), keys["rsa4160"],
+                  "4160-bit", "at most 4096 bits")
+    assert_failed(sign("--private-key", keys["pkcs1_encrypted"], *sel, check=False),
+                  keys["pkcs1_encrypted"], "encrypted", "--policy-digest-only")
+    assert_failed(sign("--private-key", keys["truncated"], *sel, check=False), keys["truncated"],
+                  "not a PEM private key", "RSAPrivateKey")
+    for key in (keys["key"], keys["pkcs1"], keys["ec_trad"]):
+        assert_failed(sign("--policy-digest-only", "--public-key", key, *sel, check=False), key,
+                      "is a private key", "not a public key", "-pubout")
 
 
 # --------------------------------------------------------------------------
