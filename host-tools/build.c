@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -27,6 +28,7 @@
 #include "measure/pcrsig.h"
 #include "measure/pe.h"
 #include "pe-edit.h"
+#include "pem.h"
 #include "util.h"
 
 /* A section's size lives in 32-bit PE fields. */
@@ -96,8 +98,26 @@ static int load_part(struct part *p)
  * is a PEM public key (systemd-cryptsetup, systemd-pcrlock); .pcrsig a
  * tpm2-pcr-signature.json as measure/pcrsig.c (and so the stub) accepts it.
  */
-static int check_part_content(const struct part *p)
+/* Some PEM block of @p is labelled "... PRIVATE KEY". */
+static int holds_private_key(const struct part *p)
 {
+	struct pem_block b;
+	size_t pos = 0;
+
+	while (pem_next(p->data, p->size, &pos, &b) != 0)
+		if (strstr(b.label, "PRIVATE KEY"))
+			return 1;
+	return 0;
+}
+
+static int check_part_content(struct part *p)
+{
+	if (strcmp(p->section, ".pcrpkey") == 0 && holds_private_key(p)) {
+		/* Refused from its label, never decoded; and the text we read is wiped. */
+		OPENSSL_cleanse(p->data, p->size);
+		return errorf("--pcrpkey %s: is a private key; .pcrpkey must be the public key (a private key "
+			      "never belongs in a UKI)", p->arg);
+	}
 	if (strcmp(p->section, ".pcrpkey") == 0) {
 		BIO *bio = p->size <= INT_MAX ? BIO_new_mem_buf(p->data, (int)p->size) : NULL;
 		EVP_PKEY *key = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;

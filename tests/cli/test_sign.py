@@ -641,6 +641,25 @@ def test_no_private_key_copy_is_left_in_memory(tmp_path, keys):
     assert failed == [], "\n".join(map(str, failed))
 
 
+def test_build_refuses_a_private_key_as_pcrpkey_and_keeps_no_copy(tmp_path, keys):
+    """`build --pcrpkey` with the private key by mistake: refused from its PEM label, one line, no UKI, and
+    no copy of the key's numbers or text left in memory."""
+    kernel = tmp_path / "kernel.efi"
+    shutil.copy(STUB, kernel)
+    rsa = secret_patterns(keys["key"], "privateExponent", "prime1")
+    for key in (keys["key"], keys["pkcs1"]):
+        out = tmp_path / "uki.efi"
+        r, hits = scanned(tmp_path, rsa, [CLI, "build", "--stub", STUB, "--linux", kernel, "--pcrpkey", key,
+                                          "--output", out])
+        assert r.returncode == 1 and r.stdout == "", (r.returncode, r.stderr)
+        lines = r.stderr.splitlines()
+        assert len(lines) == 1 and str(key) in lines[0] and "is a private key" in lines[0], r.stderr
+        assert hits == [], hits
+        assert not out.exists()
+    # The public key is still taken.
+    cli("build", "--stub", STUB, "--linux", kernel, "--pcrpkey", keys["pub"], "--output", tmp_path / "ok.efi")
+
+
 def test_key_types_and_forms_are_named(tmp_path, keys):
     ext = write_set(tmp_path / "ext", {"a.sysext.raw": b"a"})
     sel = ["--pcrs", "13", "--extra-dir", ext]
