@@ -8,7 +8,7 @@ Two boots:
    one of them bigger than the guest's memory, a 255-character name, a
    non-ASCII name and a directory named *.sysext.raw. PCR 13 (sha384, the
    only bank) is computed here with hashlib and compared with
-   `sysext-stub predict --bank sha384`.
+   `sysext-stub predict --bank sha384`, and so are PCRs 9, 11 and 12.
 2. Malformed UKIs run one after another from the UEFI shell, then a good
    one. Those OVMF still loads (no .linux, overlapping sections, a .linux
    that is not a PE) reach the stub, which refuses each with one error line
@@ -90,6 +90,7 @@ def test_hostile_esp_on_a_sha384_only_tpm(kernel, workdir):
         events += [path.encode() + b"\0", global_[name]]
     assert facts.pcrs["sha384"][13] == pcr_sha384(events)
     assert len(parse_pcr13_events_any(facts.eventlog)) == 2 * len(kept)
+    assert_sha384_pcrs_9_11_12(facts, uki, {n: global_[n] for n in kept}, workdir / "kept")
 
     # predict, on the files the stub could take, agrees in the one active bank.
     host = workdir / "global"
@@ -100,6 +101,24 @@ def test_hostile_esp_on_a_sha384_only_tpm(kernel, workdir):
                           "--pcr", "13"], check=True, capture_output=True, text=True)
     entry = [e for e in json.loads(out.stdout)["sha384"] if e["pcr"] == 13]
     assert bytes.fromhex(entry[0]["hash"]) == facts.pcrs["sha384"][13]
+
+
+def assert_sha384_pcrs_9_11_12(facts, uki: Path, kept: dict[str, bytes], host: Path) -> None:
+    """PCRs 9 (the kernel's command line and the whole initrd), 11 (the UKI's sections) and 12
+    (nothing passed in) of the sha384-only boot equal `predict --bank sha384` over the UKI and
+    the global files the stub took."""
+    host.mkdir()
+    for name, data in kept.items():
+        (host / name).write_bytes(data)
+    out = subprocess.run([str(CLI), "predict", "--json", "--uki", str(uki), "--global-dir", str(host),
+                          "--bank", "sha384", "--phase=", "--pcr", "9", "--pcr", "11", "--pcr", "12"],
+                         check=True, capture_output=True, text=True)
+    prediction = json.loads(out.stdout)
+    assert sorted(prediction) == ["sha384"], sorted(prediction)
+    for pcr in (9, 11, 12):
+        (entry,) = [e for e in prediction["sha384"] if e["pcr"] == pcr]
+        assert bytes.fromhex(entry["hash"]) == facts.pcrs["sha384"][pcr], \
+            f"PCR {pcr} sha384: guest {facts.pcrs['sha384'][pcr].hex()} predicted {entry['hash']}"
 
 
 def parse_pcr13_events_any(log: bytes) -> list:
