@@ -6,8 +6,12 @@ from the project's own code.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
+import re
+import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -107,12 +111,52 @@ def sign_with_snakeoil(workdir: Path, uki: Path) -> Path:
     return signed
 
 
-def test_secure_boot_signed_uki_with_sysexts_boots_tampered_is_refused(kernel, workdir):
-    """Under Secure Boot the signed UKI starts its (differently signed) inner kernel, takes and
-    measures its sysexts; the same UKI with one byte changed after signing is refused by the
-    firmware, so Secure Boot was really enforced."""
+SYSTEMD_BOOT = Path("/usr/lib/systemd/boot/efi/systemd-bootx64.efi")
+EV_EFI_BOOT_SERVICES_APPLICATION = 0x80000003
+
+
+def strip_signature(workdir: Path, vmlinuz: Path) -> Path:
+    """A copy of Debian's kernel without its Authenticode signature (sbattach --remove)."""
+    out = workdir / "vmlinuz.unsigned"
+    shutil.copyfile(vmlinuz, out)
+    subprocess.run(["sbattach", "--remove", str(out)], check=True, capture_output=True)
+    listing = subprocess.run(["sbverify", "--list", str(out)], capture_output=True, text=True)
+    assert "No signature table present" in listing.stdout + listing.stderr, listing.stdout + listing.stderr
+    return out
+
+
+def log_events(log: bytes) -> list[tuple[int, int, bytes, bytes]]:
+    """(pcr, type, sha256 digest, data) of every event in a crypto-agile TCG log."""
+    _, _, _, size = struct.unpack_from("<II20sI", log, 0)
+    spec = log[32:32 + size]
+    n_algs, = struct.unpack_from("<I", spec, 24)
+    sizes = dict(struct.unpack_from("<HH", spec, 28 + 4 * i) for i in range(n_algs))
+    off, events = 32 + size, []
+    while off + 12 <= len(log):
+        pcr, etype, count = struct.unpack_from("<III", log, off)
+        off += 12
+        digests = {}
+        for _ in range(count):
+            alg, = struct.unpack_from("<H", log, off)
+            digests[alg] = log[off + 2:off + 2 + sizes[alg]]
+            off += 2 + sizes[alg]
+        esize, = struct.unpack_from("<I", log, off)
+        events.append((pcr, etype, digests.get(0x000B, b""), log[off + 4:off + 4 + esize]))
+        off += 4 + esize
+    return events
+
+
+def test_secure_boot_signed_uki_with_sysexts_boots_tampered_and_unsigned_are_refused(kernel, workdir):
+    """One Secure Boot boot, three disks tried in boot order. Disk 0: the signed UKI with one byte
+    changed after signing; disk 1: an unsigned UKI around our stub. The firmware refuses both
+    ("Access Denied") and neither runs. Disk 2: signed systemd-boot starts the signed UKI with
+    arguments (a loader entry's options): the UKI starts its *unsigned* inner kernel (Debian's
+    signature stripped), with its own .cmdline, not the arguments, and takes and measures its
+    sysexts. (OVMF's built-in shell refuses to run under Secure Boot on Debian, so a boot loader
+    passes the arguments.)"""
     from test_sysext import expected_events, parse_pcr13_events
 
+    unsigned_kernel = dataclasses.replace(kernel, vmlinuz=strip_signature(workdir, kernel.vmlinuz))
     initrd, marker = make_initrd(workdir, kernel)
     cmdline = "console=ttyS0 panic=-1 secure.boot=1"
     # A .pcrsig with no signature files beside it reaches the initrd byte for byte, as with
@@ -120,40 +164,77 @@ def test_secure_boot_signed_uki_with_sysexts_boots_tampered_is_refused(kernel, w
     pcrsig = workdir / "pcrsig.json"
     entry = '{ "pcrs" : [ 11 ], "pkfp" : "%s", "pol" : "%s", "sig" : "c2ln" }' % ("ab" * 32, "cd" * 32)
     pcrsig.write_bytes(('{\n  "sha256" : [ ' + entry + ' ]\n}\n').encode())
-    uki = sysext_stub_build(workdir, kernel, initrd, cmdline, extra_args=("--pcrsig", str(pcrsig)))
+    uki = sysext_stub_build(workdir, unsigned_kernel, initrd, cmdline, extra_args=("--pcrsig", str(pcrsig)))
     signed = sign_with_snakeoil(workdir, uki)
     sysexts = {"k3s.sysext.raw": os.urandom(100_000), "tools.sysext.raw": os.urandom(3000)}
 
-    # (OVMF's shell is refused under Secure Boot, so this boots by the removable-media path;
-    # .cmdline winning over arguments passed in is tested in test_hostile.py.)
-    files = {"EFI/BOOT/BOOTX64.EFI": str(signed)}
-    files.update({f"EFI/BOOT/BOOTX64.EFI.extra.d/{n}": d for n, d in sysexts.items()})
-    esp = workdir / "esp.img"
-    harness.build_esp(esp, files)
-    result = harness.boot(esp, workdir=workdir / "signed", tpm=True, secure_boot=True)
-    assert_booted_with(result, cmdline, marker)
-    facts = result.facts
-    assert facts.secure_boot is True, "the guest must see SecureBoot=1"
-    got = facts.extra_by_path()
-    for name, data in sysexts.items():
-        assert got[f"/.extra/sysext/{name}"].sha256 == harness.sha256_hex(data), name
-    events = expected_events(sysexts, {})
-    assert parse_pcr13_events(facts.eventlog) == [(p, hashlib.sha256(d).digest()) for p, d in events]
-    sig = got.get("/.extra/tpm2-pcr-signature.json")
-    want = pcrsig.read_bytes()
-    assert sig is not None and (sig.mode, sig.size, sig.sha256) == (0o100444, len(want), harness.sha256_hex(want)), sig
-    assert "/.extra/tpm2-pcr-public-key.pem" not in got, "no .pcrpkey, no key file"
-
-    # One byte of .cmdline changed after signing: the Authenticode hash no longer matches.
+    # Disk 0 (the harness's ESP, bootindex 0): one byte of .cmdline changed after signing, so the
+    # Authenticode hash no longer matches.
     data = bytearray(signed.read_bytes())
     at = data.index(cmdline.encode())
     data[at + cmdline.index("secure.boot=1") + len("secure.boot=")] ^= 0x01
     tampered = workdir / "tampered.efi"
     tampered.write_bytes(bytes(data))
-    (workdir / "tampered").mkdir()
-    refused = boot_uki(workdir / "tampered", tampered, secure_boot=True, timeout=120)
-    assert refused.reason != "poweroff", tail(refused)
-    assert "sysext-stub" not in refused.log, "firmware must not run a tampered UKI"
+    disk0 = workdir / "tampered.img"
+    harness.build_esp(disk0, {"EFI/BOOT/BOOTX64.EFI": str(tampered)})
+    # Disk 1: our stub, never signed.
+    unsigned_uki = sysext_stub_build(workdir, unsigned_kernel, initrd, "console=ttyS0 panic=-1 unsigned=1",
+                                     name="unsigned.efi")
+    disk1 = workdir / "unsigned.img"
+    harness.build_esp(disk1, {"EFI/BOOT/BOOTX64.EFI": str(unsigned_uki)})
+    # Disk 2: systemd-boot (signed with the same key) and a loader entry passing arguments.
+    sd_boot = workdir / "systemd-boot.efi"
+    shutil.copyfile(SYSTEMD_BOOT, sd_boot)
+    sd_boot = sign_with_snakeoil(workdir, sd_boot)
+    options = "init=/bin/sh injected=1"
+    files = {"EFI/BOOT/BOOTX64.EFI": str(sd_boot), "EFI/kairos/active.efi": str(signed),
+             "loader/loader.conf": b"timeout 0\ndefault sb.conf\n",
+             "loader/entries/sb.conf": f"title sb\nefi /EFI/kairos/active.efi\noptions {options}\n".encode()}
+    files.update({f"EFI/kairos/active.efi.extra.d/{n}": d for n, d in sysexts.items()})
+    disk2 = workdir / "signed.img"
+    harness.build_esp(disk2, files)
+    drives = []
+    for i, (image, addr) in enumerate(((disk1, 8), (disk2, 9))):
+        drives += ["-drive", f"if=none,id=sb{i},format=raw,snapshot=on,file={image}",
+                   "-device", f"virtio-blk-pci,drive=sb{i},bootindex={i + 1},addr={addr:#x}"]
+    result = harness.boot(disk0, workdir=workdir / "boot", tpm=True, secure_boot=True, qemu_args=drives)
+    assert_booted_with(result, cmdline, marker)
+    facts = result.facts
+    assert facts.secure_boot is True, "the guest must see SecureBoot=1"
+
+    # The firmware's refusals, in boot order, before anything of ours ran.
+    log = harness.strip_ansi(result.log).replace("\r", "")
+    start = re.search(r'BdsDxe: starting Boot[0-9A-F]{4} "[^"]*" from PciRoot\(0x0\)/Pci\(0x9,0x0\)\n', log)
+    assert start, tail(result)
+    started = start.start()
+    failed = re.findall(r'BdsDxe: failed to load Boot[0-9A-F]{4} "[^"]*" from (\S+): (.+)', log[:started])
+    assert [status.strip() for _, status in failed] == ["Access Denied", "Access Denied"], failed
+    assert failed[1][0] == "PciRoot(0x0)/Pci(0x8,0x0)" and failed[0][0] != failed[1][0], failed
+    assert "sysext-stub" not in log[:started], "the firmware must run neither the tampered nor the unsigned UKI"
+    assert facts.efivar_str("LoaderEntrySelected") == "sb.conf", facts.efivar_str("LoaderEntrySelected")
+
+    # .cmdline wins over the arguments: the kernel got it (checked above), and PCR 12 holds only
+    # systemd-boot's own measurement of the options it passed, nothing from our stub.
+    events = log_events(facts.eventlog)
+    utf16 = options.encode("utf-16-le") + b"\0\0"
+    assert [(e[1], e[3]) for e in events if e[0] == 12] == [(0x0000000D, utf16)], [e for e in events if e[0] == 12]
+    assert facts.pcrs["sha256"][12] == hashlib.sha256(bytes(32) + hashlib.sha256(utf16).digest()).digest()
+    assert "StubPcrKernelParameters" not in facts.efivars
+    assert f'cmdline "{cmdline}"' in log, "the stub must log the command line it chose"
+    # PCR 4 has the two images the firmware verified and started (systemd-boot, the UKI), nothing
+    # for the refused ones, and nothing for the unsigned inner kernel the stub started.
+    apps = [struct.unpack_from("<Q", e[3], 8)[0] for e in events if e[0] == 4 and e[1] == EV_EFI_BOOT_SERVICES_APPLICATION]
+    assert apps == [sd_boot.stat().st_size, signed.stat().st_size], apps
+
+    got = facts.extra_by_path()
+    for name, data in sysexts.items():
+        assert got[f"/.extra/sysext/{name}"].sha256 == harness.sha256_hex(data), name
+    events13 = expected_events(sysexts, {})
+    assert parse_pcr13_events(facts.eventlog) == [(p, hashlib.sha256(d).digest()) for p, d in events13]
+    sig = got.get("/.extra/tpm2-pcr-signature.json")
+    want = pcrsig.read_bytes()
+    assert sig is not None and (sig.mode, sig.size, sig.sha256) == (0o100444, len(want), harness.sha256_hex(want)), sig
+    assert "/.extra/tpm2-pcr-public-key.pem" not in got, "no .pcrpkey, no key file"
 
 
 def test_without_cmdline_the_kernel_gets_no_garbage(kernel, workdir):

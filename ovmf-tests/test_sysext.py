@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import harness
-from test_boot import CLI, FAULT_STUB, STUB, make_initrd, tail
+from test_boot import CLI, FAULT_STUB, STUB, log_events, make_initrd, tail
 
 EV_IPL = 0x0000000D
 # StubFeatures we claim: REPORT_BOOT_PARTITION, PICK_UP_SYSEXTS, THREE_PCRS, REPORT_STUB_PARTITION.
@@ -189,22 +189,30 @@ def test_boot_counting_suffix_at_a_non_default_path(kernel, workdir):
 
 def test_failure_rules_with_injected_faults(kernel, workdir):
     """The failures OVMF cannot produce, injected by the fault build (efi-lib/fault.h)
-    through marker names: a read error and a failed measurement leave that file
+    through markers: a read error and a failed measurement leave that file
     out and the rest go on; a full event log passes the file with one warning;
     an allocation failure gives up the largest file of that directory (the fault
-    fires while the marked file is planned in, and it is the largest) and keeps the rest."""
-    uki, _ = build_uki(workdir, kernel, stub=FAULT_STUB)
+    fires while the marked file is planned in, and it is the largest) and keeps the rest.
+    The UKI has no .cmdline and is started from the shell with arguments: its .osrel holds
+    the PCR 11 marker (measuring that section fails) and the arguments the PCR 12 marker
+    (measuring the command line fails); SECURITY.md: both boot on, unrecorded."""
+    initrd, _ = make_initrd(workdir, kernel)
+    uki = workdir / "uki.efi"
+    osrel = 'ID=debian\nPRETTY_NAME="fault-pcr11"\n'
+    subprocess.run([str(CLI), "build", "--stub", str(FAULT_STUB), "--linux", str(kernel.vmlinuz), "--initrd",
+                    str(initrd), "--os-release", osrel, "--output", str(uki)], check=True)
     per_uki = {"a.sysext.raw": b"a\n", "b-fault-measure.sysext.raw": b"b\n", "c-fault-read.sysext.raw": b"c\n",
                "d-fault-logfull.sysext.raw": b"d\n", "e-fault-logfull.sysext.raw": b"e\n",
                "f.sysext.raw": b"f\n", "g-fault-shrink.sysext.raw": b"shrinks while read\n"}
     global_ = {"fault-alloc.sysext.raw": b"ggg\n", "h.sysext.raw": b"h\n"}
-    esp_dir = "EFI/BOOT/BOOTX64.EFI.extra.d"
-    files = {"EFI/BOOT/BOOTX64.EFI": str(uki)}
+    esp_dir = "EFI/fault/uki.efi.extra.d"
+    args = "console=ttyS0 panic=-1 fault-pcr12"
+    files = {"EFI/fault/uki.efi": str(uki), "startup.nsh": f"fs0:\\EFI\\fault\\uki.efi {args}\r\n".encode()}
     files.update({f"{esp_dir}/{n}": d for n, d in per_uki.items()})
     files.update({f"loader/extensions/{n}": d for n, d in global_.items()})
     esp = workdir / "esp.img"
     harness.build_esp(esp, files)
-    result = harness.boot(esp, workdir=workdir / "boot", tpm=True)
+    result = harness.boot(esp, workdir=workdir / "boot", tpm=True, stop_at_shell=False)
     facts = result.facts
     assert result.reason == "poweroff" and facts.complete, tail(result)
 
@@ -237,3 +245,22 @@ def test_failure_rules_with_injected_faults(kernel, workdir):
     assert parse_pcr13_events(facts.eventlog) == [(p, hashlib.sha256(d).digest()) for p, d in events]
     # 4 files measured: the variable is set even though others failed.
     assert facts.efivar_str("StubPcrInitRDSysExts") == "13"
+
+    # PCR 11: .linux went in (name and content), then .osrel's name; its content failed, and the
+    # stub stopped there (.initrd is not measured) without claiming PCR 11. It booted on.
+    assert "sysext-stub: error: cannot measure section .osrel into PCR 11: Device Error" in log, tail(result)
+    assert "StubPcrKernelImage" not in facts.efivars, "a failed PCR 11 must not be announced"
+    pcr11 = [b".linux\0", kernel.vmlinuz.read_bytes(), b".osrel\0"]
+    assert facts.pcrs["sha256"][11] == pcr_sha256(pcr11), "PCR 11 (sha256) mismatch"
+    events = log_events(facts.eventlog)
+    logged11 = [(data.decode("utf-16-le").rstrip("\0"), digest) for pcr, etype, digest, data in events
+                if pcr == 11 and etype == EV_IPL]
+    assert logged11 == [(".linux", hashlib.sha256(pcr11[0]).digest()), (".linux", hashlib.sha256(pcr11[1]).digest()),
+                        (".osrel", hashlib.sha256(pcr11[2]).digest())], logged11
+    # PCR 12: nothing extended, not announced, and the kernel still got the passed-in command line.
+    assert "sysext-stub: error: cannot measure the command line into PCR 12: Device Error" in log, tail(result)
+    assert "StubPcrKernelParameters" not in facts.efivars, "a failed PCR 12 must not be announced"
+    assert facts.pcrs["sha256"][12] == bytes(32) and not [e for e in events if e[0] == 12]
+    assert facts.cmdline.endswith(args), facts.cmdline
+    assert "sysext-stub: starting kernel" in log
+

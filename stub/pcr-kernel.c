@@ -3,8 +3,17 @@
 
 #include <efilib.h>
 
+#include "efi-lib/fault.h"
 #include "efi-lib/log.h"
 #include "measure/uki.h"
+
+/* One section's content; in the fault build a small section holding FAULT_PCR11 fails instead. */
+static EFI_STATUS measure_content(struct measurer *m, const UINT8 *content, UINTN size, const CHAR16 *desc)
+{
+	if (size <= FAULT_SECTION_SCAN_MAX && fault_hit_mem(content, size, FAULT_PCR11))
+		return EFI_DEVICE_ERROR;
+	return measure_ipl(m, PCR_KERNEL_IMAGE, content, size, desc);
+}
 
 BOOLEAN measure_uki_sections(struct measurer *m, const void *image_base, const struct pe_image *self)
 {
@@ -22,8 +31,8 @@ BOOLEAN measure_uki_sections(struct measurer *m, const void *image_base, const s
 		desc[len] = 0;
 		err = measure_ipl(m, PCR_KERNEL_IMAGE, list[i].name, len + 1, desc);
 		if (!EFI_ERROR(err))
-			err = measure_ipl(m, PCR_KERNEL_IMAGE, (const UINT8 *)image_base + s->virtual_address,
-					  s->virtual_size, desc);
+			err = measure_content(m, (const UINT8 *)image_base + s->virtual_address, s->virtual_size,
+					      desc);
 		if (EFI_ERROR(err)) {
 			/* Boot on: PCR 11 just will not match, and StubPcrKernelImage says so. */
 			log_error_status(err, L"cannot measure section %s into PCR %d", desc, PCR_KERNEL_IMAGE);
@@ -35,8 +44,11 @@ BOOLEAN measure_uki_sections(struct measurer *m, const void *image_base, const s
 
 BOOLEAN measure_cmdline(struct measurer *m, const CHAR16 *cmdline)
 {
-	EFI_STATUS err = measure_ipl(m, PCR_KERNEL_PARAMETERS, cmdline, (StrLen(cmdline) + 1) * sizeof(CHAR16),
-				     cmdline);
+	/* In the fault build a command line holding FAULT_PCR12 fails to measure. */
+	EFI_STATUS err = fault_hit16(cmdline, FAULT_PCR12)
+				 ? EFI_DEVICE_ERROR
+				 : measure_ipl(m, PCR_KERNEL_PARAMETERS, cmdline,
+					       (StrLen(cmdline) + 1) * sizeof(CHAR16), cmdline);
 
 	if (EFI_ERROR(err)) {
 		log_error_status(err, L"cannot measure the command line into PCR %d", PCR_KERNEL_PARAMETERS);
