@@ -33,7 +33,8 @@ static EFI_STATUS place_kernel(const UINT8 *file, UINTN size, struct placed_kern
 	if (r == MS_OK)
 		r = pe_load_plan(&kernel_pe, PE_MACHINE_X86_64, &kernel_plan);
 	if (r != MS_OK)
-		return log_error_status(EFI_LOAD_ERROR, L"cannot load the embedded kernel (.linux, %lu bytes): %a",
+		return log_error_status(EFI_LOAD_ERROR,
+					L"cannot load the embedded kernel (.linux, %lu bytes): not a PE image we can run (%a)",
 					(UINT64)size, ms_strerror(r));
 
 	/* Pages are 4 KiB aligned; a larger section alignment needs room to round up. */

@@ -179,7 +179,7 @@ def malformed_variants(good: bytes) -> dict[str, bytes]:
     b[cmd + 12:cmd + 16] = b[osrel + 12:osrel + 16]  # .cmdline's VirtualAddress = .osrel's
     out["overlap"] = bytes(b)
 
-    # .linux is not a PE (its first page is text): the firmware's LoadImage refuses it inside the stub.
+    # .linux is not a PE (its first page is text): the stub's own loader refuses it (measure/pe-load).
     b = bytearray(good)
     raw, = struct.unpack_from("<I", b, find_section(b, b".linux") + 20)
     b[raw:raw + 4096] = (b"not a kernel\n" * 316).ljust(4096, b"\n")
@@ -238,7 +238,8 @@ def test_malformed_ukis_are_refused_and_the_firmware_goes_on(kernel, workdir):
     assert "sysext-stub: error: this UKI has no .linux section" in cases["no-linux"]
     assert "sysext-stub: error: our own PE headers are malformed (overlapping regions)" in cases["overlap"]
     linux_size = len(kernel.vmlinuz.read_bytes())
-    assert (f"sysext-stub: error: cannot load the embedded kernel (.linux, {linux_size} bytes): Unsupported"
+    assert (f"sysext-stub: error: cannot load the embedded kernel (.linux, {linux_size} bytes): "
+            "not a PE image we can run (bad magic/signature): Load Error"
             in cases["garbage-linux"]), cases["garbage-linux"][-2000:]
     # The good UKI registers its own initrd device: the garbage-linux stub removed its one on the way out.
     assert "starting kernel" in cases["good"]
