@@ -24,6 +24,7 @@
 #include "sysext-set.h"
 #include "util.h"
 #include "measure/cmdline.h"
+#include "measure/extdir.h"
 #include "measure/initrd.h"
 #include "measure/pe.h"
 #include "measure/sysext-archive.h"
@@ -421,10 +422,11 @@ static enum ext_rule rule_for(const struct predict_options *o)
 	return o->systemd_version >= 256 ? EXT_RULE_SYSTEMD_256 : EXT_RULE_SYSTEMD_252;
 }
 
-static int collect_set(const struct predict_options *o, struct sysext_set *s, const char *prefix, const char *dir,
-		       const char *const *files, size_t n_files, const char *const *manifests, size_t n_manifests)
+static int collect_set(const struct predict_options *o, struct sysext_set *s, const char *prefix, size_t dir_len,
+		       const char *dir, const char *const *files, size_t n_files, const char *const *manifests,
+		       size_t n_manifests)
 {
-	sysext_set_init(s, prefix, rule_for(o), o->scheme == PREDICT_SCHEME_SYSEXT_STUB);
+	sysext_set_init(s, prefix, rule_for(o), o->scheme == PREDICT_SCHEME_SYSEXT_STUB, dir_len);
 	if (dir && sysext_set_add_dir(s, dir, o->verbose) < 0)
 		return -1;
 	for (size_t i = 0; i < n_files; i++)
@@ -486,6 +488,8 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 	uint16_t *cmdline = NULL;
 	bool passed_in = false, have_sysext_input, want_archives, global_read;
 	enum uki_order order = UKI_ORDER_DEFAULT;
+	/* Where the per-UKI directory is on the ESP is not known: the shortest one there can be. */
+	size_t extra_dir_len = EXTDIR_MIN_LEN;
 	int r = -1;
 
 	if (o->systemd_version == 0)
@@ -500,13 +504,13 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 
 	if (o->uki && load_uki(o->uki, &u) < 0)
 		goto out;
-	if (collect_set(o, &per_uki, SYSEXT_PREFIX, o->extra_dir, o->sysexts, o->n_sysexts, o->manifests,
-			o->n_manifests) < 0)
+	if (collect_set(o, &per_uki, SYSEXT_PREFIX, extra_dir_len, o->extra_dir, o->sysexts, o->n_sysexts,
+			o->manifests, o->n_manifests) < 0)
 		goto out;
 	if (!global_read && (o->global_dir || o->n_global_sysexts || o->n_global_manifests))
 		warnf("systemd-stub %u does not read \\loader\\extensions (v258+): global sysexts ignored",
 		      o->systemd_version);
-	if (collect_set(o, &global, SYSEXT_GLOBAL_PREFIX, global_read ? o->global_dir : NULL,
+	if (collect_set(o, &global, SYSEXT_GLOBAL_PREFIX, EXTDIR_GLOBAL_LEN, global_read ? o->global_dir : NULL,
 			global_read ? o->global_sysexts : NULL, global_read ? o->n_global_sysexts : 0,
 			global_read ? o->global_manifests : NULL, global_read ? o->n_global_manifests : 0) < 0)
 		goto out;
@@ -577,7 +581,7 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 	if (want_archives && o->uki) {
 		bool ours = o->scheme == PREDICT_SCHEME_SYSEXT_STUB;
 
-		if (signature_archives_build(u.buf, &u.img, ours ? o->extra_dir : NULL,
+		if (signature_archives_build(u.buf, &u.img, ours ? o->extra_dir : NULL, extra_dir_len,
 					     ours && global_read ? o->global_dir : NULL, &sa) < 0)
 			goto out;
 		arch[2] = sa.signature;

@@ -339,6 +339,54 @@ def test_at_most_128_files_first_in_name_order(tmp_path):
     assert value(json.loads(r.stdout), "sha256", 13) == replay("sha256", [H("sha256", newc(".extra/sysext", files))])
 
 
+def long_name(n, suffix=".sysext.raw", fill="n"):
+    return fill * (n - len(suffix)) + suffix
+
+
+# EDK2's FAT driver opens a name below a directory only if "X:" + its path + "\" + name + NUL fit in
+# 260 characters (docs/MEASUREMENTS.md): below \loader\extensions (18) names of up to 238.
+def fat_opens(dir_path, name):
+    return 2 + len(dir_path) + 1 + len(name) + 1 <= 260
+
+
+def test_firmware_path_limit_in_the_global_directory(tmp_path):
+    r"""238 characters open below \loader\extensions, 239 do not: predict skips 239 with a warning,
+    before the 128-file limit counts it, exactly as the stub's listing does."""
+    assert fat_opens("\\loader\\extensions", long_name(238)) and not fat_opens("\\loader\\extensions", long_name(239))
+    files = {f"x{i:03d}.sysext.raw": bytes([i]) for i in range(127)}
+    files[long_name(238)] = b"opens"
+    g = write_set(tmp_path / "extensions", {**files, long_name(239, fill="A"): b"too long"})
+    r = predict("--json", "--global-dir", g, "--bank", "sha256")
+    j = json.loads(r.stdout)
+    assert value(j, "sha256", 13) == replay("sha256", per_file_digests("sha256", {}, files))
+    assert len(entry(j, "sha256", 13)["events"]) == 2 * 128
+    warnings = [ln for ln in r.stderr.splitlines() if "warning" in ln]
+    assert warnings == [f"sysext-stub: warning: {g / long_name(239, fill='A')}: skipped by the stub: path too long "
+                        "for the firmware to open (over the FAT driver's 260 characters)"], r.stderr
+    out = tmp_path / "x.cpio"
+    cli("cpio", "--global-dir", g, "--output", out)
+    assert out.read_bytes() == newc(".extra/global_sysext", files)
+    # Named one by one: an error, as for any file the stub would skip.
+    assert_failed(predict("--global-sysext", g / long_name(239, fill="A"), check=False),
+                  g / long_name(239, fill="A"), "path too long")
+    assert predict("--global-sysext", g / long_name(238), "--pcr", "13").returncode == 0
+
+
+def test_firmware_path_limit_for_signature_files(tmp_path, small_uki):
+    """A *.pcrsig.json the firmware cannot open is left out of the merged signatures (and PCR 9), too."""
+    fp = "ab" * 32
+    doc = f'{{"sha256":[{{"pcrs":[11],"pkfp":"{fp}","pol":"{fp}","sig":"AAAA"}}]}}'.encode()
+    uki = small_uki("uki.efi")
+    g = write_set(tmp_path / "extensions", {long_name(239, ".pcrsig.json"): doc})
+    out = tmp_path / "x.cpio"
+    r = cli("cpio", "--uki", uki, "--global-dir", g, "--output", out)
+    assert out.read_bytes() == b"", "no signature file left, no archive"
+    assert f"{g / long_name(239, '.pcrsig.json')}: skipped by the stub: path too long" in r.stderr
+    g2 = write_set(tmp_path / "ext2", {long_name(238, ".pcrsig.json"): doc})
+    cli("cpio", "--uki", uki, "--global-dir", g2, "--output", out)
+    assert [row[5] for row in cpio_list(out.read_bytes())] == [".extra", ".extra/tpm2-pcr-signature.json"]
+
+
 def test_same_name_twice_is_an_error(tmp_path, worked):
     per_uki, _ = worked
     m = tmp_path / "SUMS"
