@@ -31,6 +31,7 @@
 #include "measure/uki.h"
 
 #define UKI_SIZE_MAX ((uint64_t)4 << 30)
+#define ESP_PATH_MAX 1024 /* UTF-16 units of the stub's own path, NUL included (stub/stub.c) */
 #define SYSTEMD_DEFAULT_VERSION 252 /* Debian 12's systemd-stub */
 #define TAG_LINUX_INITRD 0x8F3B22ECu
 #define TAG_LINUX_LOAD_OPTIONS 0x8F3B22EDu
@@ -54,6 +55,9 @@ void predict_input_usage(FILE *f)
 	fputs("Inputs:\n"
 	      "  --uki FILE             the UKI: PCR 11 sections, .cmdline, .initrd (PCR 9)\n"
 	      "  --extra-dir DIR        the UKI's <uki>.extra.d directory (per-UKI sysexts)\n"
+	      "  --esp-path PATH        where the UKI is on the ESP, e.g. \\EFI\\Linux\\uki.efi: decides which\n"
+	      "                         long per-UKI names the firmware opens (default: only those no path opens\n"
+	      "                         are skipped)\n"
 	      "  --global-dir DIR       the ESP's \\loader\\extensions directory\n"
 	      "  --sysext FILE          one per-UKI sysext (repeatable)\n"
 	      "  --global-sysext FILE   one global sysext (repeatable)\n"
@@ -117,6 +121,7 @@ int predict_input_option(struct predict_options *o, int c, const char *arg)
 
 	switch (c) {
 	case PREDICT_OPT_UKI: o->uki = arg; break;
+	case PREDICT_OPT_ESP_PATH: o->esp_path = arg; break;
 	case PREDICT_OPT_EXTRA_DIR: o->extra_dir = arg; break;
 	case PREDICT_OPT_GLOBAL_DIR: o->global_dir = arg; break;
 	case PREDICT_OPT_SYSEXT: return push(&o->sysexts, &o->n_sysexts, arg);
@@ -422,6 +427,36 @@ static enum ext_rule rule_for(const struct predict_options *o)
 	return o->systemd_version >= 256 ? EXT_RULE_SYSTEMD_256 : EXT_RULE_SYSTEMD_252;
 }
 
+/*
+ * The per-UKI directory's path length on the ESP, derived from --esp-path
+ * as the stub derives it from its own path (measure/extdir.c); without
+ * --esp-path the shortest there is, so that only names no UKI path lets
+ * the firmware open are skipped.
+ */
+static int per_uki_dir_len(const struct predict_options *o, size_t *ret)
+{
+	uint16_t in[ESP_PATH_MAX], out[ESP_PATH_MAX];
+	size_t n, len = 0;
+
+	*ret = EXTDIR_MIN_LEN;
+	if (!o->esp_path)
+		return 0;
+	n = strlen(o->esp_path);
+	if (n >= ESP_PATH_MAX)
+		return errorf("--esp-path: longer than %d characters", ESP_PATH_MAX - 1);
+	for (size_t i = 0; i < n; i++) {
+		if ((uint8_t)o->esp_path[i] >= 0x80)
+			return errorf("--esp-path '%s': only ASCII paths are supported", o->esp_path);
+		in[i] = (uint8_t)o->esp_path[i];
+	}
+	if (extdir_from_image_path(in, n, out, ESP_PATH_MAX) != MS_OK)
+		return errorf("--esp-path '%s': not the path of a file", o->esp_path);
+	while (out[len])
+		len++;
+	*ret = len;
+	return 0;
+}
+
 static int collect_set(const struct predict_options *o, struct sysext_set *s, const char *prefix, size_t dir_len,
 		       const char *dir, const char *const *files, size_t n_files, const char *const *manifests,
 		       size_t n_manifests)
@@ -488,8 +523,7 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 	uint16_t *cmdline = NULL;
 	bool passed_in = false, have_sysext_input, want_archives, global_read;
 	enum uki_order order = UKI_ORDER_DEFAULT;
-	/* Where the per-UKI directory is on the ESP is not known: the shortest one there can be. */
-	size_t extra_dir_len = EXTDIR_MIN_LEN;
+	size_t extra_dir_len;
 	int r = -1;
 
 	if (o->systemd_version == 0)
@@ -504,7 +538,8 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 
 	if (o->uki && load_uki(o->uki, &u) < 0)
 		goto out;
-	if (collect_set(o, &per_uki, SYSEXT_PREFIX, extra_dir_len, o->extra_dir, o->sysexts, o->n_sysexts,
+	if (per_uki_dir_len(o, &extra_dir_len) < 0 ||
+	    collect_set(o, &per_uki, SYSEXT_PREFIX, extra_dir_len, o->extra_dir, o->sysexts, o->n_sysexts,
 			o->manifests, o->n_manifests) < 0)
 		goto out;
 	if (!global_read && (o->global_dir || o->n_global_sysexts || o->n_global_manifests))

@@ -372,6 +372,60 @@ def test_firmware_path_limit_in_the_global_directory(tmp_path):
     assert predict("--global-sysext", g / long_name(238), "--pcr", "13").returncode == 0
 
 
+@pytest.mark.parametrize("esp_path", ["\\EFI\\Linux\\uki.efi", "/EFI//Linux/uki+3-1.efi", "EFI\\Linux\\uki.efi",
+                                      "\\" + "d" * 150 + "\\x.efi"])
+def test_firmware_path_limit_in_the_per_uki_directory(tmp_path, esp_path):
+    """--esp-path gives the UKI's place; its .extra.d (derived as the stub derives it, boot counter
+    removed) decides which names open. Without it only names no UKI path could open are skipped."""
+    extra_dir = esp_path.replace("/", "\\").replace("\\\\", "\\").replace("+3-1", "")
+    extra_dir = ("" if extra_dir.startswith("\\") else "\\") + extra_dir + ".extra.d"
+    longest = 256 - len(extra_dir)
+    assert fat_opens(extra_dir, long_name(longest)) and not fat_opens(extra_dir, long_name(longest + 1))
+    fits, too_long = {long_name(longest): b"fits"}, long_name(longest + 1, fill="m")
+    d = write_set(tmp_path / "uki.efi.extra.d", {**fits, too_long: b"no"})
+    r = predict("--json", "--esp-path", esp_path, "--extra-dir", d, "--bank", "sha256")
+    assert value(json.loads(r.stdout), "sha256", 13) == replay("sha256", per_file_digests("sha256", fits))
+    assert f"{d / too_long}: skipped by the stub: path too long" in r.stderr
+    # Without --esp-path: the shortest per-UKI directory, "\a.extra.d", lets 246 characters open.
+    d2 = write_set(tmp_path / "any.extra.d", {long_name(246): b"246", long_name(247, fill="m"): b"247"})
+    r = predict("--json", "--extra-dir", d2, "--bank", "sha256")
+    assert value(json.loads(r.stdout), "sha256", 13) == replay("sha256", per_file_digests("sha256", {
+        long_name(246): b"246"}))
+    assert r.stderr.count("skipped by the stub: path too long") == 1 and long_name(247, fill="m") in r.stderr
+
+
+def test_cpio_and_sign_take_esp_path(tmp_path):
+    """--esp-path is an input like the others: cpio packs, and sign signs, what predict predicts."""
+    fits, too_long = long_name(230), long_name(231, fill="m")  # \EFI\Linux\uki.efi.extra.d has 26
+    d = write_set(tmp_path / "uki.efi.extra.d", {fits: b"fits", too_long: b"no"})
+    only = write_set(tmp_path / "only", {fits: b"fits"})
+    esp = ["--esp-path", "\\EFI\\Linux\\uki.efi"]
+    out = tmp_path / "x.cpio"
+    cli("cpio", *esp, "--extra-dir", d, "--output", out)
+    assert out.read_bytes() == newc(".extra/sysext", {fits: b"fits"})
+    key = tmp_path / "k.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key],
+                   check=True, capture_output=True)
+
+    def policy(*args):
+        return cli("sign", "--policy-digest-only", "--private-key", key, "--pcrs", "13", "--bank", "sha256",
+                   *args).stdout
+
+    assert policy(*esp, "--extra-dir", d) == policy("--extra-dir", only)
+    assert policy("--extra-dir", d) != policy("--extra-dir", only)
+
+
+@pytest.mark.parametrize("esp_path, needle", [
+    ("\\EFI\\Linux\\", "not the path of a file"),
+    ("", "not the path of a file"),
+    ("\\EFI\\L\u00e9\\uki.efi", "only ASCII"),
+    ("\\" + "x" * 1100, "longer than 1023"),
+])
+def test_esp_path_errors(tmp_path, esp_path, needle):
+    d = write_set(tmp_path / "e", {"a.sysext.raw": b"a"})
+    assert_failed(predict("--esp-path", esp_path, "--extra-dir", d, check=False), "--esp-path", needle)
+
+
 def test_firmware_path_limit_for_signature_files(tmp_path, small_uki):
     """A *.pcrsig.json the firmware cannot open is left out of the merged signatures (and PCR 9), too."""
     fp = "ab" * 32
