@@ -50,31 +50,81 @@ struct uki {
 	struct pe_image img;
 };
 
+/* The --help text of each input option, in the order predict lists them; opt 0: a heading. */
+static const struct input_help {
+	int opt;
+	const char *text;
+} input_help[] = {
+	{ 0, "Inputs:\n" },
+	{ PREDICT_OPT_UKI, "  --uki FILE             the UKI: PCR 11 sections, .cmdline, .initrd (PCR 9)\n" },
+	{ PREDICT_OPT_EXTRA_DIR, "  --extra-dir DIR        the UKI's <uki>.extra.d directory (per-UKI sysexts)\n" },
+	{ PREDICT_OPT_ESP_PATH,
+	  "  --esp-path PATH        where the UKI is on the ESP, e.g. \\EFI\\Linux\\uki.efi: decides which\n"
+	  "                         long per-UKI names the firmware opens (default: only those no path opens\n"
+	  "                         are skipped)\n" },
+	{ PREDICT_OPT_GLOBAL_DIR, "  --global-dir DIR       the ESP's \\loader\\extensions directory\n" },
+	{ PREDICT_OPT_SYSEXT, "  --sysext FILE          one per-UKI sysext (repeatable)\n" },
+	{ PREDICT_OPT_GLOBAL_SYSEXT, "  --global-sysext FILE   one global sysext (repeatable)\n" },
+	{ PREDICT_OPT_MANIFEST, "  --manifest FILE        per-UKI sysexts as sha256sum output, no images needed (repeatable)\n" },
+	{ PREDICT_OPT_GLOBAL_MANIFEST, "  --global-manifest FILE the same for global sysexts\n" },
+	{ PREDICT_OPT_CMDLINE,
+	  "  --cmdline STR          command line passed to the UKI (PCR 12; ignored if the UKI has .cmdline)\n" },
+	{ 0, "How the boot measures:\n" },
+	{ PREDICT_OPT_BANK, "  --bank NAME            sha1, sha256, sha384, sha512 (repeatable; default: all)\n" },
+	{ PREDICT_OPT_PHASE,
+	  "  --phase PHASE          PCR 11 boot phase, e.g. enter-initrd (repeatable; default: as systemd-measure)\n" },
+	{ PREDICT_OPT_SCHEME,
+	  "  --scheme NAME          sysext-stub (default) or systemd (systemd-stub's archive measurement)\n" },
+	{ PREDICT_OPT_SYSTEMD_VERSION,
+	  "  --systemd-version N    systemd release whose section list / pickup rules to use\n"
+	  "                         (default: 258 list for sysext-stub, 252 for --scheme=systemd)\n" },
+	{ PREDICT_OPT_SECURE_BOOT, "  --secure-boot          (systemd scheme) Secure Boot on: .cmdline cannot be overridden\n" },
+	{ PREDICT_OPT_INITIAL, "  --initial HEX          PCR 13 start value (its length selects the bank; repeatable)\n" },
+	{ PREDICT_OPT_OS_SEPARATOR, "  --os-separator         add the extend systemd >= 261 makes into PCR 13 in the initrd\n" },
+	{ PREDICT_OPT_VERBOSE, "  --verbose              report skipped directory entries\n" },
+	{ PREDICT_OPT_THREADS, "  --threads N            hash with N threads (default: one per CPU)\n" },
+};
+
+#define N_INPUT_HELP (sizeof(input_help) / sizeof(input_help[0]))
+
 void predict_input_usage(FILE *f)
 {
-	fputs("Inputs:\n"
-	      "  --uki FILE             the UKI: PCR 11 sections, .cmdline, .initrd (PCR 9)\n"
-	      "  --extra-dir DIR        the UKI's <uki>.extra.d directory (per-UKI sysexts)\n"
-	      "  --esp-path PATH        where the UKI is on the ESP, e.g. \\EFI\\Linux\\uki.efi: decides which\n"
-	      "                         long per-UKI names the firmware opens (default: only those no path opens\n"
-	      "                         are skipped)\n"
-	      "  --global-dir DIR       the ESP's \\loader\\extensions directory\n"
-	      "  --sysext FILE          one per-UKI sysext (repeatable)\n"
-	      "  --global-sysext FILE   one global sysext (repeatable)\n"
-	      "  --manifest FILE        per-UKI sysexts as sha256sum output, no images needed (repeatable)\n"
-	      "  --global-manifest FILE the same for global sysexts\n"
-	      "  --cmdline STR          command line passed to the UKI (PCR 12; ignored if the UKI has .cmdline)\n"
-	      "How the boot measures:\n"
-	      "  --bank NAME            sha1, sha256, sha384, sha512 (repeatable; default: all)\n"
-	      "  --phase PHASE          PCR 11 boot phase, e.g. enter-initrd (repeatable; default: as systemd-measure)\n"
-	      "  --scheme NAME          sysext-stub (default) or systemd (systemd-stub's archive measurement)\n"
-	      "  --systemd-version N    systemd release whose section list / pickup rules to use\n"
-	      "                         (default: 258 list for sysext-stub, 252 for --scheme=systemd)\n"
-	      "  --secure-boot          (systemd scheme) Secure Boot on: .cmdline cannot be overridden\n"
-	      "  --initial HEX          PCR 13 start value (its length selects the bank; repeatable)\n"
-	      "  --os-separator         add the extend systemd >= 261 makes into PCR 13 in the initrd\n"
-	      "  --verbose              report skipped directory entries\n"
-	      "  --threads N            hash with N threads (default: one per CPU)\n",
+	for (size_t i = 0; i < N_INPUT_HELP; i++)
+		fputs(input_help[i].text, f);
+}
+
+/* The help of the input options @opts (no headings), in that order. */
+static void input_usage_of(FILE *f, const int *opts, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < N_INPUT_HELP; i++)
+			if (input_help[i].opt == opts[k])
+				fputs(input_help[i].text, f);
+}
+
+/*
+ * The inputs `cpio` takes: what decides which files are packed and how
+ * (not the PCR, bank, phase or command-line options, which only change
+ * what is measured, nor manifests, which have no bytes to pack).
+ */
+static const int cpio_files[] = { PREDICT_OPT_EXTRA_DIR, PREDICT_OPT_ESP_PATH, PREDICT_OPT_GLOBAL_DIR,
+				  PREDICT_OPT_SYSEXT, PREDICT_OPT_GLOBAL_SYSEXT };
+static const int cpio_rules[] = { PREDICT_OPT_SCHEME, PREDICT_OPT_SYSTEMD_VERSION, PREDICT_OPT_VERBOSE,
+				  PREDICT_OPT_THREADS };
+
+static void cpio_usage(FILE *f)
+{
+	fputs("Usage: sysext-stub cpio --output FILE [options]\n"
+	      "Write the archives the stub appends to the UKI's .initrd, byte for byte (docs/MEASUREMENTS.md).\n\n"
+	      "Inputs (at least one directory or file):\n"
+	      "  --uki FILE             the UKI: adds its signature (.pcrsig, merged) and public-key archives\n",
+	      f);
+	input_usage_of(f, cpio_files, sizeof(cpio_files) / sizeof(cpio_files[0]));
+	fputs("How the stub picks:\n", f);
+	input_usage_of(f, cpio_rules, sizeof(cpio_rules) / sizeof(cpio_rules[0]));
+	fputs("Output:\n"
+	      "  -o, --output FILE      where to write the archives (atomically; required)\n"
+	      "  -h, --help             this text\n",
 	      f);
 }
 
@@ -184,18 +234,35 @@ void predict_options_free(struct predict_options *o)
 static int parse_args(int argc, char **argv, struct predict_options *o, bool cpio_mode)
 {
 	enum { OPT_PCR = PREDICT_OPT_END, OPT_JSON, OPT_OUTPUT };
-	static const struct option longopts[] = {
+	static const struct option inputs[] = { PREDICT_INPUT_LONGOPTS };
+	static const struct option predict_longopts[] = {
 		PREDICT_INPUT_LONGOPTS,
 		{ "pcr", required_argument, NULL, OPT_PCR },
 		{ "json", no_argument, NULL, OPT_JSON },
-		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* cpio: --uki, its files and rules, --output, --help; the rest stays zero (the end). */
+	struct option cpio_longopts[1 + sizeof(cpio_files) / sizeof(int) + sizeof(cpio_rules) / sizeof(int) + 3] = {
+		{ "output", required_argument, NULL, OPT_OUTPUT },
+		{ "help", no_argument, NULL, 'h' },
+	};
+	size_t n = 2;
 	int c, r = 0;
 	unsigned v;
 
-	while (r == 0 && (c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+	for (size_t i = 0; cpio_mode && i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		bool take = inputs[i].val == PREDICT_OPT_UKI;
+
+		for (size_t k = 0; k < sizeof(cpio_files) / sizeof(int); k++)
+			take |= inputs[i].val == cpio_files[k];
+		for (size_t k = 0; k < sizeof(cpio_rules) / sizeof(int); k++)
+			take |= inputs[i].val == cpio_rules[k];
+		if (take)
+			cpio_longopts[n++] = inputs[i];
+	}
+	while (r == 0 && (c = getopt_long(argc, argv, cpio_mode ? "ho:" : "h",
+					  cpio_mode ? cpio_longopts : predict_longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_PCR:
 			r = parse_number(optarg, "--pcr", 23, &v);
@@ -207,19 +274,16 @@ static int parse_args(int argc, char **argv, struct predict_options *o, bool cpi
 		case OPT_JSON: o->json = true; break;
 		case 'o':
 		case OPT_OUTPUT:
-			if (!cpio_mode)
-				goto unknown;
 			o->output = optarg;
 			break;
 		case 'h':
-			usage(stdout);
+			(cpio_mode ? cpio_usage : usage)(stdout);
 			return 1;
 		default:
 			if (c >= PREDICT_OPT_UKI && c < PREDICT_OPT_END) {
 				r = predict_input_option(o, c, optarg);
 				break;
 			}
-		unknown:
 			return errorf("try 'sysext-stub %s --help'", cpio_mode ? "cpio" : "predict");
 		}
 	}

@@ -12,6 +12,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -603,6 +604,34 @@ def test_cpio_per_uki_then_global(tmp_path):
     cli("cpio", *[a for n in per_uki for a in ("--sysext", d / n)], "--global-sysext", g / "tools.sysext.raw",
         "-o", out2)
     assert out2.read_bytes() == data
+
+
+def help_options(text):
+    """{option: takes an argument} for every option a --help text lists."""
+    found = re.findall(r"^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)( [A-Z]+)?", text, re.M)
+    return {name: bool(arg) for name, arg in found}
+
+
+def test_cpio_help_lists_exactly_the_options_cpio_accepts(tmp_path):
+    r = cli("cpio", "--help")
+    assert r.stdout.startswith("Usage: sysext-stub cpio --output FILE") and r.stderr == ""
+    listed = help_options(r.stdout)
+    assert {"--output", "--extra-dir", "--global-dir", "--sysext", "--global-sysext", "--uki",
+            "--esp-path"} <= set(listed), listed
+    candidates = {**help_options(cli("predict", "--help").stdout), **listed}
+    assert "--bank" in candidates and "--manifest" in candidates and "--json" in candidates
+    d = write_set(tmp_path / "e", {"a.sysext.raw": b"a"})
+    accepted = set()
+    for name, takes_arg in candidates.items():
+        if name == "--help":
+            continue
+        arg = [tmp_path / "arg"] if takes_arg else []  # a path, in case it is one (--output)
+        r = cli("cpio", "--extra-dir", d, "--output", tmp_path / "out.cpio", name, *arg, check=False)
+        if f"unrecognized option '{name}" not in r.stderr:
+            accepted.add(name)
+        else:
+            assert r.returncode == 1 and "try 'sysext-stub cpio --help'" in r.stderr, r.stderr
+    assert accepted == set(listed) - {"--help"}
 
 
 def assert_no_output(r, out, *words):
