@@ -131,6 +131,7 @@ $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
 FUZZ_HOST_manifest := host-tools/sysext-set.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_expect := host-tools/eventlog.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_build := host-tools/build.c host-tools/pe-edit.c host-tools/util.c
+FUZZ_HOST_prediction := host-tools/prediction.c host-tools/eventlog.c host-tools/digest.c host-tools/util.c
 FUZZ_LIBS := -lcrypto -lpthread
 # (A function, because a '%' written in a pattern rule's prerequisites is the stem.)
 fuzz_host_obj = $(patsubst %.c,$(B)/test/%.o,$(FUZZ_HOST_$(1)))
