@@ -4,6 +4,7 @@
 #   make demo       install what is missing, build, boot a demo UKI under QEMU/OVMF/swtpm
 #   make check      install what is missing, build, run every test
 #   make unit       host unit tests only (ASan/UBSan)
+#   make cli-asan-check  the CLI tests against the ASan/UBSan build of the CLI
 #   make valgrind-check  the CLI under valgrind (leaks, memory errors)
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS (fuzz-short: 10 s each)
 #
@@ -59,8 +60,8 @@ FAULT_OBJ := $(patsubst %.c,$(B)/efi-fault/%.o,$(STUB_SRC) $(EFILIB_SRC) $(MEASU
 HOST_MEASURE_OBJ := $(patsubst %.c,$(B)/host/%.o,$(MEASURE_SRC))
 TEST_MEASURE_OBJ := $(patsubst %.c,$(B)/test/%.o,$(MEASURE_SRC))
 
-.PHONY: all deps demo check bench unit cli-check tpm-check fuzz fuzz-short fuzz-replay measure-check ovmf-check \
-	valgrind-check clean
+.PHONY: all deps demo check bench unit cli-check cli-asan-check tpm-check fuzz fuzz-short fuzz-replay measure-check \
+	ovmf-check valgrind-check clean
 .DELETE_ON_ERROR:
 # Keep intermediate objects (tests) so `make unit` does not rebuild everything.
 .SECONDARY:
@@ -105,6 +106,20 @@ $(B)/sysext-stub: $(patsubst %.c,$(B)/host/%.o,$(HOST_SRC)) $(HOST_MEASURE_OBJ)
 $(B)/efi-postlink: $(patsubst %.c,$(B)/host/%.o,$(POSTLINK_SRC)) $(HOST_MEASURE_OBJ)
 	$(CC) $(HOST_LDFLAGS) $^ -o $@
 
+# The same CLI with ASan/UBSan (make cli-asan-check runs tests/cli against it). _FORTIFY_SOURCE
+# would check some accesses in place of ASan, so it is left out here.
+$(B)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -D_FORTIFY_SOURCE=2,$(HOST_CFLAGS)) $(SAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(B)/asan/sysext-stub: $(patsubst %.c,$(B)/asan/%.o,$(HOST_SRC) $(MEASURE_SRC))
+	$(CC) $(HOST_LDFLAGS) $(SAN_FLAGS) $^ -lcrypto -lpthread -o $@
+
+# `build` finds its default stub next to the CLI, as it does for build/sysext-stub.
+$(B)/asan/sysext-stub-x64.efi: $(B)/sysext-stub-x64.efi
+	@mkdir -p $(dir $@)
+	cp $< $@
+
 # ---------------------------------------------------------------- tests
 $(B)/test/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -117,6 +132,8 @@ $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
 FUZZ_HOST_manifest := host-tools/sysext-set.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_expect := host-tools/eventlog.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_sigfile := host-tools/pcrsig-file.c host-tools/base64.c host-tools/pem.c host-tools/digest.c host-tools/util.c
+FUZZ_HOST_build := host-tools/build.c host-tools/pe-edit.c host-tools/pem.c host-tools/util.c
+FUZZ_HOST_prediction := host-tools/prediction.c host-tools/eventlog.c host-tools/digest.c host-tools/util.c
 FUZZ_LIBS := -lcrypto -lpthread
 # (A function, because a '%' written in a pattern rule's prerequisites is the stem.)
 fuzz_host_obj = $(patsubst %.c,$(B)/test/%.o,$(FUZZ_HOST_$(1)))
@@ -185,6 +202,13 @@ measure-check: $(patsubst %.c,$(B)/efi/%.o,$(MEASURE_SRC)) $(B)/sysext-stub-x64.
 cli-check: all
 	$(PYTHON) -m pytest -v -p no:cacheprovider tests/cli
 
+# tests/cli against the ASan/UBSan CLI. Sanitizer reports get their own exit codes (never the CLI's
+# 0, 1 or 2); a failed allocation returns NULL, as in libc, so the CLI's own handling is tested.
+CLI_SAN_ENV := ASAN_OPTIONS=exitcode=86:detect_leaks=1:allocator_may_return_null=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87 LSAN_OPTIONS=exitcode=88
+cli-asan-check: all $(B)/asan/sysext-stub $(B)/asan/sysext-stub-x64.efi
+	SYSEXT_STUB_CLI=$(CURDIR)/$(B)/asan/sysext-stub $(CLI_SAN_ENV) $(PYTHON) -m pytest -v -p no:cacheprovider tests/cli
+
 # The plain (unsanitized) CLI under valgrind: no memory errors, no definite or indirect leaks.
 valgrind-check: all
 	scripts/valgrind-cli.sh $(B)/sysext-stub $(B)/sysext-stub-x64.efi
@@ -212,6 +236,7 @@ check: deps
 	$(MAKE) fuzz-replay
 	$(MAKE) fuzz-short
 	$(MAKE) cli-check
+	$(MAKE) cli-asan-check
 	$(MAKE) valgrind-check
 	$(MAKE) tpm-check
 	$(MAKE) ovmf-check

@@ -35,17 +35,8 @@
 #define PART_SIZE_MAX ((uint64_t)UINT32_MAX)
 #define STUB_SIZE_MAX ((uint64_t)64 << 20)
 
-struct part {
-	const char *option;  /* command-line option */
-	const char *section; /* PE section name */
-	int is_text;         /* TEXT or @FILE; otherwise a path */
-	const char *arg;
-	uint8_t *data;
-	size_t size;
-};
-
 /* Append order follows ukify: small metadata first, the kernel last. */
-static struct part parts_template[] = {
+static const struct build_part parts_template[BUILD_N_PARTS] = {
 	{ "os-release", ".osrel", 1, NULL, NULL, 0 },
 	{ "cmdline", ".cmdline", 1, NULL, NULL, 0 },
 	{ "uname", ".uname", 1, NULL, NULL, 0 },
@@ -54,8 +45,13 @@ static struct part parts_template[] = {
 	{ "linux", ".linux", 0, NULL, NULL, 0 },
 	{ "pcrsig", ".pcrsig", 0, NULL, NULL, 0 },
 };
-#define N_PARTS (sizeof(parts_template) / sizeof(parts_template[0]))
+#define N_PARTS BUILD_N_PARTS
 #define PART_LINUX 5 /* index of .linux in parts_template */
+
+void build_parts_init(struct build_part parts[BUILD_N_PARTS])
+{
+	memcpy(parts, parts_template, sizeof(parts_template));
+}
 
 static void usage(FILE *f)
 {
@@ -73,7 +69,7 @@ static void usage(FILE *f)
 		"  --output FILE       the UKI to write (written atomically)\n");
 }
 
-static int load_part(struct part *p)
+static int load_part(struct build_part *p)
 {
 	if (p->is_text && p->arg[0] != '@') {
 		p->size = strlen(p->arg);
@@ -99,7 +95,7 @@ static int load_part(struct part *p)
  * tpm2-pcr-signature.json as measure/pcrsig.c (and so the stub) accepts it.
  */
 /* Some PEM block of @p is labelled "... PRIVATE KEY". */
-static int holds_private_key(const struct part *p)
+static int holds_private_key(const struct build_part *p)
 {
 	struct pem_block b;
 	size_t pos = 0;
@@ -110,7 +106,7 @@ static int holds_private_key(const struct part *p)
 	return 0;
 }
 
-static int check_part_content(struct part *p)
+static int check_part_content(struct build_part *p)
 {
 	if (strcmp(p->section, ".pcrpkey") == 0 && holds_private_key(p)) {
 		/* Refused from its label, never decoded; and the text we read is wiped. */
@@ -146,7 +142,7 @@ static int check_part_content(struct part *p)
 	return 0;
 }
 
-static int check_stub(const char *path, const struct pe_image *img, const struct part *parts)
+static int check_stub(const char *path, const struct pe_image *img, const struct build_part *parts)
 {
 	if (img->subsystem != PE_SUBSYSTEM_EFI_APPLICATION)
 		return errorf("%s: not an EFI application (PE subsystem %u)", path, img->subsystem);
@@ -157,7 +153,7 @@ static int check_stub(const char *path, const struct pe_image *img, const struct
 	return 0;
 }
 
-static int check_kernel(const struct part *p)
+static int check_kernel(const struct build_part *p)
 {
 	struct pe_image *k = calloc(1, sizeof(*k));
 	ms_status r;
@@ -198,8 +194,8 @@ static int stub_kept_size(const char *path, const struct pe_image *img, size_t l
 	return 0;
 }
 
-static int assemble(const char *stub_path, const uint8_t *stub, size_t stub_len, struct part *parts,
-		    uint8_t **ret_buf, size_t *ret_len)
+int build_assemble(const char *stub_path, const uint8_t *stub, size_t stub_len, const struct build_part *parts,
+		   uint8_t **ret_buf, size_t *ret_len)
 {
 	struct pe_image *img = calloc(1, sizeof(*img));
 	uint32_t n_new = 0, va, raw, headers_end, first_raw = UINT32_MAX, init_data;
@@ -279,7 +275,8 @@ static int assemble(const char *stub_path, const uint8_t *stub, size_t stub_len,
 		goto out;
 	}
 	memcpy(out, stub, kept);
-	if (img->cert_table_size) {
+	/* No certificate table (sign the UKI afterwards), not even an empty entry pointing somewhere. */
+	if (img->cert_table_size || img->cert_table_offset) {
 		uint8_t *dir = out + img->data_dir_offset + PE_DATA_DIR_CERTIFICATE * 8;
 
 		le32_write(dir, 0);
@@ -371,14 +368,14 @@ int cmd_build(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct part parts[N_PARTS];
+	struct build_part parts[N_PARTS];
 	const char *output = NULL;
 	char *stub_path = NULL;
 	uint8_t *stub = NULL, *uki = NULL;
 	size_t stub_len = 0, uki_len = 0;
 	int c, idx, ret = 1;
 
-	memcpy(parts, parts_template, sizeof(parts));
+	build_parts_init(parts);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
 		switch (c) {
@@ -425,7 +422,7 @@ int cmd_build(int argc, char **argv)
 			goto out;
 	if (check_kernel(&parts[PART_LINUX]) < 0)
 		goto out;
-	if (assemble(stub_path, stub, stub_len, parts, &uki, &uki_len) < 0)
+	if (build_assemble(stub_path, stub, stub_len, parts, &uki, &uki_len) < 0)
 		goto out;
 	if (write_file_atomic(output, uki, uki_len, 0644) < 0)
 		goto out;

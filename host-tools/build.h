@@ -1,9 +1,38 @@
 /* SPDX-License-Identifier: MIT */
-/* build.h - `sysext-stub build`. */
+/* build.h - `sysext-stub build`, and the UKI layout behind it. */
 #ifndef HOST_TOOLS_BUILD_H
 #define HOST_TOOLS_BUILD_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* Entry point of the subcommand; argv[0] is "build". Returns the exit code. */
 int cmd_build(int argc, char **argv);
+
+/* One part of a UKI: a section appended to the stub. */
+struct build_part {
+	const char *option;  /* command-line option */
+	const char *section; /* PE section name */
+	int is_text;         /* TEXT or @FILE; otherwise a path */
+	const char *arg;     /* as given (for messages); NULL: the part is left out */
+	uint8_t *data;
+	size_t size;         /* > 0 */
+};
+
+/* The parts in append order (.osrel .cmdline .uname .pcrpkey .initrd .linux .pcrsig), none given. */
+#define BUILD_N_PARTS 7
+void build_parts_init(struct build_part parts[BUILD_N_PARTS]);
+
+/*
+ * Lay out the UKI: the stub's headers and sections as they are (what
+ * follows its last section dropped), then each given part as a new
+ * initialised read-only section, VirtualAddress aligned to
+ * SectionAlignment after the one before, raw data aligned to
+ * FileAlignment, VirtualSize the part's size; section count, SizeOfImage,
+ * SizeOfInitializedData and CheckSum updated. Returns 0 with a malloc()ed
+ * *@ret_buf, or -1 with the reason printed (naming @stub_path or the part).
+ */
+int build_assemble(const char *stub_path, const uint8_t *stub, size_t stub_len, const struct build_part *parts,
+		   uint8_t **ret_buf, size_t *ret_len);
 
 #endif

@@ -80,37 +80,6 @@ struct actual {
 	uint8_t value[BANK_COUNT][N_PCRS][DIGEST_MAX];
 };
 
-struct exp_event {
-	bool userspace; /* extended by the OS after boot: not in the firmware log */
-	uint32_t type;  /* TCG_EV_*, when not userspace */
-	char *type_name;
-	uint8_t digest[DIGEST_MAX];
-	char *description; /* or NULL */
-	char *file;        /* or NULL */
-};
-
-enum exp_result { EXP_OK, EXP_FAILED, EXP_SKIPPED, EXP_NOT_SELECTED };
-
-struct expectation {
-	size_t bank;
-	unsigned pcr;
-	char *phase; /* or NULL */
-	uint8_t hash[DIGEST_MAX];
-	bool has_initial;
-	uint8_t initial[DIGEST_MAX];
-	struct exp_event *events;
-	size_t n_events;
-	/* Outcome of the check. */
-	enum exp_result result;
-	char *problem; /* the first difference, when failed */
-	size_t n_log_events, n_userspace;
-};
-
-struct expect_set {
-	struct expectation *items;
-	size_t n;
-};
-
 /* ------------------------------------------------------------ small helpers */
 
 static void usage(FILE *f)
@@ -478,7 +447,7 @@ struct jctx {
 	const struct json_doc *doc;
 };
 
-static void exp_free(struct expect_set *set)
+void eventlog_expect_free(struct expect_set *set)
 {
 	for (size_t i = 0; i < set->n; i++) {
 		struct expectation *x = &set->items[i];
@@ -637,11 +606,7 @@ static int parse_entry(const struct jctx *c, const char *where, uint32_t obj, si
 	return 0;
 }
 
-/*
- * Load @path: {"<bank>":[{"pcr":N,"hash":HEX,"events":[...]}, ...], ...}.
- * Keys that are not bank names are ignored (room for later additions).
- */
-static int load_expect(const char *path, struct expect_set *set)
+int eventlog_load_expect(const char *path, struct expect_set *set)
 {
 	struct json_token *tokens = NULL;
 	struct json_doc doc;
@@ -1067,7 +1032,7 @@ int cmd_eventlog(int argc, char **argv)
 		goto out;
 
 	if (o.expect_path) {
-		if (load_expect(o.expect_path, &set) < 0)
+		if (eventlog_load_expect(o.expect_path, &set) < 0)
 			goto out;
 		for (size_t i = 0; i < set.n; i++) {
 			struct expectation *x = &set.items[i];
@@ -1237,7 +1202,7 @@ int cmd_eventlog(int argc, char **argv)
 		printf("\n");
 	}
 out:
-	exp_free(&set);
+	eventlog_expect_free(&set);
 	free(o.values);
 	free(log_buf);
 	if (rp)

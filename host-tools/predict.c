@@ -24,12 +24,14 @@
 #include "sysext-set.h"
 #include "util.h"
 #include "measure/cmdline.h"
+#include "measure/extdir.h"
 #include "measure/initrd.h"
 #include "measure/pe.h"
 #include "measure/sysext-archive.h"
 #include "measure/uki.h"
 
 #define UKI_SIZE_MAX ((uint64_t)4 << 30)
+#define ESP_PATH_MAX 1024 /* UTF-16 units of the stub's own path, NUL included (stub/stub.c) */
 #define SYSTEMD_DEFAULT_VERSION 252 /* Debian 12's systemd-stub */
 #define TAG_LINUX_INITRD 0x8F3B22ECu
 #define TAG_LINUX_LOAD_OPTIONS 0x8F3B22EDu
@@ -48,28 +50,81 @@ struct uki {
 	struct pe_image img;
 };
 
+/* The --help text of each input option, in the order predict lists them; opt 0: a heading. */
+static const struct input_help {
+	int opt;
+	const char *text;
+} input_help[] = {
+	{ 0, "Inputs:\n" },
+	{ PREDICT_OPT_UKI, "  --uki FILE             the UKI: PCR 11 sections, .cmdline, .initrd (PCR 9)\n" },
+	{ PREDICT_OPT_EXTRA_DIR, "  --extra-dir DIR        the UKI's <uki>.extra.d directory (per-UKI sysexts)\n" },
+	{ PREDICT_OPT_ESP_PATH,
+	  "  --esp-path PATH        where the UKI is on the ESP, e.g. \\EFI\\Linux\\uki.efi: decides which\n"
+	  "                         long per-UKI names the firmware opens (default: only those no path opens\n"
+	  "                         are skipped)\n" },
+	{ PREDICT_OPT_GLOBAL_DIR, "  --global-dir DIR       the ESP's \\loader\\extensions directory\n" },
+	{ PREDICT_OPT_SYSEXT, "  --sysext FILE          one per-UKI sysext (repeatable)\n" },
+	{ PREDICT_OPT_GLOBAL_SYSEXT, "  --global-sysext FILE   one global sysext (repeatable)\n" },
+	{ PREDICT_OPT_MANIFEST, "  --manifest FILE        per-UKI sysexts as sha256sum output, no images needed (repeatable)\n" },
+	{ PREDICT_OPT_GLOBAL_MANIFEST, "  --global-manifest FILE the same for global sysexts\n" },
+	{ PREDICT_OPT_CMDLINE,
+	  "  --cmdline STR          command line passed to the UKI (PCR 12; ignored if the UKI has .cmdline)\n" },
+	{ 0, "How the boot measures:\n" },
+	{ PREDICT_OPT_BANK, "  --bank NAME            sha1, sha256, sha384, sha512 (repeatable; default: all)\n" },
+	{ PREDICT_OPT_PHASE,
+	  "  --phase PHASE          PCR 11 boot phase, e.g. enter-initrd (repeatable; default: as systemd-measure)\n" },
+	{ PREDICT_OPT_SCHEME,
+	  "  --scheme NAME          sysext-stub (default) or systemd (systemd-stub's archive measurement)\n" },
+	{ PREDICT_OPT_SYSTEMD_VERSION,
+	  "  --systemd-version N    systemd release whose section list / pickup rules to use\n"
+	  "                         (default: 258 list for sysext-stub, 252 for --scheme=systemd)\n" },
+	{ PREDICT_OPT_SECURE_BOOT, "  --secure-boot          (systemd scheme) Secure Boot on: .cmdline cannot be overridden\n" },
+	{ PREDICT_OPT_INITIAL, "  --initial HEX          PCR 13 start value (its length selects the bank; repeatable)\n" },
+	{ PREDICT_OPT_OS_SEPARATOR, "  --os-separator         add the extend systemd >= 261 makes into PCR 13 in the initrd\n" },
+	{ PREDICT_OPT_VERBOSE, "  --verbose              report skipped directory entries\n" },
+	{ PREDICT_OPT_THREADS, "  --threads N            hash with N threads (default: one per CPU)\n" },
+};
+
+#define N_INPUT_HELP (sizeof(input_help) / sizeof(input_help[0]))
+
 void predict_input_usage(FILE *f)
 {
-	fputs("Inputs:\n"
-	      "  --uki FILE             the UKI: PCR 11 sections, .cmdline, .initrd (PCR 9)\n"
-	      "  --extra-dir DIR        the UKI's <uki>.extra.d directory (per-UKI sysexts)\n"
-	      "  --global-dir DIR       the ESP's \\loader\\extensions directory\n"
-	      "  --sysext FILE          one per-UKI sysext (repeatable)\n"
-	      "  --global-sysext FILE   one global sysext (repeatable)\n"
-	      "  --manifest FILE        per-UKI sysexts as sha256sum output, no images needed (repeatable)\n"
-	      "  --global-manifest FILE the same for global sysexts\n"
-	      "  --cmdline STR          command line passed to the UKI (PCR 12; ignored if the UKI has .cmdline)\n"
-	      "How the boot measures:\n"
-	      "  --bank NAME            sha1, sha256, sha384, sha512 (repeatable; default: all)\n"
-	      "  --phase PHASE          PCR 11 boot phase, e.g. enter-initrd (repeatable; default: as systemd-measure)\n"
-	      "  --scheme NAME          sysext-stub (default) or systemd (systemd-stub's archive measurement)\n"
-	      "  --systemd-version N    systemd release whose section list / pickup rules to use\n"
-	      "                         (default: 258 list for sysext-stub, 252 for --scheme=systemd)\n"
-	      "  --secure-boot          (systemd scheme) Secure Boot on: .cmdline cannot be overridden\n"
-	      "  --initial HEX          PCR 13 start value (its length selects the bank; repeatable)\n"
-	      "  --os-separator         add the extend systemd >= 261 makes into PCR 13 in the initrd\n"
-	      "  --verbose              report skipped directory entries\n"
-	      "  --threads N            hash with N threads (default: one per CPU)\n",
+	for (size_t i = 0; i < N_INPUT_HELP; i++)
+		fputs(input_help[i].text, f);
+}
+
+/* The help of the input options @opts (no headings), in that order. */
+static void input_usage_of(FILE *f, const int *opts, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < N_INPUT_HELP; i++)
+			if (input_help[i].opt == opts[k])
+				fputs(input_help[i].text, f);
+}
+
+/*
+ * The inputs `cpio` takes: what decides which files are packed and how
+ * (not the PCR, bank, phase or command-line options, which only change
+ * what is measured, nor manifests, which have no bytes to pack).
+ */
+static const int cpio_files[] = { PREDICT_OPT_EXTRA_DIR, PREDICT_OPT_ESP_PATH, PREDICT_OPT_GLOBAL_DIR,
+				  PREDICT_OPT_SYSEXT, PREDICT_OPT_GLOBAL_SYSEXT };
+static const int cpio_rules[] = { PREDICT_OPT_SCHEME, PREDICT_OPT_SYSTEMD_VERSION, PREDICT_OPT_VERBOSE,
+				  PREDICT_OPT_THREADS };
+
+static void cpio_usage(FILE *f)
+{
+	fputs("Usage: sysext-stub cpio --output FILE [options]\n"
+	      "Write the archives the stub appends to the UKI's .initrd, byte for byte (docs/MEASUREMENTS.md).\n\n"
+	      "Inputs (at least one directory or file):\n"
+	      "  --uki FILE             the UKI: adds its signature (.pcrsig, merged) and public-key archives\n",
+	      f);
+	input_usage_of(f, cpio_files, sizeof(cpio_files) / sizeof(cpio_files[0]));
+	fputs("How the stub picks:\n", f);
+	input_usage_of(f, cpio_rules, sizeof(cpio_rules) / sizeof(cpio_rules[0]));
+	fputs("Output:\n"
+	      "  -o, --output FILE      where to write the archives (atomically; required)\n"
+	      "  -h, --help             this text\n",
 	      f);
 }
 
@@ -116,6 +171,7 @@ int predict_input_option(struct predict_options *o, int c, const char *arg)
 
 	switch (c) {
 	case PREDICT_OPT_UKI: o->uki = arg; break;
+	case PREDICT_OPT_ESP_PATH: o->esp_path = arg; break;
 	case PREDICT_OPT_EXTRA_DIR: o->extra_dir = arg; break;
 	case PREDICT_OPT_GLOBAL_DIR: o->global_dir = arg; break;
 	case PREDICT_OPT_SYSEXT: return push(&o->sysexts, &o->n_sysexts, arg);
@@ -178,18 +234,35 @@ void predict_options_free(struct predict_options *o)
 static int parse_args(int argc, char **argv, struct predict_options *o, bool cpio_mode)
 {
 	enum { OPT_PCR = PREDICT_OPT_END, OPT_JSON, OPT_OUTPUT };
-	static const struct option longopts[] = {
+	static const struct option inputs[] = { PREDICT_INPUT_LONGOPTS };
+	static const struct option predict_longopts[] = {
 		PREDICT_INPUT_LONGOPTS,
 		{ "pcr", required_argument, NULL, OPT_PCR },
 		{ "json", no_argument, NULL, OPT_JSON },
-		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* cpio: --uki, its files and rules, --output, --help; the rest stays zero (the end). */
+	struct option cpio_longopts[1 + sizeof(cpio_files) / sizeof(int) + sizeof(cpio_rules) / sizeof(int) + 3] = {
+		{ "output", required_argument, NULL, OPT_OUTPUT },
+		{ "help", no_argument, NULL, 'h' },
+	};
+	size_t n = 2;
 	int c, r = 0;
 	unsigned v;
 
-	while (r == 0 && (c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+	for (size_t i = 0; cpio_mode && i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		bool take = inputs[i].val == PREDICT_OPT_UKI;
+
+		for (size_t k = 0; k < sizeof(cpio_files) / sizeof(int); k++)
+			take |= inputs[i].val == cpio_files[k];
+		for (size_t k = 0; k < sizeof(cpio_rules) / sizeof(int); k++)
+			take |= inputs[i].val == cpio_rules[k];
+		if (take)
+			cpio_longopts[n++] = inputs[i];
+	}
+	while (r == 0 && (c = getopt_long(argc, argv, cpio_mode ? "ho:" : "h",
+					  cpio_mode ? cpio_longopts : predict_longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_PCR:
 			r = parse_number(optarg, "--pcr", 23, &v);
@@ -201,19 +274,16 @@ static int parse_args(int argc, char **argv, struct predict_options *o, bool cpi
 		case OPT_JSON: o->json = true; break;
 		case 'o':
 		case OPT_OUTPUT:
-			if (!cpio_mode)
-				goto unknown;
 			o->output = optarg;
 			break;
 		case 'h':
-			usage(stdout);
+			(cpio_mode ? cpio_usage : usage)(stdout);
 			return 1;
 		default:
 			if (c >= PREDICT_OPT_UKI && c < PREDICT_OPT_END) {
 				r = predict_input_option(o, c, optarg);
 				break;
 			}
-		unknown:
 			return errorf("try 'sysext-stub %s --help'", cpio_mode ? "cpio" : "predict");
 		}
 	}
@@ -421,10 +491,41 @@ static enum ext_rule rule_for(const struct predict_options *o)
 	return o->systemd_version >= 256 ? EXT_RULE_SYSTEMD_256 : EXT_RULE_SYSTEMD_252;
 }
 
-static int collect_set(const struct predict_options *o, struct sysext_set *s, const char *prefix, const char *dir,
-		       const char *const *files, size_t n_files, const char *const *manifests, size_t n_manifests)
+/*
+ * The per-UKI directory's path length on the ESP, derived from --esp-path
+ * as the stub derives it from its own path (measure/extdir.c); without
+ * --esp-path the shortest there is, so that only names no UKI path lets
+ * the firmware open are skipped.
+ */
+static int per_uki_dir_len(const struct predict_options *o, size_t *ret)
 {
-	sysext_set_init(s, prefix, rule_for(o), o->scheme == PREDICT_SCHEME_SYSEXT_STUB);
+	uint16_t in[ESP_PATH_MAX], out[ESP_PATH_MAX];
+	size_t n, len = 0;
+
+	*ret = EXTDIR_MIN_LEN;
+	if (!o->esp_path)
+		return 0;
+	n = strlen(o->esp_path);
+	if (n >= ESP_PATH_MAX)
+		return errorf("--esp-path: longer than %d characters", ESP_PATH_MAX - 1);
+	for (size_t i = 0; i < n; i++) {
+		if ((uint8_t)o->esp_path[i] >= 0x80)
+			return errorf("--esp-path '%s': only ASCII paths are supported", o->esp_path);
+		in[i] = (uint8_t)o->esp_path[i];
+	}
+	if (extdir_from_image_path(in, n, out, ESP_PATH_MAX) != MS_OK)
+		return errorf("--esp-path '%s': not the path of a file", o->esp_path);
+	while (out[len])
+		len++;
+	*ret = len;
+	return 0;
+}
+
+static int collect_set(const struct predict_options *o, struct sysext_set *s, const char *prefix, size_t dir_len,
+		       const char *dir, const char *const *files, size_t n_files, const char *const *manifests,
+		       size_t n_manifests)
+{
+	sysext_set_init(s, prefix, rule_for(o), o->scheme == PREDICT_SCHEME_SYSEXT_STUB, dir_len);
 	if (dir && sysext_set_add_dir(s, dir, o->verbose) < 0)
 		return -1;
 	for (size_t i = 0; i < n_files; i++)
@@ -486,6 +587,7 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 	uint16_t *cmdline = NULL;
 	bool passed_in = false, have_sysext_input, want_archives, global_read;
 	enum uki_order order = UKI_ORDER_DEFAULT;
+	size_t extra_dir_len;
 	int r = -1;
 
 	if (o->systemd_version == 0)
@@ -500,10 +602,11 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 
 	if (o->uki && load_uki(o->uki, &u) < 0)
 		goto out;
-	if (collect_set(o, &per_uki, SYSEXT_PREFIX, o->extra_dir, o->sysexts, o->n_sysexts, o->manifests,
-			o->n_manifests) < 0)
+	if (per_uki_dir_len(o, &extra_dir_len) < 0 ||
+	    collect_set(o, &per_uki, SYSEXT_PREFIX, extra_dir_len, o->extra_dir, o->sysexts, o->n_sysexts,
+			o->manifests, o->n_manifests) < 0)
 		goto out;
-	if (collect_set(o, &global, SYSEXT_GLOBAL_PREFIX, global_read ? o->global_dir : NULL,
+	if (collect_set(o, &global, SYSEXT_GLOBAL_PREFIX, EXTDIR_GLOBAL_LEN, global_read ? o->global_dir : NULL,
 			global_read ? o->global_sysexts : NULL, global_read ? o->n_global_sysexts : 0,
 			global_read ? o->global_manifests : NULL, global_read ? o->n_global_manifests : 0) < 0)
 		goto out;
@@ -578,7 +681,7 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 	if (want_archives && o->uki) {
 		bool ours = o->scheme == PREDICT_SCHEME_SYSEXT_STUB;
 
-		if (signature_archives_build(u.buf, &u.img, ours ? o->extra_dir : NULL,
+		if (signature_archives_build(u.buf, &u.img, ours ? o->extra_dir : NULL, extra_dir_len,
 					     ours && global_read ? o->global_dir : NULL, &sa) < 0)
 			goto out;
 		arch[2] = sa.signature;

@@ -21,6 +21,7 @@ enum predict_scheme { PREDICT_SCHEME_SYSEXT_STUB, PREDICT_SCHEME_SYSTEMD };
 /* Everything a prediction is computed from (the command-line inputs). */
 struct predict_options {
 	const char *uki;
+	const char *esp_path; /* the UKI's path on the ESP (its .extra.d decides which long names open), or NULL */
 	const char *extra_dir, *global_dir;
 	const char **sysexts, **global_sysexts, **manifests, **global_manifests; /* malloc'ed arrays */
 	size_t n_sysexts, n_global_sysexts, n_manifests, n_global_manifests;
@@ -63,6 +64,7 @@ enum {
 	PREDICT_OPT_OS_SEPARATOR,
 	PREDICT_OPT_VERBOSE,
 	PREDICT_OPT_THREADS,
+	PREDICT_OPT_ESP_PATH,
 	PREDICT_OPT_END,
 };
 
@@ -83,7 +85,8 @@ enum {
 	{ "initial", required_argument, NULL, PREDICT_OPT_INITIAL },                   \
 	{ "os-separator", no_argument, NULL, PREDICT_OPT_OS_SEPARATOR },               \
 	{ "verbose", no_argument, NULL, PREDICT_OPT_VERBOSE },                         \
-	{ "threads", required_argument, NULL, PREDICT_OPT_THREADS }
+	{ "threads", required_argument, NULL, PREDICT_OPT_THREADS },                   \
+	{ "esp-path", required_argument, NULL, PREDICT_OPT_ESP_PATH }
 
 /* Apply input option @c (a PREDICT_OPT_*) with @arg. Returns 0, or -1 with the error printed. */
 int predict_input_option(struct predict_options *o, int c, const char *arg);

@@ -2,7 +2,7 @@
 /*
  * signature-archives.c - see signature-archives.h. Mirrors the selection
  * rules of stub/signatures.c: per directory, regular files picked by
- * ext_classify_signature() with 1..EXT_SIGNATURE_SIZE_MAX bytes, the first
+ * ext_classify_signature() (with the directory's ESP path length) with 1..EXT_SIGNATURE_SIZE_MAX bytes, the first
  * EXT_SIGNATURE_MAX_FILES in name order; without any, .pcrsig byte for byte;
  * with some, the merge of .pcrsig (if at most PCRSIG_SECTION_MERGE_MAX
  * bytes) and the files, per-UKI directory first; nothing if no entry is left.
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "measure/extdir.h"
 #include "measure/extensions.h"
 #include "measure/pcrsig.h"
 #include "measure/sysext-archive.h"
@@ -37,20 +38,21 @@ static int compare_names(const void *a, const void *b)
 	return ext_name_compare(*(const char *const *)a, *(const char *const *)b);
 }
 
-static bool is_signature_name(const char *name, bool is_dir)
+/* A regular file's verdict below an ESP directory of @dir_len units (EXT_PICK: a signature file). */
+static enum ext_verdict signature_verdict(const char *name, size_t dir_len)
 {
 	uint16_t u[EXT_NAME_MAX + 2];
 	size_t len = strlen(name);
 
 	if (len > EXT_NAME_MAX)
-		return false;
+		return EXT_SKIP_TOO_LONG;
 	for (size_t i = 0; i < len; i++)
 		u[i] = (uint8_t)name[i];
-	return ext_classify_signature(u, len, is_dir) == EXT_PICK;
+	return ext_classify_signature(u, len, 0, dir_len);
 }
 
-/* Read the signature files of @dir into @l, in the stub's order and within its limits. */
-static int add_directory(struct fragment_list *l, const char *dir)
+/* Read the signature files of @dir (@dir_len units long on the ESP) into @l, in the stub's order and within its limits. */
+static int add_directory(struct fragment_list *l, const char *dir, size_t dir_len)
 {
 	char **names = NULL;
 	size_t n = 0, cap = 0;
@@ -72,8 +74,13 @@ static int add_directory(struct fragment_list *l, const char *dir)
 			r = errorf("%s: %s", path, strerror(errno));
 			break;
 		}
-		if (!S_ISREG(st.st_mode) || !is_signature_name(de->d_name, false))
+		if (!S_ISREG(st.st_mode))
 			continue;
+		if (signature_verdict(de->d_name, dir_len) != EXT_PICK) {
+			if (signature_verdict(de->d_name, 0) == EXT_PICK)
+				warnf("%s: skipped by the stub: %s", path, ext_verdict_reason(EXT_SKIP_PATH_TOO_LONG));
+			continue;
+		}
 		if (st.st_size == 0 || st.st_size > EXT_SIGNATURE_SIZE_MAX) {
 			warnf("%s: skipped, a signature file must have 1 to %u bytes", path, EXT_SIGNATURE_SIZE_MAX);
 			continue;
@@ -192,7 +199,7 @@ out:
 }
 
 int signature_archives_build(const uint8_t *uki_buf, const struct pe_image *img, const char *extra_dir,
-			     const char *global_dir, struct signature_archives *ret)
+			     size_t extra_dir_len, const char *global_dir, struct signature_archives *ret)
 {
 	const struct pe_section *sig = pe_find_section(img, ".pcrsig"), *key = pe_find_section(img, ".pcrpkey");
 	struct fragment_list *l = calloc(1, sizeof(*l));
@@ -218,7 +225,8 @@ int signature_archives_build(const uint8_t *uki_buf, const struct pe_image *img,
 							.len = section_len <= PCRSIG_SECTION_MERGE_MAX ? section_len : 0 };
 		l->n = 1;
 	}
-	if ((extra_dir && add_directory(l, extra_dir) < 0) || (global_dir && add_directory(l, global_dir) < 0)) {
+	if ((extra_dir && add_directory(l, extra_dir, extra_dir_len) < 0) ||
+	    (global_dir && add_directory(l, global_dir, EXTDIR_GLOBAL_LEN) < 0)) {
 		r = -1;
 		goto out;
 	}

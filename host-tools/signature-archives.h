@@ -24,12 +24,13 @@ struct signature_archives {
 
 /*
  * Build both from the UKI (@uki_buf parsed as @img in the file layout) and
- * the extension directories (either may be NULL). Signature files that
+ * the extension directories (either may be NULL; @extra_dir_len is the
+ * per-UKI directory's path length on the ESP, see sysext_set_init()). Signature files that
  * cannot be read are errors (the host never guesses); malformed ones are
  * left out with a warning, as the stub leaves them out.
  */
 int signature_archives_build(const uint8_t *uki_buf, const struct pe_image *img, const char *extra_dir,
-			     const char *global_dir, struct signature_archives *ret);
+			     size_t extra_dir_len, const char *global_dir, struct signature_archives *ret);
 
 void signature_archives_free(struct signature_archives *a);
 

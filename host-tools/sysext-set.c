@@ -18,12 +18,13 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-void sysext_set_init(struct sysext_set *s, const char *prefix, enum ext_rule rule, bool limits)
+void sysext_set_init(struct sysext_set *s, const char *prefix, enum ext_rule rule, bool limits, size_t dir_len)
 {
 	memset(s, 0, sizeof(*s));
 	s->prefix = prefix;
 	s->rule = rule;
 	s->limits = limits;
+	s->dir_len = dir_len;
 }
 
 void sysext_set_free(struct sysext_set *s)
@@ -34,8 +35,8 @@ void sysext_set_free(struct sysext_set *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* The name as the firmware would report it: bytes >= 0x80 become non-ASCII units. */
-static enum ext_verdict classify(const struct sysext_set *s, const char *name, bool is_dir)
+/* The name as the firmware would report it (bytes >= 0x80 become non-ASCII units), below a @dir_len path. */
+static enum ext_verdict classify(const struct sysext_set *s, const char *name, bool is_dir, size_t dir_len)
 {
 	uint16_t u[EXT_NAME_MAX + 2];
 	size_t len = strlen(name);
@@ -44,7 +45,7 @@ static enum ext_verdict classify(const struct sysext_set *s, const char *name, b
 		return EXT_SKIP_TOO_LONG;
 	for (size_t i = 0; i < len; i++)
 		u[i] = (uint8_t)name[i];
-	return ext_classify_rule(u, len, is_dir, s->rule);
+	return ext_classify_rule(u, len, is_dir, dir_len, s->rule);
 }
 
 static struct sysext_file *find(struct sysext_set *s, const char *name)
@@ -107,9 +108,14 @@ int sysext_set_add_dir(struct sysext_set *s, const char *dir, bool verbose)
 			r = errorf("%s: %s", path, strerror(errno));
 			break;
 		}
-		v = classify(s, de->d_name, S_ISDIR(st.st_mode));
+		v = classify(s, de->d_name, S_ISDIR(st.st_mode), s->dir_len);
 		if (v == EXT_PICK && !S_ISREG(st.st_mode))
 			v = EXT_SKIP_DIRECTORY; /* sockets, devices: nothing a FAT ESP could hold */
+		if (v == EXT_SKIP_PATH_TOO_LONG && S_ISREG(st.st_mode) && classify(s, de->d_name, false, 0) == EXT_PICK) {
+			/* An extension the stub lists but skips before its limits: a warning, like them. */
+			warnf("%s: skipped by the stub: %s", path, ext_verdict_reason(v));
+			continue;
+		}
 		if (v != EXT_PICK) {
 			if (verbose)
 				fprintf(stderr, "sysext-stub: %s: skipped, %s\n", path, ext_verdict_reason(v));
@@ -133,7 +139,7 @@ int sysext_set_add_file(struct sysext_set *s, const char *path)
 		return errorf("%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return errorf("%s: not a regular file", path);
-	v = classify(s, name, false);
+	v = classify(s, name, false, s->dir_len);
 	if (v != EXT_PICK)
 		return errorf("%s: the stub would skip this file: %s", path, ext_verdict_reason(v));
 	return add_path(s, path, name, (uint64_t)st.st_size);
@@ -196,7 +202,7 @@ int sysext_set_add_manifest(struct sysext_set *s, const char *path)
 		name = hex + hex_len + 2;
 		if (strrchr(name, '/'))
 			name = strrchr(name, '/') + 1;
-		v = classify(s, name, false);
+		v = classify(s, name, false, s->dir_len);
 		if (v != EXT_PICK) {
 			r = errorf("%s:%u: %s: the stub would skip this file: %s", path, lineno, name, ext_verdict_reason(v));
 			break;

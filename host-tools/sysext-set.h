@@ -31,18 +31,25 @@ struct sysext_set {
 	const char *prefix;  /* ".extra/sysext" or ".extra/global_sysext" */
 	enum ext_rule rule;
 	bool limits;         /* apply the stub's count and total-size limits */
+	size_t dir_len;      /* the directory's path length on the ESP (ext_classify()) */
 	struct sysext_file *files;
 	size_t n;
 	bool sorted;
 };
 
-void sysext_set_init(struct sysext_set *s, const char *prefix, enum ext_rule rule, bool limits);
+/*
+ * @dir_len: the length of the directory's path on the ESP, which decides
+ * which names the firmware opens (EXT_FAT_PATH_MAX): EXTDIR_GLOBAL_LEN, or
+ * the per-UKI directory's (EXTDIR_MIN_LEN when the UKI's path is unknown).
+ */
+void sysext_set_init(struct sysext_set *s, const char *prefix, enum ext_rule rule, bool limits, size_t dir_len);
 void sysext_set_free(struct sysext_set *s);
 
 /*
  * Every entry of @dir the pickup rule picks (skips are reported with
- * --verbose semantics through @verbose). A missing directory is an error
- * (the user named it); an empty one is not.
+ * --verbose semantics through @verbose; a file skipped only because the
+ * firmware would not open it is a warning, as the stub's limits are). A
+ * missing directory is an error (the user named it); an empty one is not.
  */
 int sysext_set_add_dir(struct sysext_set *s, const char *dir, bool verbose);
 

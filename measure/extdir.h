@@ -18,6 +18,12 @@
 
 #define EXTDIR_SUFFIX ".extra.d"
 
+/* The global extension directory, from the volume root, and its length (ext_classify()'s dir_len). */
+#define EXTDIR_GLOBAL "\\loader\\extensions"
+#define EXTDIR_GLOBAL_LEN (sizeof(EXTDIR_GLOBAL) - 1)
+/* The shortest per-UKI directory there is ("\a.extra.d"), for when the UKI's path is not known. */
+#define EXTDIR_MIN_LEN (2 + sizeof(EXTDIR_SUFFIX) - 1)
+
 /* @path has @len units (no NUL needed); @out gets a NUL-terminated result. */
 ms_status extdir_from_image_path(const uint16_t *path, size_t len, uint16_t *out, size_t cap);
 

@@ -21,13 +21,19 @@ static int ends_with_nocase(const uint16_t *name, size_t len, const char *suffix
 	return 1;
 }
 
-enum ext_verdict ext_classify(const uint16_t *name, size_t len, int is_directory)
+int ext_fat_opens(size_t dir_len, size_t name_len)
 {
-	return ext_classify_rule(name, len, is_directory, EXT_RULE_SYSEXT_STUB);
+	/* "X:" + path + '\' + name + NUL, written so that no sum can wrap. */
+	return dir_len <= EXT_FAT_PATH_MAX - 4 && name_len <= EXT_FAT_PATH_MAX - 4 - dir_len;
+}
+
+enum ext_verdict ext_classify(const uint16_t *name, size_t len, int is_directory, size_t dir_len)
+{
+	return ext_classify_rule(name, len, is_directory, dir_len, EXT_RULE_SYSEXT_STUB);
 }
 
 /* The checks every rule shares: EXT_PICK means "the suffix decides". */
-static enum ext_verdict classify_common(const uint16_t *name, size_t len, int is_directory)
+static enum ext_verdict classify_common(const uint16_t *name, size_t len, int is_directory, size_t dir_len)
 {
 	if (len == 0)
 		return EXT_SKIP_EMPTY_NAME;
@@ -40,21 +46,25 @@ static enum ext_verdict classify_common(const uint16_t *name, size_t len, int is
 	for (size_t i = 0; i < len; i++)
 		if (name[i] > 127 || name[i] == 0)
 			return EXT_SKIP_NON_ASCII;
+	/* Listed, but the firmware would not open it: skip it here, before any limit counts it. */
+	if (!ext_fat_opens(dir_len, len))
+		return EXT_SKIP_PATH_TOO_LONG;
 	return EXT_PICK;
 }
 
-enum ext_verdict ext_classify_signature(const uint16_t *name, size_t len, int is_directory)
+enum ext_verdict ext_classify_signature(const uint16_t *name, size_t len, int is_directory, size_t dir_len)
 {
-	enum ext_verdict v = classify_common(name, len, is_directory);
+	enum ext_verdict v = classify_common(name, len, is_directory, dir_len);
 
 	if (v != EXT_PICK)
 		return v;
 	return ends_with_nocase(name, len, EXT_SIGNATURE_SUFFIX) ? EXT_PICK : EXT_SKIP_OTHER_SUFFIX;
 }
 
-enum ext_verdict ext_classify_rule(const uint16_t *name, size_t len, int is_directory, enum ext_rule rule)
+enum ext_verdict ext_classify_rule(const uint16_t *name, size_t len, int is_directory, size_t dir_len,
+				   enum ext_rule rule)
 {
-	enum ext_verdict v = classify_common(name, len, is_directory);
+	enum ext_verdict v = classify_common(name, len, is_directory, dir_len);
 
 	if (v != EXT_PICK)
 		return v;
@@ -83,6 +93,7 @@ const char *ext_verdict_reason(enum ext_verdict v)
 	case EXT_SKIP_EMPTY_NAME:   return "empty name";
 	case EXT_SKIP_CONFEXT:      return "a *.confext.raw file (configuration extension)";
 	case EXT_SKIP_NOT_RAW:      return "not a *.raw file";
+	case EXT_SKIP_PATH_TOO_LONG: return "path too long for the firmware to open (over the FAT driver's 260 characters)";
 	}
 	return "unknown";
 }

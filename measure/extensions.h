@@ -6,7 +6,9 @@
  * Picked: regular files whose name ends in ".sysext.raw", compared
  * case-insensitively (ASCII folding). Skipped, each with a reason the caller
  * logs: directories, names starting with '.', names with a UTF-16 unit above
- * 127, names longer than 255 units, anything else (other suffixes).
+ * 127, names longer than 255 units, names the firmware's FAT driver would
+ * refuse to open below their directory (EXT_FAT_PATH_MAX), anything else
+ * (other suffixes).
  * Order: plain code-unit order of the names as the firmware returns them
  * (strcmp on ASCII; "B" < "a", "a10" < "a9"), so PCR values never depend on
  * the order a directory is read in.
@@ -28,6 +30,20 @@
 /* newc sizes are 32-bit: a file of 4 GiB or more is skipped. */
 #define EXT_FILE_SIZE_MAX 0xffffffffULL
 
+/*
+ * EDK2's FAT driver (FatPkg/EnhancedFatDxe/DirectoryManage.c,
+ * FatLocateOFile: OVMF's, and any firmware's built from EDK2) refuses with
+ * EFI_INVALID_PARAMETER to open a name below a directory when
+ *   2 + dir_len + 1 + name_len + 1 > EFI_PATH_STRING_LENGTH (260),
+ * "X:", the directory's path from the volume root, '\', the name, a NUL.
+ * dir_len is what the driver keeps per open directory (FullPathLen): one
+ * '\' plus the name for each component, no trailing '\', 0 for the root;
+ * "\loader\extensions" has 18, so names there open up to 238 units. A
+ * directory opened from the root ("\a\b") opens when
+ * ext_fat_opens(0, its length - 1), the leading '\' not counted.
+ */
+#define EXT_FAT_PATH_MAX 260
+
 enum ext_verdict {
 	EXT_PICK = 0,
 	EXT_SKIP_DIRECTORY,
@@ -38,7 +54,11 @@ enum ext_verdict {
 	EXT_SKIP_EMPTY_NAME,
 	EXT_SKIP_CONFEXT,   /* systemd rules only: *.confext.raw goes elsewhere */
 	EXT_SKIP_NOT_RAW,   /* systemd rules only: not *.raw */
+	EXT_SKIP_PATH_TOO_LONG, /* the firmware would refuse to open it (EXT_FAT_PATH_MAX) */
 };
+
+/* Whether the FAT driver opens a name of @name_len units below a directory whose path has @dir_len units. */
+int ext_fat_opens(size_t dir_len, size_t name_len);
 
 /*
  * PCR signature fragments (tpm2-pcr-signature.json pieces, see pcrsig.h) may
@@ -56,18 +76,23 @@ enum ext_rule {
 	EXT_RULE_SYSTEMD_256,   /* systemd-stub v256+: *.raw except *.confext.raw */
 };
 
-/* Classify a directory entry: @name has @len UTF-16 units (no NUL needed). */
-enum ext_verdict ext_classify(const uint16_t *name, size_t len, int is_directory);
+/*
+ * Classify an entry of a directory whose path from the volume root has
+ * @dir_len units (see EXT_FAT_PATH_MAX): @name has @len UTF-16 units (no
+ * NUL needed).
+ */
+enum ext_verdict ext_classify(const uint16_t *name, size_t len, int is_directory, size_t dir_len);
 
 /* The same under another pickup rule (predictions for systemd-stub). */
-enum ext_verdict ext_classify_rule(const uint16_t *name, size_t len, int is_directory, enum ext_rule rule);
+enum ext_verdict ext_classify_rule(const uint16_t *name, size_t len, int is_directory, size_t dir_len,
+				   enum ext_rule rule);
 
 /*
  * Whether a directory entry is a PCR signature fragment (EXT_PICK) under
  * the same rules as ext_classify() with EXT_SIGNATURE_SUFFIX; any other
  * verdict means it is not one.
  */
-enum ext_verdict ext_classify_signature(const uint16_t *name, size_t len, int is_directory);
+enum ext_verdict ext_classify_signature(const uint16_t *name, size_t len, int is_directory, size_t dir_len);
 
 /* Why an entry was skipped, e.g. "not a *.sysext.raw file". */
 const char *ext_verdict_reason(enum ext_verdict v);

@@ -5,10 +5,12 @@ Two boots:
 
 1. A sha384-only TPM and an ESP built to hurt: an empty per-UKI .extra.d;
    a global directory with 200 extensions (the first 128 by name count),
-   one of them bigger than the guest's memory, a 255-character name, a
-   non-ASCII name and a directory named *.sysext.raw. PCR 13 (sha384, the
-   only bank) is computed here with hashlib and compared with
-   `sysext-stub predict --bank sha384`, and so are PCRs 9, 11 and 12.
+   one of them bigger than the guest's memory, names of 255, 239, 238 and
+   200 characters (the firmware opens up to 238 there), a non-ASCII name
+   and a directory named *.sysext.raw. PCR 13 (sha384, the only bank) is
+   computed here with hashlib and compared with `sysext-stub predict
+   --bank sha384` run over the same directory contents, and so are PCRs 9,
+   11 and 12.
 2. Malformed UKIs run one after another from the UEFI shell, then a good
    one. Those OVMF still loads (no .linux, overlapping sections, a .linux
    that is not a PE) reach the stub, which refuses each with one error line
@@ -48,11 +50,15 @@ def test_hostile_esp_on_a_sha384_only_tpm(kernel, workdir):
     uki, marker = build_uki(workdir, kernel)
     global_ = {f"s{i:03d}.sysext.raw": os.urandom(1 + i * 7) for i in range(200)}
     # The longest name FAT allows is 255 characters. OVMF's FAT driver lists it but refuses to open
-    # it below \loader\extensions (EFI_INVALID_PARAMETER: the path is over its 260-character limit):
-    # the stub must say so and go on. A 200-character name opens fine.
-    long_name = "L" * (255 - len(".sysext.raw")) + ".sysext.raw"
-    global_[long_name] = b"the longest name FAT allows\n"
+    # it below \loader\extensions (EFI_INVALID_PARAMETER): "X:" + "\loader\extensions\<name>" + NUL
+    # must fit in 260 characters (EDK2 FatLocateOFile), so 238 open and 239 do not. The stub skips
+    # what would not open while listing, before any limit or archive counts it; predict does the same.
+    too_long = {"L" * (255 - len(".sysext.raw")) + ".sysext.raw": b"the longest name FAT allows\n",
+                "O" * (239 - len(".sysext.raw")) + ".sysext.raw": b"one character too long\n"}
+    name238 = "N" * (238 - len(".sysext.raw")) + ".sysext.raw"
     name200 = "M" * (200 - len(".sysext.raw")) + ".sysext.raw"
+    global_.update(too_long)
+    global_[name238] = b"the longest name that opens here\n"
     global_[name200] = b"a long name\n"
     huge = workdir / HUGE_NAME
     with open(huge, "wb") as f:  # sparse on the host; the ESP builder copies it
@@ -68,12 +74,15 @@ def test_hostile_esp_on_a_sha384_only_tpm(kernel, workdir):
     assert result.reason == "poweroff" and facts.complete, tail(result)
     log = result.log
 
-    # The limit: the first 128 names in strcmp order ("0-huge" < "L..." < "M..." < "s000"...); the huge
-    # one is given up because it does not fit in memory, the 255-character one cannot be opened.
-    ranked = sorted([HUGE_NAME, *global_], key=lambda n: n.encode())[:EXT_MAX_FILES]
-    kept = [n for n in ranked if n not in (HUGE_NAME, long_name)]
-    assert long_name in ranked and name200 in kept
-    assert f"\\loader\\extensions\\{long_name}: skipped, cannot read it" in log, tail(result)
+    # The limit: the first 128 names in strcmp order ("0-huge" < "M..." < "N..." < "s000"...) of those
+    # that open; the huge one is given up because it does not fit in memory.
+    ranked = sorted([HUGE_NAME, *(n for n in global_ if n not in too_long)], key=lambda n: n.encode())
+    ranked = ranked[:EXT_MAX_FILES]
+    kept = [n for n in ranked if n != HUGE_NAME]
+    assert name200 in kept and name238 in kept
+    for name in too_long:
+        assert f"\\loader\\extensions\\{name}: skipped, path too long for the firmware to open" in log, tail(result)
+    assert "cannot read it" not in log, "the stub must never plan a file the firmware will not open"
     got = sorted(p for p in facts.extra_by_path() if p.startswith("/.extra/global_sysext/"))
     assert got == sorted(f"/.extra/global_sysext/{n}" for n in kept), got[:5]
     assert f"\\loader\\extensions\\{HUGE_NAME}: skipped, not enough memory" in log, tail(result)
@@ -92,15 +101,29 @@ def test_hostile_esp_on_a_sha384_only_tpm(kernel, workdir):
     assert len(parse_pcr13_events_any(facts.eventlog)) == 2 * len(kept)
     assert_sha384_pcrs_9_11_12(facts, uki, {n: global_[n] for n in kept}, workdir / "kept")
 
-    # predict, on the files the stub could take, agrees in the one active bank.
+    # predict over the same directory contents: it skips what the stub skips (warning about the names
+    # the firmware would not open) and keeps the rest. The one difference is documented: predict
+    # assumes memory suffices, so it keeps the huge file the guest had no room for.
     host = workdir / "global"
     host.mkdir()
-    for name in kept:
-        (host / name).write_bytes(global_[name])
+    for path, data in files.items():
+        if path.startswith("loader/extensions/") and path != f"loader/extensions/{HUGE_NAME}":
+            (host / path.split("/", 2)[2]).write_bytes(data)
+    with open(host / HUGE_NAME, "wb") as f:
+        f.truncate(600 << 20)
+    (host / "dir.sysext.raw").mkdir()
     out = subprocess.run([str(CLI), "predict", "--json", "--global-dir", str(host), "--bank", "sha384",
                           "--pcr", "13"], check=True, capture_output=True, text=True)
-    entry = [e for e in json.loads(out.stdout)["sha384"] if e["pcr"] == 13]
-    assert bytes.fromhex(entry[0]["hash"]) == facts.pcrs["sha384"][13]
+    for name in too_long:
+        assert f"{host / name}: skipped by the stub: path too long" in out.stderr, out.stderr
+    predicted = [e for e in json.loads(out.stdout)["sha384"] if e["pcr"] == 13][0]["events"]
+    huge_path = f".extra/global_sysext/{HUGE_NAME}"
+    assert [e["description"] for e in predicted[::2]] == [huge_path] + [f".extra/global_sysext/{n}" for n in kept]
+    pcr = bytes(48)
+    for e in predicted:
+        if e["description"] != huge_path:
+            pcr = hashlib.sha384(pcr + bytes.fromhex(e["digest"])).digest()
+    assert pcr == facts.pcrs["sha384"][13]
 
 
 def assert_sha384_pcrs_9_11_12(facts, uki: Path, kept: dict[str, bytes], host: Path) -> None:

@@ -29,7 +29,7 @@
 #include "sysext.h"
 
 #define PATH_MAX_UNITS 1024
-#define GLOBAL_EXTENSIONS_DIR L"\\loader\\extensions"
+#define GLOBAL_EXTENSIONS_DIR L"" EXTDIR_GLOBAL
 
 /* The parsed headers of our own image (too large for a comfortable stack frame). */
 static struct pe_image self;

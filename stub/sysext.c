@@ -62,7 +62,7 @@ static struct entry *entry_of(const char *name)
 static EFI_STATUS list_dir(EFI_FILE_HANDLE dir, const CHAR16 *dir_path, struct listing *l)
 {
 	EFI_FILE_INFO *info = NULL;
-	UINTN info_size = 0, kept = 0, used = 1;
+	UINTN info_size = 0, kept = 0, used = 1, dir_len = StrLen(dir_path);
 	BOOLEAN done = FALSE;
 	UINT64 total = 0;
 	/* The slot the next pick goes into: a fresh one until the list is full, then whichever fell out. */
@@ -84,11 +84,12 @@ static EFI_STATUS list_dir(EFI_FILE_HANDLE dir, const CHAR16 *dir_path, struct l
 		len = StrLen(info->FileName);
 		if (StrCmp(info->FileName, L".") == 0 || StrCmp(info->FileName, L"..") == 0)
 			continue;
-		v = ext_classify(info->FileName, len, (info->Attribute & EFI_FILE_DIRECTORY) != 0);
+		/* Names the firmware would refuse to open are skipped here, so no limit or archive counts them. */
+		v = ext_classify(info->FileName, len, (info->Attribute & EFI_FILE_DIRECTORY) != 0, dir_len);
 		if (v != EXT_PICK) {
 			/* Signature files are picked up by stub/signatures.c. */
-			if (ext_classify_signature(info->FileName, len, (info->Attribute & EFI_FILE_DIRECTORY) != 0) !=
-			    EXT_PICK)
+			if (ext_classify_signature(info->FileName, len, (info->Attribute & EFI_FILE_DIRECTORY) != 0,
+						   dir_len) != EXT_PICK)
 				log_info(L"%s\\%s: skipped, %a", dir_path, info->FileName, ext_verdict_reason(v));
 			continue;
 		}

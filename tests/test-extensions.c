@@ -29,7 +29,7 @@ static enum ext_verdict classify(const char *s, int is_dir)
 	size_t n;
 	const uint16_t *p = u16(s, &n);
 
-	return ext_classify(p, n, is_dir);
+	return ext_classify(p, n, is_dir, 0);
 }
 
 static void pickup_rule(void **state)
@@ -54,7 +54,7 @@ static enum ext_verdict classify_sig(const char *s, int is_dir)
 	size_t n;
 	const uint16_t *p = u16(s, &n);
 
-	return ext_classify_signature(p, n, is_dir);
+	return ext_classify_signature(p, n, is_dir, 0);
 }
 
 /* Signature fragments: same name rules, their own suffix, and never taken for extensions. */
@@ -85,10 +85,10 @@ static void non_ascii_names_are_skipped(void **state)
 	char out[32];
 
 	(void)state;
-	assert_int_equal(ext_classify(name, 13, 0), EXT_SKIP_NON_ASCII);
-	assert_int_equal(ext_classify(name2, 13, 0), EXT_SKIP_NON_ASCII);
+	assert_int_equal(ext_classify(name, 13, 0, 0), EXT_SKIP_NON_ASCII);
+	assert_int_equal(ext_classify(name2, 13, 0, 0), EXT_SKIP_NON_ASCII);
 	name2[1] = 0x7f; /* still ASCII */
-	assert_int_equal(ext_classify(name2, 13, 0), EXT_PICK);
+	assert_int_equal(ext_classify(name2, 13, 0, 0), EXT_PICK);
 	assert_int_equal(ext_name_to_ascii(name, 13, out, sizeof(out)), MS_ERR_INVALID);
 }
 
@@ -106,6 +106,87 @@ static void name_length_limit_is_255(void **state)
 	memcpy(name + 256 - strlen(suffix), suffix, strlen(suffix) + 1);
 	assert_int_equal(strlen(name), 256);
 	assert_int_equal(classify(name, 0), EXT_SKIP_TOO_LONG);
+}
+
+/* A name of @n units: 'n's, then @suffix. */
+static const char *name_of(size_t n, const char *suffix)
+{
+	static char buf[300];
+
+	memset(buf, 'n', n - strlen(suffix));
+	strcpy(buf + n - strlen(suffix), suffix);
+	return buf;
+}
+
+static enum ext_verdict classify_in(const char *s, int is_dir, size_t dir_len, enum ext_rule rule)
+{
+	size_t n;
+	const uint16_t *p = u16(s, &n);
+
+	return ext_classify_rule(p, n, is_dir, dir_len, rule);
+}
+
+/*
+ * EDK2's FAT driver opens a name below a directory only if "X:" + the
+ * directory's path + '\' + name + NUL fit in 260 units; the boot test
+ * (ovmf-tests/test_hostile.py) finds 238 opening and 239 failing below
+ * \loader\extensions on OVMF.
+ */
+static void path_limit_of_the_fat_driver(void **state)
+{
+	size_t n;
+	const uint16_t *p;
+
+	(void)state;
+	assert_int_equal(EXTDIR_GLOBAL_LEN, 18);
+	assert_true(ext_fat_opens(18, 238));
+	assert_false(ext_fat_opens(18, 239));
+	assert_true(ext_fat_opens(0, 256)); /* a directory opened from the root: its length minus the '\' */
+	assert_false(ext_fat_opens(0, 257));
+	assert_true(ext_fat_opens(256, 0));
+	assert_false(ext_fat_opens(257, 0));
+	assert_false(ext_fat_opens(SIZE_MAX, 1)); /* no wrap-around */
+	assert_false(ext_fat_opens(1, SIZE_MAX));
+	assert_false(ext_fat_opens(SIZE_MAX, SIZE_MAX));
+
+	/* Every rule, extensions and signature files alike. */
+	assert_int_equal(classify_in(name_of(238, EXT_SUFFIX), 0, EXTDIR_GLOBAL_LEN, EXT_RULE_SYSEXT_STUB), EXT_PICK);
+	assert_int_equal(classify_in(name_of(239, EXT_SUFFIX), 0, EXTDIR_GLOBAL_LEN, EXT_RULE_SYSEXT_STUB),
+			 EXT_SKIP_PATH_TOO_LONG);
+	assert_int_equal(classify_in(name_of(239, ".raw"), 0, EXTDIR_GLOBAL_LEN, EXT_RULE_SYSTEMD_252),
+			 EXT_SKIP_PATH_TOO_LONG);
+	assert_int_equal(classify_in(name_of(239, ".raw"), 0, EXTDIR_GLOBAL_LEN, EXT_RULE_SYSTEMD_256),
+			 EXT_SKIP_PATH_TOO_LONG);
+	p = u16(name_of(238, EXT_SIGNATURE_SUFFIX), &n);
+	assert_int_equal(ext_classify_signature(p, n, 0, EXTDIR_GLOBAL_LEN), EXT_PICK);
+	p = u16(name_of(239, EXT_SIGNATURE_SUFFIX), &n);
+	assert_int_equal(ext_classify_signature(p, n, 0, EXTDIR_GLOBAL_LEN), EXT_SKIP_PATH_TOO_LONG);
+	p = u16(name_of(239, EXT_SUFFIX), &n);
+	assert_int_equal(ext_classify(p, n, 0, EXTDIR_GLOBAL_LEN), EXT_SKIP_PATH_TOO_LONG);
+	/* The name's own faults are named first. */
+	assert_int_equal(classify_in(name_of(239, EXT_SUFFIX), 1, EXTDIR_GLOBAL_LEN, EXT_RULE_SYSEXT_STUB),
+			 EXT_SKIP_DIRECTORY);
+	assert_int_equal(classify_in(name_of(256, EXT_SUFFIX), 0, EXTDIR_GLOBAL_LEN, EXT_RULE_SYSEXT_STUB),
+			 EXT_SKIP_TOO_LONG);
+	/* The shortest per-UKI directory, "\a.extra.d": 246 units is the longest name any UKI path opens. */
+	assert_int_equal(EXTDIR_MIN_LEN, 10);
+	assert_int_equal(classify_in(name_of(246, EXT_SUFFIX), 0, EXTDIR_MIN_LEN, EXT_RULE_SYSEXT_STUB), EXT_PICK);
+	assert_int_equal(classify_in(name_of(247, EXT_SUFFIX), 0, EXTDIR_MIN_LEN, EXT_RULE_SYSEXT_STUB),
+			 EXT_SKIP_PATH_TOO_LONG);
+	assert_string_not_equal(ext_verdict_reason(EXT_SKIP_PATH_TOO_LONG), "unknown");
+}
+
+static void shortest_per_uki_directory(void **state)
+{
+	uint16_t out[16];
+	size_t n;
+	const uint16_t *p = u16("a", &n);
+
+	(void)state;
+	assert_int_equal(extdir_from_image_path(p, n, out, 16), MS_OK);
+	for (n = 0; out[n]; n++)
+		;
+	assert_int_equal(n, EXTDIR_MIN_LEN);
 }
 
 static void order_is_plain_code_unit_order(void **state)
@@ -196,9 +277,9 @@ static void systemd_rules(void **state)
 		size_t len;
 		const uint16_t *n = u16(cases[i].name, &len);
 
-		assert_int_equal(ext_classify_rule(n, len, 0, EXT_RULE_SYSEXT_STUB), cases[i].stub);
-		assert_int_equal(ext_classify_rule(n, len, 0, EXT_RULE_SYSTEMD_252), cases[i].sd252);
-		assert_int_equal(ext_classify_rule(n, len, 0, EXT_RULE_SYSTEMD_256), cases[i].sd256);
+		assert_int_equal(ext_classify_rule(n, len, 0, 0, EXT_RULE_SYSEXT_STUB), cases[i].stub);
+		assert_int_equal(ext_classify_rule(n, len, 0, 0, EXT_RULE_SYSTEMD_252), cases[i].sd252);
+		assert_int_equal(ext_classify_rule(n, len, 0, 0, EXT_RULE_SYSTEMD_256), cases[i].sd256);
 	}
 }
 
@@ -251,6 +332,8 @@ int main(void)
 		cmocka_unit_test(signature_rule),
 		cmocka_unit_test(non_ascii_names_are_skipped),
 		cmocka_unit_test(name_length_limit_is_255),
+		cmocka_unit_test(path_limit_of_the_fat_driver),
+		cmocka_unit_test(shortest_per_uki_directory),
 		cmocka_unit_test(order_is_plain_code_unit_order),
 		cmocka_unit_test(to_ascii_checks_room),
 		cmocka_unit_test(extdir_derivation),

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / "build" / "sysext-stub"
+# The CLI under test; make cli-asan-check points SYSEXT_STUB_CLI at the ASan/UBSan build.
+CLI = Path(os.environ.get("SYSEXT_STUB_CLI") or ROOT / "build" / "sysext-stub").absolute()
 STUB = ROOT / "build" / "sysext-stub-x64.efi"
 DEBIAN_STUB = Path("/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
 

@@ -6,6 +6,7 @@ so the C replay is checked against a second implementation.
 """
 import hashlib
 import json
+import os
 import random
 import struct
 import subprocess
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / "build" / "sysext-stub"
+# The CLI under test; make cli-asan-check points SYSEXT_STUB_CLI at the ASan/UBSan build.
+CLI = Path(os.environ.get("SYSEXT_STUB_CLI") or ROOT / "build" / "sysext-stub").absolute()
 
 ALGS = {"sha1": (0x0004, 20), "sha256": (0x000B, 32), "sha384": (0x000C, 48), "sha512": (0x000D, 64)}
 

@@ -12,6 +12,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -21,7 +22,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / "build" / "sysext-stub"
+# The CLI under test; make cli-asan-check points SYSEXT_STUB_CLI at the ASan/UBSan build.
+CLI = Path(os.environ.get("SYSEXT_STUB_CLI") or ROOT / "build" / "sysext-stub").absolute()
 STUB = ROOT / "build" / "sysext-stub-x64.efi"
 DEBIAN_STUB = Path("/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
 SYSTEMD_MEASURE = Path("/usr/lib/systemd/systemd-measure")
@@ -339,6 +341,108 @@ def test_at_most_128_files_first_in_name_order(tmp_path):
     assert value(json.loads(r.stdout), "sha256", 13) == replay("sha256", [H("sha256", newc(".extra/sysext", files))])
 
 
+def long_name(n, suffix=".sysext.raw", fill="n"):
+    return fill * (n - len(suffix)) + suffix
+
+
+# EDK2's FAT driver opens a name below a directory only if "X:" + its path + "\" + name + NUL fit in
+# 260 characters (docs/MEASUREMENTS.md): below \loader\extensions (18) names of up to 238.
+def fat_opens(dir_path, name):
+    return 2 + len(dir_path) + 1 + len(name) + 1 <= 260
+
+
+def test_firmware_path_limit_in_the_global_directory(tmp_path):
+    r"""238 characters open below \loader\extensions, 239 do not: predict skips 239 with a warning,
+    before the 128-file limit counts it, exactly as the stub's listing does."""
+    assert fat_opens("\\loader\\extensions", long_name(238)) and not fat_opens("\\loader\\extensions", long_name(239))
+    files = {f"x{i:03d}.sysext.raw": bytes([i]) for i in range(127)}
+    files[long_name(238)] = b"opens"
+    g = write_set(tmp_path / "extensions", {**files, long_name(239, fill="A"): b"too long"})
+    r = predict("--json", "--global-dir", g, "--bank", "sha256")
+    j = json.loads(r.stdout)
+    assert value(j, "sha256", 13) == replay("sha256", per_file_digests("sha256", {}, files))
+    assert len(entry(j, "sha256", 13)["events"]) == 2 * 128
+    warnings = [ln for ln in r.stderr.splitlines() if "warning" in ln]
+    assert warnings == [f"sysext-stub: warning: {g / long_name(239, fill='A')}: skipped by the stub: path too long "
+                        "for the firmware to open (over the FAT driver's 260 characters)"], r.stderr
+    out = tmp_path / "x.cpio"
+    cli("cpio", "--global-dir", g, "--output", out)
+    assert out.read_bytes() == newc(".extra/global_sysext", files)
+    # Named one by one: an error, as for any file the stub would skip.
+    assert_failed(predict("--global-sysext", g / long_name(239, fill="A"), check=False),
+                  g / long_name(239, fill="A"), "path too long")
+    assert predict("--global-sysext", g / long_name(238), "--pcr", "13").returncode == 0
+
+
+@pytest.mark.parametrize("esp_path", ["\\EFI\\Linux\\uki.efi", "/EFI//Linux/uki+3-1.efi", "EFI\\Linux\\uki.efi",
+                                      "\\" + "d" * 150 + "\\x.efi"])
+def test_firmware_path_limit_in_the_per_uki_directory(tmp_path, esp_path):
+    """--esp-path gives the UKI's place; its .extra.d (derived as the stub derives it, boot counter
+    removed) decides which names open. Without it only names no UKI path could open are skipped."""
+    extra_dir = esp_path.replace("/", "\\").replace("\\\\", "\\").replace("+3-1", "")
+    extra_dir = ("" if extra_dir.startswith("\\") else "\\") + extra_dir + ".extra.d"
+    longest = 256 - len(extra_dir)
+    assert fat_opens(extra_dir, long_name(longest)) and not fat_opens(extra_dir, long_name(longest + 1))
+    fits, too_long = {long_name(longest): b"fits"}, long_name(longest + 1, fill="m")
+    d = write_set(tmp_path / "uki.efi.extra.d", {**fits, too_long: b"no"})
+    r = predict("--json", "--esp-path", esp_path, "--extra-dir", d, "--bank", "sha256")
+    assert value(json.loads(r.stdout), "sha256", 13) == replay("sha256", per_file_digests("sha256", fits))
+    assert f"{d / too_long}: skipped by the stub: path too long" in r.stderr
+    # Without --esp-path: the shortest per-UKI directory, "\a.extra.d", lets 246 characters open.
+    d2 = write_set(tmp_path / "any.extra.d", {long_name(246): b"246", long_name(247, fill="m"): b"247"})
+    r = predict("--json", "--extra-dir", d2, "--bank", "sha256")
+    assert value(json.loads(r.stdout), "sha256", 13) == replay("sha256", per_file_digests("sha256", {
+        long_name(246): b"246"}))
+    assert r.stderr.count("skipped by the stub: path too long") == 1 and long_name(247, fill="m") in r.stderr
+
+
+def test_cpio_and_sign_take_esp_path(tmp_path):
+    """--esp-path is an input like the others: cpio packs, and sign signs, what predict predicts."""
+    fits, too_long = long_name(230), long_name(231, fill="m")  # \EFI\Linux\uki.efi.extra.d has 26
+    d = write_set(tmp_path / "uki.efi.extra.d", {fits: b"fits", too_long: b"no"})
+    only = write_set(tmp_path / "only", {fits: b"fits"})
+    esp = ["--esp-path", "\\EFI\\Linux\\uki.efi"]
+    out = tmp_path / "x.cpio"
+    cli("cpio", *esp, "--extra-dir", d, "--output", out)
+    assert out.read_bytes() == newc(".extra/sysext", {fits: b"fits"})
+    key = tmp_path / "k.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key],
+                   check=True, capture_output=True)
+
+    def policy(*args):
+        return cli("sign", "--policy-digest-only", "--private-key", key, "--pcrs", "13", "--bank", "sha256",
+                   *args).stdout
+
+    assert policy(*esp, "--extra-dir", d) == policy("--extra-dir", only)
+    assert policy("--extra-dir", d) != policy("--extra-dir", only)
+
+
+@pytest.mark.parametrize("esp_path, needle", [
+    ("\\EFI\\Linux\\", "not the path of a file"),
+    ("", "not the path of a file"),
+    ("\\EFI\\L\u00e9\\uki.efi", "only ASCII"),
+    ("\\" + "x" * 1100, "longer than 1023"),
+])
+def test_esp_path_errors(tmp_path, esp_path, needle):
+    d = write_set(tmp_path / "e", {"a.sysext.raw": b"a"})
+    assert_failed(predict("--esp-path", esp_path, "--extra-dir", d, check=False), "--esp-path", needle)
+
+
+def test_firmware_path_limit_for_signature_files(tmp_path, small_uki):
+    """A *.pcrsig.json the firmware cannot open is left out of the merged signatures (and PCR 9), too."""
+    fp = "ab" * 32
+    doc = f'{{"sha256":[{{"pcrs":[11],"pkfp":"{fp}","pol":"{fp}","sig":"AAAA"}}]}}'.encode()
+    uki = small_uki("uki.efi")
+    g = write_set(tmp_path / "extensions", {long_name(239, ".pcrsig.json"): doc})
+    out = tmp_path / "x.cpio"
+    r = cli("cpio", "--uki", uki, "--global-dir", g, "--output", out)
+    assert out.read_bytes() == b"", "no signature file left, no archive"
+    assert f"{g / long_name(239, '.pcrsig.json')}: skipped by the stub: path too long" in r.stderr
+    g2 = write_set(tmp_path / "ext2", {long_name(238, ".pcrsig.json"): doc})
+    cli("cpio", "--uki", uki, "--global-dir", g2, "--output", out)
+    assert [row[5] for row in cpio_list(out.read_bytes())] == [".extra", ".extra/tpm2-pcr-signature.json"]
+
+
 def test_same_name_twice_is_an_error(tmp_path, worked):
     per_uki, _ = worked
     m = tmp_path / "SUMS"
@@ -501,6 +605,34 @@ def test_cpio_per_uki_then_global(tmp_path):
     cli("cpio", *[a for n in per_uki for a in ("--sysext", d / n)], "--global-sysext", g / "tools.sysext.raw",
         "-o", out2)
     assert out2.read_bytes() == data
+
+
+def help_options(text):
+    """{option: takes an argument} for every option a --help text lists."""
+    found = re.findall(r"^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)( [A-Z]+)?", text, re.M)
+    return {name: bool(arg) for name, arg in found}
+
+
+def test_cpio_help_lists_exactly_the_options_cpio_accepts(tmp_path):
+    r = cli("cpio", "--help")
+    assert r.stdout.startswith("Usage: sysext-stub cpio --output FILE") and r.stderr == ""
+    listed = help_options(r.stdout)
+    assert {"--output", "--extra-dir", "--global-dir", "--sysext", "--global-sysext", "--uki",
+            "--esp-path"} <= set(listed), listed
+    candidates = {**help_options(cli("predict", "--help").stdout), **listed}
+    assert "--bank" in candidates and "--manifest" in candidates and "--json" in candidates
+    d = write_set(tmp_path / "e", {"a.sysext.raw": b"a"})
+    accepted = set()
+    for name, takes_arg in candidates.items():
+        if name == "--help":
+            continue
+        arg = [tmp_path / "arg"] if takes_arg else []  # a path, in case it is one (--output)
+        r = cli("cpio", "--extra-dir", d, "--output", tmp_path / "out.cpio", name, *arg, check=False)
+        if f"unrecognized option '{name}" not in r.stderr:
+            accepted.add(name)
+        else:
+            assert r.returncode == 1 and "try 'sysext-stub cpio --help'" in r.stderr, r.stderr
+    assert accepted == set(listed) - {"--help"}
 
 
 def assert_no_output(r, out, *words):

@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / "build" / "sysext-stub"
+# The CLI under test; make cli-asan-check points SYSEXT_STUB_CLI at the ASan/UBSan build.
+CLI = Path(os.environ.get("SYSEXT_STUB_CLI") or ROOT / "build" / "sysext-stub").absolute()
 STUB = ROOT / "build" / "sysext-stub-x64.efi"
 SYSTEMD_MEASURE = Path("/usr/lib/systemd/systemd-measure")
 SECRET_SCAN = ROOT / "build" / "test" / "libsecret-scan.so"

@@ -90,7 +90,7 @@ static int split(const uint8_t *in, size_t n, struct rec *recs)
 			for (size_t k = 0; k < name_len; k++)
 				name16[k] = in[start + k];
 			/* The low bit of the length byte doubles as "is a directory". */
-			if (ext_classify(name16, name_len, (int)(dlen & 1) && dlen > 200) == EXT_PICK) {
+			if (ext_classify(name16, name_len, (int)(dlen & 1) && dlen > 200, 0) == EXT_PICK) {
 				if (ext_name_to_ascii(name16, name_len, recs[count].name, sizeof(recs[count].name)) != MS_OK)
 					abort();
 				recs[count].data = in + i;

@@ -4,7 +4,8 @@
  * measure/extensions.c.
  *
  * Input: byte 0 holds flags (bits 0-2: the count limit for
- * ext_sorted_insert minus one; bit 3: treat every entry as a directory),
+ * ext_sorted_insert minus one; bit 3: treat every entry as a directory;
+ * bits 4-7 times 18: the length of the directory's path, 0 to 270),
  * the rest is a list of names separated by '\n'. A name's bytes become
  * UTF-16 units one to one, except that 0xFE followed by two bytes is one
  * unit (high byte first), so units above 255 occur too.
@@ -60,7 +61,7 @@ static int ref_ends_with(const uint16_t *u, size_t len, const char *suffix)
 enum ref_rule { REF_STUB, REF_252, REF_256, REF_SIGNATURE };
 
 /* docs/MEASUREMENTS.md "Which files", written from the text, not from extensions.c. */
-static enum ext_verdict ref_classify(const uint16_t *u, size_t len, int dir, enum ref_rule rule)
+static enum ext_verdict ref_classify(const uint16_t *u, size_t len, int dir, size_t dir_len, enum ref_rule rule)
 {
 	if (len == 0)
 		return EXT_SKIP_EMPTY_NAME;
@@ -73,6 +74,9 @@ static enum ext_verdict ref_classify(const uint16_t *u, size_t len, int dir, enu
 	for (size_t i = 0; i < len; i++)
 		if (u[i] == 0 || u[i] >= 128)
 			return EXT_SKIP_NON_ASCII;
+	/* EDK2 FatLocateOFile: "X:" + directory path + '\' + name + NUL must fit EFI_PATH_STRING_LENGTH. */
+	if (2 + dir_len + 1 + len + 1 > 260)
+		return EXT_SKIP_PATH_TOO_LONG;
 	switch (rule) {
 	case REF_STUB:
 		return ref_ends_with(u, len, ".sysext.raw") ? EXT_PICK : EXT_SKIP_OTHER_SUFFIX;
@@ -90,21 +94,22 @@ static enum ext_verdict ref_classify(const uint16_t *u, size_t len, int dir, enu
 
 /* ------------------------------------------------------------ one name */
 
-static void check_name(const uint16_t *u, size_t len, int dir, char *ascii_out, int *picked)
+static void check_name(const uint16_t *u, size_t len, int dir, size_t dir_len, char *ascii_out, int *picked)
 {
-	enum ext_verdict stub = ext_classify_rule(u, len, dir, EXT_RULE_SYSEXT_STUB);
-	enum ext_verdict v252 = ext_classify_rule(u, len, dir, EXT_RULE_SYSTEMD_252);
-	enum ext_verdict v256 = ext_classify_rule(u, len, dir, EXT_RULE_SYSTEMD_256);
-	enum ext_verdict sig = ext_classify_signature(u, len, dir);
+	enum ext_verdict stub = ext_classify_rule(u, len, dir, dir_len, EXT_RULE_SYSEXT_STUB);
+	enum ext_verdict v252 = ext_classify_rule(u, len, dir, dir_len, EXT_RULE_SYSTEMD_252);
+	enum ext_verdict v256 = ext_classify_rule(u, len, dir, dir_len, EXT_RULE_SYSTEMD_256);
+	enum ext_verdict sig = ext_classify_signature(u, len, dir, dir_len);
 	char *ascii = malloc(len + 1);
 	ms_status r;
 
 	CHECK(ascii != NULL);
-	CHECK(ext_classify(u, len, dir) == stub);
-	CHECK(stub == ref_classify(u, len, dir, REF_STUB));
-	CHECK(v252 == ref_classify(u, len, dir, REF_252));
-	CHECK(v256 == ref_classify(u, len, dir, REF_256));
-	CHECK(sig == ref_classify(u, len, dir, REF_SIGNATURE));
+	CHECK(ext_classify(u, len, dir, dir_len) == stub);
+	CHECK(stub == ref_classify(u, len, dir, dir_len, REF_STUB));
+	CHECK(v252 == ref_classify(u, len, dir, dir_len, REF_252));
+	CHECK(v256 == ref_classify(u, len, dir, dir_len, REF_256));
+	CHECK(sig == ref_classify(u, len, dir, dir_len, REF_SIGNATURE));
+	CHECK(ext_fat_opens(dir_len, len) == (2 + dir_len + 1 + len + 1 <= 260));
 	/* A sysext is a *.raw that is no confext; a signature is never a sysext. */
 	if (stub == EXT_PICK)
 		CHECK(v256 == EXT_PICK && v252 == EXT_PICK && sig != EXT_PICK);
@@ -218,13 +223,14 @@ static void check_fits_total(char names[][EXT_NAME_MAX + 1], size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char picked[MAX_NAMES][EXT_NAME_MAX + 1];
-	size_t n_picked = 0, cap, i = 1;
+	size_t n_picked = 0, cap, i = 1, dir_len;
 	int dir;
 
 	if (size == 0)
 		return 0;
 	cap = (size_t)(data[0] & 7) + 1;
 	dir = (data[0] >> 3) & 1;
+	dir_len = (size_t)(data[0] >> 4) * 18;
 	while (i <= size && n_picked < MAX_NAMES) {
 		uint16_t *u = malloc(MAX_UNITS * sizeof(uint16_t)); /* heap: ASan sees overreads */
 		size_t len = 0;
@@ -242,7 +248,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		while (i < size && data[i] != '\n')
 			i++; /* the rest of an over-long line */
 		i++;
-		check_name(u, len, dir, picked[n_picked], &is_picked);
+		check_name(u, len, dir, dir_len, picked[n_picked], &is_picked);
 		n_picked += is_picked;
 		free(u);
 	}

@@ -5,8 +5,9 @@
  *
  * The input is the manifest file (handed over as /proc/self/fd/N of a
  * memfd, since the parser reads a path). When the parser accepts it:
- * every entry has a name the pickup rule picks (checked again here through
- * ext_classify), at least one digest, no host file, no name twice;
+ * every entry has a name the pickup rule picks below \loader\extensions
+ * (checked again here through ext_classify), at least one digest, no host
+ * file, no name twice;
  * finishing sorts the entries in strcmp order within the 128-file limit;
  * and writing the set back out as a manifest (one line per entry and
  * bank) and parsing that gives the same set. Every path frees what it
@@ -25,6 +26,7 @@
 
 #include "host-tools/digest.h"
 #include "host-tools/sysext-set.h"
+#include "measure/extdir.h"
 #include "measure/sysext-archive.h"
 
 #define CHECK(cond)                                                                            \
@@ -54,7 +56,7 @@ static int parse(const void *data, size_t size, struct sysext_set *s)
 	char path[64];
 	int fd = memfd_with(data, size, path), r;
 
-	sysext_set_init(s, SYSEXT_PREFIX, EXT_RULE_SYSEXT_STUB, true);
+	sysext_set_init(s, SYSEXT_PREFIX, EXT_RULE_SYSEXT_STUB, true, EXTDIR_GLOBAL_LEN);
 	r = sysext_set_add_manifest(s, path);
 	close(fd);
 	return r;
@@ -72,7 +74,7 @@ static void check_entries(const struct sysext_set *s)
 		CHECK(len > 0 && len <= EXT_NAME_MAX);
 		for (size_t k = 0; k < len; k++)
 			u[k] = (uint8_t)f->name[k];
-		CHECK(ext_classify(u, len, 0) == EXT_PICK);
+		CHECK(ext_classify(u, len, 0, EXTDIR_GLOBAL_LEN) == EXT_PICK);
 		for (size_t k = 0; k < i; k++)
 			CHECK(strcmp(s->files[k].name, f->name) != 0);
 	}
