@@ -100,10 +100,15 @@ static int holds_private_key(const struct build_part *p)
 	struct pem_block b;
 	size_t pos = 0;
 
-	while (pem_next(p->data, p->size, &pos, &b) != 0)
-		if (strstr(b.label, "PRIVATE KEY"))
+	for (;;) {
+		int r = pem_next(p->data, p->size, &pos, &b);
+
+		/* A block cut short (r < 0) still says what it was. */
+		if (r != 0 && strstr(b.label, "PRIVATE KEY"))
 			return 1;
-	return 0;
+		if (r != 1)
+			return 0;
+	}
 }
 
 static int check_part_content(struct build_part *p)

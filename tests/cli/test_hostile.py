@@ -542,12 +542,13 @@ def test_build_garbage_pem_and_signature(ws, case_dir):
         "truncated.pem": pub.read_bytes()[:60],
         "bad-base64.pem": b"-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n",
         "private.pem": key.read_bytes(),  # a private key must never end up in a UKI
+        "private-truncated.pem": key.read_bytes()[:80],  # refused as one even without its END line
         "binary.pem": bytes(range(256)),
     }
     for name, data in garbage.items():
         (case_dir / name).write_bytes(data)
         assert_refused(run(*base, "--pcrpkey", case_dir / name), f"--pcrpkey {case_dir / name}",
-                       "not a PEM public key")
+                       "is a private key" if name.startswith("private") else "not a PEM public key")
         assert_no_output(out)
     fp = "ab" * 32
     sigs = {
