@@ -271,7 +271,7 @@ def plot(rows: list[dict], out: Path) -> Optional[Path]:
                     f"{a['loader_data'] / MIB:.2f} {b['loader_data'] / MIB:.2f} {r['case']}\n")
     png = out / "boot.png"
     script = f"""
-set terminal pngcairo size 1000,420 font ",10"
+set terminal pngcairo size 1000,420 font ",10" noenhanced
 set output "{png}"
 set multiplot layout 1,2 title "sysext-stub vs Debian systemd-stub {systemd_version()} (QEMU TCG, OVMF, swtpm {TPM_BANKS}; medians)"
 set key left top

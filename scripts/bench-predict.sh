@@ -7,6 +7,7 @@
 # read first). Reports MiB/s and the ratios; the target is >= 0.9 x openssl
 # per core used. Output also goes to build/bench/predict.txt.
 set -eu
+export LC_ALL=C # printf %.2f with a decimal point
 B=${B:-build}
 CLI=$B/sysext-stub
 SET=$B/bench/predict-set
@@ -40,14 +41,15 @@ t_one=$(median "$CLI" predict --extra-dir "$SET" --pcr 13 --bank sha256 --thread
 t_all=$(median "$CLI" predict --extra-dir "$SET" --pcr 13 --bank sha256 --threads "$cores")
 t_4b=$(median "$CLI" predict --extra-dir "$SET" --pcr 13 --threads "$cores")
 
-rate() { echo "scale=1; $total_mib / $1" | bc -l; }
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
+# (printf, not bc's own output: bc prints .41 for 0.41)
+rate() { printf '%.1f' "$(echo "$total_mib / $1" | bc -l)"; }
+ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
 {
 	echo "prediction throughput, $FILES x $MIB MiB from the page cache, median of $RUNS, $(date -u +%Y-%m-%d), $(nproc) cores"
 	printf '%-46s %8s MiB/s  %s\n' "openssl dgst -sha256 (1 core)" "$(rate "$t_ssl")" "1.00"
 	printf '%-46s %8s MiB/s  %s x openssl\n' "sysext-stub predict sha256, 1 thread" "$(rate "$t_one")" "$(ratio "$t_ssl" "$t_one")"
 	printf '%-46s %8s MiB/s  %s x openssl (%s per core)\n' "sysext-stub predict sha256, $cores threads" \
-		"$(rate "$t_all")" "$(ratio "$t_ssl" "$t_all")" "$(echo "scale=2; $t_ssl / $t_all / $cores" | bc -l)"
+		"$(rate "$t_all")" "$(ratio "$t_ssl" "$t_all")" "$(ratio "$t_ssl" "$(echo "$t_all * $cores" | bc -l)")"
 	printf '%-46s %8s MiB/s  %s x openssl-sha256\n' "sysext-stub predict all 4 banks, $cores threads" \
 		"$(rate "$t_4b")" "$(ratio "$t_ssl" "$t_4b")"
 } | tee "$OUT"
