@@ -781,6 +781,49 @@ def _populate_fat(image: str, files: Mapping[str, Union[StrPath, bytes]], dirs: 
 
 
 # --------------------------------------------------------------------------
+# TCG event log
+# --------------------------------------------------------------------------
+
+#: TPM2_ALG_SHA256, the key of a sha256 digest in :func:`parse_tcg_log`'s events.
+TPM2_ALG_SHA256 = 0x000B
+
+
+@dataclasses.dataclass(frozen=True)
+class TcgEvent:
+    """One event of a crypto-agile TCG event log."""
+    pcr: int
+    type: int
+    digests: dict  #: TPM2_ALG_* -> digest bytes
+    data: bytes
+
+
+def parse_tcg_log(log: bytes) -> list:
+    """Every event after the Spec ID header of a crypto-agile (TCG2) event log, as :class:`TcgEvent`s.
+
+    The first record is the TCG_PCClientPCREvent (SHA-1 format) carrying the
+    Spec ID event, whose algorithm table gives each digest's size. Written
+    for the tests (trusted input); the CLI's hardened parser is measure/tcglog.c.
+    """
+    _, _, _, size = struct.unpack_from("<II20sI", log, 0)
+    spec = log[32:32 + size]
+    n_algs, = struct.unpack_from("<I", spec, 24)
+    sizes = dict(struct.unpack_from("<HH", spec, 28 + 4 * i) for i in range(n_algs))
+    off, events = 32 + size, []
+    while off + 12 <= len(log):
+        pcr, etype, count = struct.unpack_from("<III", log, off)
+        off += 12
+        digests = {}
+        for _ in range(count):
+            alg, = struct.unpack_from("<H", log, off)
+            digests[alg] = log[off + 2:off + 2 + sizes[alg]]
+            off += 2 + sizes[alg]
+        esize, = struct.unpack_from("<I", log, off)
+        events.append(TcgEvent(pcr, etype, digests, log[off + 4:off + 4 + esize]))
+        off += 4 + esize
+    return events
+
+
+# --------------------------------------------------------------------------
 # Facts parsing
 # --------------------------------------------------------------------------
 

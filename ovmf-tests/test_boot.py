@@ -127,23 +127,7 @@ def strip_signature(workdir: Path, vmlinuz: Path) -> Path:
 
 def log_events(log: bytes) -> list[tuple[int, int, bytes, bytes]]:
     """(pcr, type, sha256 digest, data) of every event in a crypto-agile TCG log."""
-    _, _, _, size = struct.unpack_from("<II20sI", log, 0)
-    spec = log[32:32 + size]
-    n_algs, = struct.unpack_from("<I", spec, 24)
-    sizes = dict(struct.unpack_from("<HH", spec, 28 + 4 * i) for i in range(n_algs))
-    off, events = 32 + size, []
-    while off + 12 <= len(log):
-        pcr, etype, count = struct.unpack_from("<III", log, off)
-        off += 12
-        digests = {}
-        for _ in range(count):
-            alg, = struct.unpack_from("<H", log, off)
-            digests[alg] = log[off + 2:off + 2 + sizes[alg]]
-            off += 2 + sizes[alg]
-        esize, = struct.unpack_from("<I", log, off)
-        events.append((pcr, etype, digests.get(0x000B, b""), log[off + 4:off + 4 + esize]))
-        off += 4 + esize
-    return events
+    return [(e.pcr, e.type, e.digests.get(harness.TPM2_ALG_SHA256, b""), e.data) for e in harness.parse_tcg_log(log)]
 
 
 def test_secure_boot_signed_uki_with_sysexts_boots_tampered_and_unsigned_are_refused(kernel, workdir):

@@ -145,23 +145,8 @@ def assert_sha384_pcrs_9_11_12(facts, uki: Path, kept: dict[str, bytes], host: P
 
 
 def parse_pcr13_events_any(log: bytes) -> list:
-    """PCR 13 events of a crypto-agile log whatever its banks (test_sysext's parser wants sha256)."""
-    _, _, _, size = struct.unpack_from("<II20sI", log, 0)
-    spec = log[32:32 + size]
-    n_algs, = struct.unpack_from("<I", spec, 24)
-    sizes = dict(struct.unpack_from("<HH", spec, 28 + 4 * i) for i in range(n_algs))
-    off, events = 32 + size, []
-    while off + 12 <= len(log):
-        pcr, etype, count = struct.unpack_from("<III", log, off)
-        off += 12
-        for _ in range(count):
-            alg, = struct.unpack_from("<H", log, off)
-            off += 2 + sizes[alg]
-        esize, = struct.unpack_from("<I", log, off)
-        off += 4 + esize
-        if pcr == 13:
-            events.append(etype)
-    return events
+    """The types of the PCR 13 events of a crypto-agile log, whatever its banks."""
+    return [e.type for e in harness.parse_tcg_log(log) if e.pcr == 13]
 
 
 # ---------------------------------------------------------------- malformed UKIs

@@ -40,30 +40,8 @@ def expected_events(per_uki: dict[str, bytes], global_: dict[str, bytes]) -> lis
 
 def parse_pcr13_events(log: bytes) -> list[tuple[str, bytes]]:
     """(description, sha256 digest) of each PCR 13 EV_IPL event in a crypto-agile TCG log."""
-    # The first event is the TCG_PCClientPCREvent (SHA-1 format) carrying the Spec ID.
-    _, _, _, size = struct.unpack_from("<II20sI", log, 0)
-    spec = log[32:32 + size]
-    n_algs, = struct.unpack_from("<I", spec, 24)
-    digest_sizes = {}
-    for i in range(n_algs):
-        alg, dsize = struct.unpack_from("<HH", spec, 28 + 4 * i)
-        digest_sizes[alg] = dsize
-    off = 32 + size
-    events = []
-    while off + 12 <= len(log):
-        pcr, etype, count = struct.unpack_from("<III", log, off)
-        off += 12
-        digests = {}
-        for _ in range(count):
-            alg, = struct.unpack_from("<H", log, off)
-            digests[alg] = log[off + 2:off + 2 + digest_sizes[alg]]
-            off += 2 + digest_sizes[alg]
-        esize, = struct.unpack_from("<I", log, off)
-        data = log[off + 4:off + 4 + esize]
-        off += 4 + esize
-        if pcr == 13 and etype == EV_IPL:
-            events.append((data.decode("utf-16-le").rstrip("\0"), digests[0x000B]))
-    return events
+    return [(e.data.decode("utf-16-le").rstrip("\0"), e.digests[harness.TPM2_ALG_SHA256])
+            for e in harness.parse_tcg_log(log) if e.pcr == 13 and e.type == EV_IPL]
 
 
 def build_uki(workdir: Path, kernel, stub: Path = STUB) -> tuple[Path, bytes]:
