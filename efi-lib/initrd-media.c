@@ -12,7 +12,6 @@ struct initrd_media {
 	EFI_HANDLE handle;
 	UINTN n;
 	struct initrd_piece pieces[INITRD_MAX_PIECES];
-	UINT64 sizes[INITRD_MAX_PIECES];
 	UINT64 offsets[INITRD_MAX_PIECES];
 	UINT64 total;
 	BOOLEAN released; /* delivered once, owned pieces freed */
@@ -60,6 +59,8 @@ static EFI_STATUS EFIAPI initrd_load_file2(struct _EFI_LOAD_FILE_PROTOCOL *this,
 {
 	struct initrd_media *m = (struct initrd_media *)this;
 	UINT8 *out = buffer;
+	struct mem_usage u;
+	UINT64 freed;
 
 	if (!this || !buffer_size)
 		return EFI_INVALID_PARAMETER;
@@ -74,11 +75,12 @@ static EFI_STATUS EFIAPI initrd_load_file2(struct _EFI_LOAD_FILE_PROTOCOL *this,
 	}
 	for (UINTN i = 0; i < m->n; i++) {
 		UINT64 end = i + 1 < m->n ? m->offsets[i + 1] : m->total;
+		UINT64 piece_end = m->offsets[i] + m->pieces[i].size;
 
-		mem_copy(out + m->offsets[i], m->pieces[i].data, m->sizes[i]);
+		mem_copy(out + m->offsets[i], m->pieces[i].data, m->pieces[i].size);
 		/* Zero the alignment padding after the piece. */
-		if (end > m->offsets[i] + m->sizes[i])
-			mem_zero(out + m->offsets[i] + m->sizes[i], end - m->offsets[i] - m->sizes[i]);
+		if (end > piece_end)
+			mem_zero(out + piece_end, end - piece_end);
 	}
 	*buffer_size = m->total;
 
@@ -87,20 +89,17 @@ static EFI_STATUS EFIAPI initrd_load_file2(struct _EFI_LOAD_FILE_PROTOCOL *this,
 	 * was measured before it was registered and is not needed again.
 	 * Giving it back now halves what the sysexts cost at handover.
 	 */
-	if (m->n > 0) {
-		struct mem_usage u;
-		UINT64 freed = release_owned(m);
-
-		m->released = TRUE;
-		mem_usage(&u);
-		log_info(L"initrd (%lu bytes) copied by the kernel; %lu bytes released, memory: %lu bytes held",
-			 m->total, freed, u.held);
-	}
+	freed = release_owned(m);
+	m->released = TRUE;
+	mem_usage(&u);
+	log_info(L"initrd (%lu bytes) copied by the kernel; %lu bytes released, memory: %lu bytes held", m->total,
+		 freed, u.held);
 	return EFI_SUCCESS;
 }
 
 EFI_STATUS initrd_register(const struct initrd_piece *pieces, UINTN n, struct initrd_media **ret)
 {
+	UINT64 sizes[INITRD_MAX_PIECES];
 	struct initrd_media *m;
 	EFI_STATUS err;
 
@@ -113,9 +112,9 @@ EFI_STATUS initrd_register(const struct initrd_piece *pieces, UINTN n, struct in
 	m->n = n;
 	for (UINTN i = 0; i < n; i++) {
 		m->pieces[i] = pieces[i];
-		m->sizes[i] = pieces[i].size;
+		sizes[i] = pieces[i].size;
 	}
-	if (initrd_layout(m->sizes, n, m->offsets, &m->total) != MS_OK ||
+	if (initrd_layout(sizes, n, m->offsets, &m->total) != MS_OK ||
 	    m->total > (UINT64)(UINTN)-1) {
 		mem_free(m);
 		return EFI_BAD_BUFFER_SIZE;

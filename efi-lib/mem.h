@@ -3,9 +3,10 @@
  * mem.h - memory from boot services, with accounting. Allocation failure is
  * an ordinary status: callers skip the optional feature and the boot goes on.
  *
- * Everything the stub allocates goes through here (EfiLoaderData), so
- * mem_usage() knows what the stub holds and the most it ever held; the stub
- * logs both at handover and `make bench` reads them off the console.
+ * Everything the stub allocates goes through here (EfiLoaderData, and
+ * EfiLoaderCode for the kernel it loads), so mem_usage() knows what the
+ * stub holds and the most it ever held; the stub logs both at handover and
+ * `make bench` reads them off the console.
  */
 #ifndef EFI_LIB_MEM_H
 #define EFI_LIB_MEM_H

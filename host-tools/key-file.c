@@ -27,6 +27,15 @@
 
 enum { DER_INTEGER = 0x02, DER_OCTET_STRING = 0x04, DER_OID = 0x06, DER_SEQUENCE = 0x30 };
 
+/* Wipe, then free, a buffer that held key material; NULL is ignored. */
+static void wipe_free(uint8_t *buf, size_t cap)
+{
+	if (buf) {
+		OPENSSL_cleanse(buf, cap);
+		free(buf);
+	}
+}
+
 /*
  * Read a key file into one buffer allocated once (never grown, so no stale
  * copy is left in freed memory); every failure wipes what was read. The
@@ -76,20 +85,9 @@ static int read_secret_file(const char *path, uint8_t **ret_buf, size_t *ret_len
 	buf = NULL;
 	r = 0;
 out:
-	if (buf) {
-		OPENSSL_cleanse(buf, cap);
-		free(buf);
-	}
+	wipe_free(buf, cap);
 	close(fd);
 	return r;
-}
-
-static void wipe_free(uint8_t *buf, size_t cap)
-{
-	if (buf) {
-		OPENSSL_cleanse(buf, cap);
-		free(buf);
-	}
 }
 
 /* ---------------------------------------------------------------- key types */

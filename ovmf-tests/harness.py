@@ -1136,14 +1136,14 @@ class _SerialStamper(threading.Thread):
                 self.stamps.append((now, total))
 
 
-def stamp_of(result: "BootResult", needle: str, after: int = 0) -> Optional[float]:
+def stamp_of(result: "BootResult", needle: str) -> Optional[float]:
     """Host seconds since QEMU start at which `needle` had fully arrived on the console, or None.
 
     Needs a boot with ``serial_stamps=True``. Offsets count raw console
     bytes (escape sequences included), so `needle` is searched in the raw log.
     """
     raw = result.raw_log.encode(errors="surrogateescape") if result.raw_log else b""
-    at = raw.find(needle.encode(), after)
+    at = raw.find(needle.encode())
     if at < 0:
         return None
     end = at + len(needle)

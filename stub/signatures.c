@@ -50,7 +50,7 @@ static struct sig_file *file_of(const char *name)
 static UINTN list_signatures(EFI_FILE_HANDLE dir, const CHAR16 *dir_path, struct sig_file *slots, const char **order)
 {
 	EFI_FILE_INFO *info = NULL;
-	UINTN info_size = 0, used = 1;
+	UINTN info_size = 0, used = 1, dir_len = StrLen(dir_path);
 	size_t n = 0;
 	BOOLEAN done = FALSE;
 	struct sig_file *next = &slots[0];
@@ -62,8 +62,8 @@ static UINTN list_signatures(EFI_FILE_HANDLE dir, const CHAR16 *dir_path, struct
 		if (EFI_ERROR(esp_next_entry(dir, &info, &info_size, &done)) || done)
 			break;
 		len = StrLen(info->FileName);
-		if (ext_classify_signature(info->FileName, len, (info->Attribute & EFI_FILE_DIRECTORY) != 0,
-					   StrLen(dir_path)) != EXT_PICK)
+		if (ext_classify_signature(info->FileName, len, (info->Attribute & EFI_FILE_DIRECTORY) != 0, dir_len) !=
+		    EXT_PICK)
 			continue; /* the extension pass logs what it skips */
 		if (info->FileSize == 0 || info->FileSize > EXT_SIGNATURE_SIZE_MAX) {
 			log_warn(L"%s\\%s: skipped, a signature file must have 1 to %u bytes (it has %lu)", dir_path,

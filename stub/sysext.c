@@ -256,7 +256,7 @@ void sysext_archive_free(struct sysext_archive *a)
 {
 	if (a->buf)
 		mem_free_pages((EFI_PHYSICAL_ADDRESS)(UINTN)a->buf, a->pages);
-	SetMem(a, sizeof(*a), 0);
+	sysext_archive_forget(a);
 }
 
 void sysext_archive_forget(struct sysext_archive *a)
