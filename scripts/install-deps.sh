@@ -8,7 +8,8 @@
 # the CLI leak check; gnuplot-nox for the benchmark plot; strace for the test of
 # where systemd 252's cryptsetup token plugin looks for the PCR signature; xxd
 # (and jq) for the README's external-signer flow, which the tests follow;
-# squashfs-tools for the demo's sample sysexts.
+# squashfs-tools for the demo's sample sysexts; mmdebstrap for chroots of
+# Debian 13/unstable (ovmf-tests/debian.py: their systemd tools need their own glibc).
 set -eu
 
 PACKAGES="
@@ -22,6 +23,7 @@ systemd systemd-boot-efi sbsigntool openssl bc
 libtss2-dev libtss2-tcti-swtpm0 tpm2-tools cryptsetup-bin
 valgrind gnuplot-nox strace
 xxd jq squashfs-tools
+mmdebstrap
 "
 
 missing=""
