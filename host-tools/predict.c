@@ -31,7 +31,6 @@
 #include "measure/uki.h"
 
 #define UKI_SIZE_MAX ((uint64_t)4 << 30)
-#define ESP_PATH_MAX 1024 /* UTF-16 units of the stub's own path, NUL included (stub/stub.c) */
 #define SYSTEMD_DEFAULT_VERSION 252 /* Debian 12's systemd-stub */
 #define TAG_LINUX_INITRD 0x8F3B22ECu
 #define TAG_LINUX_LOAD_OPTIONS 0x8F3B22EDu
@@ -361,40 +360,36 @@ static int predict_sections(struct prediction *p, const struct uki *u, const cha
 }
 
 /*
- * PCR 9's initrd event: .initrd, then the archives, laid out as the stub
- * serves them (measure/initrd.c), hashed piece by piece without building
- * the concatenation.
+ * PCR 9's initrd event: the pieces in the stub's slot order (measure/initrd.h),
+ * laid out as it serves them (measure/initrd.c), hashed piece by piece
+ * without building the concatenation. @arch holds the generated archives by
+ * slot; the embedded .initrd comes from the UKI.
  */
-/*
- * PCR 9's initrd event: the pieces as the stub concatenates them (measure/initrd.c):
- * .initrd, per-UKI and global sysext archives, signature and public-key archives.
- */
-#define INITRD_ARCHIVES 4
 static int predict_initrd(struct prediction *p, const struct uki *u, const char *path,
-			  uint8_t *const arch[INITRD_ARCHIVES], const uint64_t arch_size[INITRD_ARCHIVES])
+			  uint8_t *const arch[INITRD_SLOTS], const uint64_t arch_size[INITRD_SLOTS])
 {
 	const struct pe_section *s = pe_find_section(&u->img, ".initrd");
-	uint64_t sizes[1 + INITRD_ARCHIVES] = { s ? pe_section_loaded_size(s) : 0 }, offsets[1 + INITRD_ARCHIVES],
-		 total, pos = 0;
+	uint64_t sizes[INITRD_SLOTS], offsets[INITRD_SLOTS], total, pos = 0;
 	uint8_t d[BANK_COUNT][DIGEST_MAX] = { { 0 } };
 	struct multi_digest md;
 
-	for (size_t i = 0; i < INITRD_ARCHIVES; i++)
-		sizes[1 + i] = arch_size[i];
-	if (initrd_layout(sizes, 1 + INITRD_ARCHIVES, offsets, &total) != MS_OK)
+	for (size_t i = 0; i < INITRD_SLOTS; i++)
+		sizes[i] = i == INITRD_SLOT_EMBEDDED ? (s ? pe_section_loaded_size(s) : 0) : arch_size[i];
+	if (initrd_layout(sizes, INITRD_SLOTS, offsets, &total) != MS_OK)
 		return errorf("the initrd is too large");
 	if (total == 0)
 		return 0;
 	if (multi_digest_init(&md, p->banks) < 0)
 		return -1;
-	for (size_t i = 0; i < 1 + INITRD_ARCHIVES; i++) {
+	for (size_t i = 0; i < INITRD_SLOTS; i++) {
 		int r;
 
 		if (sizes[i] == 0)
 			continue;
 		r = feed_zeros(&md, offsets[i] - pos);
 		if (r == 0)
-			r = i == 0 ? feed_section(&md, u, s, sizes[0]) : multi_digest_update(&md, arch[i - 1], sizes[i]);
+			r = i == INITRD_SLOT_EMBEDDED ? feed_section(&md, u, s, sizes[i])
+						      : multi_digest_update(&md, arch[i], sizes[i]);
 		if (r < 0) {
 			multi_digest_free(&md);
 			return -1;
@@ -499,21 +494,21 @@ static enum ext_rule rule_for(const struct predict_options *o)
  */
 static int per_uki_dir_len(const struct predict_options *o, size_t *ret)
 {
-	uint16_t in[ESP_PATH_MAX], out[ESP_PATH_MAX];
+	uint16_t in[EXTDIR_IMAGE_PATH_MAX], out[EXTDIR_IMAGE_PATH_MAX];
 	size_t n, len = 0;
 
 	*ret = EXTDIR_MIN_LEN;
 	if (!o->esp_path)
 		return 0;
 	n = strlen(o->esp_path);
-	if (n >= ESP_PATH_MAX)
-		return errorf("--esp-path: longer than %d characters", ESP_PATH_MAX - 1);
+	if (n >= EXTDIR_IMAGE_PATH_MAX)
+		return errorf("--esp-path: longer than %d characters", EXTDIR_IMAGE_PATH_MAX - 1);
 	for (size_t i = 0; i < n; i++) {
 		if ((uint8_t)o->esp_path[i] >= 0x80)
 			return errorf("--esp-path '%s': only ASCII paths are supported", o->esp_path);
 		in[i] = (uint8_t)o->esp_path[i];
 	}
-	if (extdir_from_image_path(in, n, out, ESP_PATH_MAX) != MS_OK)
+	if (extdir_from_image_path(in, n, out, EXTDIR_IMAGE_PATH_MAX) != MS_OK)
 		return errorf("--esp-path '%s': not the path of a file", o->esp_path);
 	while (out[len])
 		len++;
@@ -580,9 +575,9 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 	struct uki u = { 0 };
 	struct sysext_set per_uki = { 0 }, global = { 0 };
 	struct prediction p = { 0 };
-	/* per-UKI, global, then (signature_archives) signature and public key */
-	uint8_t *arch[INITRD_ARCHIVES] = { NULL };
-	uint64_t arch_size[INITRD_ARCHIVES] = { 0 };
+	/* The generated archives, by initrd slot (measure/initrd.h). */
+	uint8_t *arch[INITRD_SLOTS] = { NULL };
+	uint64_t arch_size[INITRD_SLOTS] = { 0 };
 	struct signature_archives sa = { 0 };
 	uint16_t *cmdline = NULL;
 	bool passed_in = false, have_sysext_input, want_archives, global_read;
@@ -670,8 +665,10 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 		errorf("a manifest has digests only: the archives (cpio, PCR 9, --scheme=systemd) need the files");
 		goto out;
 	}
-	if (sysext_set_read(&per_uki, p.banks, o->threads, want_archives ? &arch[0] : NULL, &arch_size[0]) < 0 ||
-	    sysext_set_read(&global, p.banks, o->threads, want_archives ? &arch[1] : NULL, &arch_size[1]) < 0)
+	if (sysext_set_read(&per_uki, p.banks, o->threads, want_archives ? &arch[INITRD_SLOT_SYSEXT] : NULL,
+			    &arch_size[INITRD_SLOT_SYSEXT]) < 0 ||
+	    sysext_set_read(&global, p.banks, o->threads, want_archives ? &arch[INITRD_SLOT_GLOBAL_SYSEXT] : NULL,
+			    &arch_size[INITRD_SLOT_GLOBAL_SYSEXT]) < 0)
 		goto out;
 
 	/*
@@ -684,10 +681,10 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 		if (signature_archives_build(u.buf, &u.img, ours ? o->extra_dir : NULL, extra_dir_len,
 					     ours && global_read ? o->global_dir : NULL, &sa) < 0)
 			goto out;
-		arch[2] = sa.signature;
-		arch_size[2] = sa.signature_size;
-		arch[3] = sa.public_key;
-		arch_size[3] = sa.public_key_size;
+		arch[INITRD_SLOT_PCRSIG] = sa.signature;
+		arch_size[INITRD_SLOT_PCRSIG] = sa.signature_size;
+		arch[INITRD_SLOT_PCRPKEY] = sa.public_key;
+		arch_size[INITRD_SLOT_PCRPKEY] = sa.public_key_size;
 	}
 
 	if (cpio_mode) {
@@ -695,13 +692,13 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 		uint64_t total = 0, pos = 0;
 		uint8_t *all;
 
-		for (size_t i = 0; i < INITRD_ARCHIVES; i++)
+		for (size_t i = 0; i < INITRD_SLOTS; i++)
 			total += arch_size[i];
 		if (!(all = malloc(total + 1))) {
 			errorf("out of memory");
 			goto out;
 		}
-		for (size_t i = 0; i < INITRD_ARCHIVES; i++) {
+		for (size_t i = 0; i < INITRD_SLOTS; i++) {
 			if (arch_size[i])
 				memcpy(all + pos, arch[i], arch_size[i]);
 			pos += arch_size[i];
@@ -747,11 +744,16 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 			if (predict_sysexts_per_file(&p, &per_uki) < 0 || predict_sysexts_per_file(&p, &global) < 0)
 				goto out;
 		} else {
-			static const char *const desc[] = { "System extension initrd", "Global system extension initrd" };
+			static const struct {
+				enum initrd_slot slot;
+				const char *desc;
+			} measured[] = { { INITRD_SLOT_SYSEXT, "System extension initrd" },
+					 { INITRD_SLOT_GLOBAL_SYSEXT, "Global system extension initrd" } };
 
 			for (size_t i = 0; i < 2; i++)
-				if (arch_size[i] && prediction_add_data(&p, PCR_SYSEXTS, PRED_EV_IPL, desc[i], NULL, arch[i],
-									arch_size[i]) < 0)
+				if (arch_size[measured[i].slot] &&
+				    prediction_add_data(&p, PCR_SYSEXTS, PRED_EV_IPL, measured[i].desc, NULL,
+							arch[measured[i].slot], arch_size[measured[i].slot]) < 0)
 					goto out;
 		}
 		if (o->os_separator &&
@@ -773,8 +775,8 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 	r = 0;
 out:
 	free(cmdline);
-	free(arch[0]);
-	free(arch[1]);
+	free(arch[INITRD_SLOT_SYSEXT]);
+	free(arch[INITRD_SLOT_GLOBAL_SYSEXT]);
 	signature_archives_free(&sa);
 	free(u.buf);
 	sysext_set_free(&per_uki);

@@ -18,14 +18,11 @@
 
 #include "measure/extdir.h"
 #include "measure/extensions.h"
+#include "measure/initrd.h"
 #include "measure/pcrsig.h"
 #include "measure/sysext-archive.h"
 #include "util.h"
 
-#define EXTRA_PREFIX ".extra"
-#define PCRSIG_SECTION_MERGE_MAX (1024u * 1024) /* as stub/signatures.c */
-#define PCR_SIGNATURE_FILE "tpm2-pcr-signature.json"
-#define PCR_PUBLIC_KEY_FILE "tpm2-pcr-public-key.pem"
 
 struct fragment_list {
 	struct pcrsig_fragment frags[1 + 2 * EXT_SIGNATURE_MAX_FILES];
@@ -149,9 +146,9 @@ static int literal_archive(const char *name, const void *data, size_t size, uint
 	size_t kept = 0;
 	uint8_t *buf;
 
-	if (sysext_archive_plan(EXTRA_PREFIX, names, sizes, 1, &planned) != MS_OK || !(buf = calloc(1, planned)))
+	if (sysext_archive_plan(INITRD_EXTRA_PREFIX, names, sizes, 1, &planned) != MS_OK || !(buf = calloc(1, planned)))
 		return errorf("/.extra/%s: cannot lay out its archive (%zu bytes)", name, size);
-	if (sysext_archive_fill(buf, planned, EXTRA_PREFIX, names, sizes, 1, copy_into, (void *)data, ret_size,
+	if (sysext_archive_fill(buf, planned, INITRD_EXTRA_PREFIX, names, sizes, 1, copy_into, (void *)data, ret_size,
 				&kept) != MS_OK ||
 	    kept != 1) {
 		free(buf);
@@ -191,7 +188,7 @@ static int merge_fragments(struct fragment_list *l, struct signature_archives *r
 		entries += l->frags[i].entries;
 	}
 	if (entries > 0)
-		r = literal_archive(PCR_SIGNATURE_FILE, out, out_len, &ret->signature, &ret->signature_size);
+		r = literal_archive(INITRD_PCR_SIGNATURE_FILE, out, out_len, &ret->signature, &ret->signature_size);
 out:
 	free(tokens);
 	free(out);
@@ -233,7 +230,7 @@ int signature_archives_build(const uint8_t *uki_buf, const struct pe_image *img,
 	if (l->n > (section ? 1u : 0u))
 		r = merge_fragments(l, ret);
 	else if (section)
-		r = literal_archive(PCR_SIGNATURE_FILE, section, section_len, &ret->signature, &ret->signature_size);
+		r = literal_archive(INITRD_PCR_SIGNATURE_FILE, section, section_len, &ret->signature, &ret->signature_size);
 	if (r == 0 && key && pe_section_loaded_size(key) > 0) {
 		size_t offset, present, len = pe_section_loaded_size(key);
 		uint8_t *k = calloc(1, len);
@@ -244,7 +241,7 @@ int signature_archives_build(const uint8_t *uki_buf, const struct pe_image *img,
 		}
 		pe_section_content(img, key, &offset, &present);
 		memcpy(k, uki_buf + offset, present < len ? present : len);
-		r = literal_archive(PCR_PUBLIC_KEY_FILE, k, len, &ret->public_key, &ret->public_key_size);
+		r = literal_archive(INITRD_PCR_PUBLIC_KEY_FILE, k, len, &ret->public_key, &ret->public_key_size);
 		free(k);
 	}
 out:

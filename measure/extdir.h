@@ -24,6 +24,12 @@
 /* The shortest per-UKI directory there is ("\a.extra.d"), for when the UKI's path is not known. */
 #define EXTDIR_MIN_LEN (2 + sizeof(EXTDIR_SUFFIX) - 1)
 
+/*
+ * The longest image path, in UTF-16 units with its NUL, that the stub keeps
+ * (and so the longest --esp-path the host tools take).
+ */
+#define EXTDIR_IMAGE_PATH_MAX 1024
+
 /* @path has @len units (no NUL needed); @out gets a NUL-terminated result. */
 ms_status extdir_from_image_path(const uint16_t *path, size_t len, uint16_t *out, size_t cap);
 

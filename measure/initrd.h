@@ -19,8 +19,37 @@
 
 #include "status.h"
 
-/* Largest number of pieces: .initrd, per-UKI sysexts, global sysexts, signatures... */
-#define INITRD_MAX_PIECES 8
+/*
+ * The kinds of piece, in the order they are concatenated: systemd-stub
+ * v262's order (reference §3.3) for the kinds we hand over. Microcode comes
+ * first because the kernel only scans leading uncompressed cpios for it;
+ * otherwise a later archive wins over an earlier one on equal paths. The
+ * stub and the host tools both lay the initrd out by this enum.
+ */
+enum initrd_slot {
+	INITRD_SLOT_UCODE,              /* the UKI's .ucode */
+	INITRD_SLOT_EMBEDDED,           /* the UKI's .initrd */
+	INITRD_SLOT_CREDENTIALS,        /* .extra/credentials */
+	INITRD_SLOT_GLOBAL_CREDENTIALS, /* .extra/global_credentials */
+	INITRD_SLOT_SYSEXT,             /* .extra/sysext */
+	INITRD_SLOT_GLOBAL_SYSEXT,      /* .extra/global_sysext */
+	INITRD_SLOT_CONFEXT,            /* .extra/confext */
+	INITRD_SLOT_GLOBAL_CONFEXT,     /* .extra/global_confext */
+	INITRD_SLOT_PCRSIG,             /* .extra/tpm2-pcr-signature.json */
+	INITRD_SLOT_PCRPKEY,            /* .extra/tpm2-pcr-public-key.pem */
+	INITRD_SLOT_OS_RELEASE,         /* .extra/os-release */
+	INITRD_SLOT_PROFILE,            /* .extra/profile */
+	INITRD_SLOT_ADDON_INITRDS,      /* addons' .initrd sections */
+	INITRD_SLOTS
+};
+
+/* Largest number of pieces: one per slot, plus room for several addon pieces. */
+#define INITRD_MAX_PIECES 32
+
+/* Where the generated archives put their files, and the literal files' names below it. */
+#define INITRD_EXTRA_PREFIX ".extra"
+#define INITRD_PCR_SIGNATURE_FILE "tpm2-pcr-signature.json"
+#define INITRD_PCR_PUBLIC_KEY_FILE "tpm2-pcr-public-key.pem"
 
 /* Round @v up to a multiple of 4; MS_ERR_OVERFLOW if that does not fit. */
 ms_status align4_u64(uint64_t v, uint64_t *ret);

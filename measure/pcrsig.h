@@ -38,6 +38,8 @@
 #define PCRSIG_BANKS 4
 #define PCRSIG_DIGEST_HEX 64
 #define PCRSIG_PCR_MAX 23
+/* The UKI's .pcrsig takes part in a merge only up to this size (parse tokens cost 12 bytes per input byte). */
+#define PCRSIG_SECTION_MERGE_MAX (1024u * 1024)
 
 struct pcrsig_fragment {
 	const void *data;    /* a tpm2-pcr-signature.json text */

@@ -14,12 +14,10 @@
 #include "efi-lib/log.h"
 #include "efi-lib/mem.h"
 #include "measure/extensions.h"
+#include "measure/initrd.h"
 #include "measure/pcrsig.h"
 #include "measure/sysext-archive.h"
 
-#define EXTRA_PREFIX ".extra"
-/* The .pcrsig section takes part in a merge only up to this size (tokens cost 12 bytes per input byte). */
-#define PCRSIG_SECTION_MERGE_MAX (1024u * 1024)
 #define FRAGMENTS_MAX (1 + 2 * EXT_SIGNATURE_MAX_FILES)
 
 struct sig_file {
@@ -167,11 +165,11 @@ static void merge_and_pack(struct collected *c, struct sysext_archive *ret)
 		valid_files += c->from[i].dir && c->frags[i].status == MS_OK;
 	}
 	if (entries == 0) {
-		log_warn(L"no valid PCR signature entries: no " PCR_SIGNATURE_FILE L" for the initrd");
+		log_warn(L"no valid PCR signature entries: no " INITRD_PCR_SIGNATURE_FILE L" for the initrd");
 		goto out;
 	}
-	if (!EFI_ERROR(literal_archive(PCR_SIGNATURE_FILE, out, out_len, ret)))
-		log_info(L"PCR signatures: %u entries from %u signature file(s)%s -> /.extra/" PCR_SIGNATURE_FILE,
+	if (!EFI_ERROR(literal_archive(INITRD_PCR_SIGNATURE_FILE, out, out_len, ret)))
+		log_info(L"PCR signatures: %u entries from %u signature file(s)%s -> /.extra/" INITRD_PCR_SIGNATURE_FILE,
 			 entries, valid_files, c->from[0].dir || c->frags[0].status != MS_OK ? L"" : L" and .pcrsig");
 out:
 	mem_free(tokens);
@@ -200,7 +198,7 @@ void signatures_collect(EFI_FILE_HANDLE root, const CHAR16 *const *dirs, UINTN n
 	if (c->n_files == 0) {
 		/* Only the section: hand it over untouched, as systemd-stub does. */
 		if (c->n == 1)
-			(void)literal_archive(PCR_SIGNATURE_FILE, pcrsig, pcrsig_size, ret);
+			(void)literal_archive(INITRD_PCR_SIGNATURE_FILE, pcrsig, pcrsig_size, ret);
 	} else {
 		if (c->n_files < c->n && pcrsig_size > PCRSIG_SECTION_MERGE_MAX) {
 			log_warn(L".pcrsig section: left out of the merge, larger than %u bytes", PCRSIG_SECTION_MERGE_MAX);
@@ -234,13 +232,13 @@ EFI_STATUS literal_archive(const char *name, const void *data, UINTN size, struc
 	EFI_STATUS err;
 
 	SetMem(ret, sizeof(*ret), 0);
-	if (sysext_archive_plan(EXTRA_PREFIX, names, sizes, 1, &planned) != MS_OK)
+	if (sysext_archive_plan(INITRD_EXTRA_PREFIX, names, sizes, 1, &planned) != MS_OK)
 		return log_error_status(EFI_BAD_BUFFER_SIZE, L"/.extra/%a: too large (%lu bytes)", name, (UINT64)size);
 	pages = EFI_SIZE_TO_PAGES(planned);
 	err = mem_alloc_pages(pages, &addr);
 	if (EFI_ERROR(err))
 		return log_error_status(err, L"/.extra/%a: cannot allocate %lu bytes", name, planned);
-	if (sysext_archive_fill((UINT8 *)(UINTN)addr, planned, EXTRA_PREFIX, names, sizes, 1, copy_into,
+	if (sysext_archive_fill((UINT8 *)(UINTN)addr, planned, INITRD_EXTRA_PREFIX, names, sizes, 1, copy_into,
 				(void *)data, &final, &kept) != MS_OK ||
 	    kept != 1) {
 		mem_free_pages(addr, pages);

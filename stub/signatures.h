@@ -17,9 +17,6 @@
 
 #include "sysext.h"
 
-#define PCR_SIGNATURE_FILE "tpm2-pcr-signature.json"
-#define PCR_PUBLIC_KEY_FILE "tpm2-pcr-public-key.pem"
-
 /*
  * Build the signature archive from the .pcrsig section (@pcrsig, may be
  * NULL) and the *.pcrsig.json files in @dirs on @root (NULL entries are

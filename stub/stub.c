@@ -21,6 +21,7 @@
 #include "efi-lib/tcg2.h"
 #include "measure/cmdline.h"
 #include "measure/extdir.h"
+#include "measure/initrd.h"
 #include "measure/pe.h"
 #include "measure/sysext-archive.h"
 #include "export-vars.h"
@@ -28,7 +29,6 @@
 #include "signatures.h"
 #include "sysext.h"
 
-#define PATH_MAX_UNITS 1024
 #define GLOBAL_EXTENSIONS_DIR L"" EXTDIR_GLOBAL
 
 /* The parsed headers of our own image (too large for a comfortable stack frame). */
@@ -101,7 +101,7 @@ static void collect_from_esp(const EFI_LOADED_IMAGE *li, const CHAR16 *image_pat
 			     BOOLEAN can_measure, struct sysext_archive *per_uki, struct sysext_archive *global,
 			     struct sysext_archive *signatures)
 {
-	CHAR16 extra_dir[PATH_MAX_UNITS];
+	CHAR16 extra_dir[EXTDIR_IMAGE_PATH_MAX];
 	const CHAR16 *dirs[2] = { NULL, GLOBAL_EXTENSIONS_DIR };
 	struct section_span pcrsig = { 0 };
 	EFI_FILE_HANDLE root = NULL;
@@ -114,7 +114,7 @@ static void collect_from_esp(const EFI_LOADED_IMAGE *li, const CHAR16 *image_pat
 		signatures_collect(NULL, dirs, 0, pcrsig.data, pcrsig.size, signatures);
 		return;
 	}
-	if (image_path && extdir_from_image_path(image_path, StrLen(image_path), extra_dir, PATH_MAX_UNITS) == MS_OK)
+	if (image_path && extdir_from_image_path(image_path, StrLen(image_path), extra_dir, EXTDIR_IMAGE_PATH_MAX) == MS_OK)
 		dirs[0] = extra_dir;
 	else
 		log_info(L"not started from a file path: no per-UKI extension directory");
@@ -128,14 +128,20 @@ static void collect_from_esp(const EFI_LOADED_IMAGE *li, const CHAR16 *image_pat
 /* noinline: keep stack protection (efi_main itself must run without it). */
 __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 {
-	static CHAR16 image_path_buf[PATH_MAX_UNITS];
+	static CHAR16 image_path_buf[EXTDIR_IMAGE_PATH_MAX];
 	struct sysext_archive per_uki = { 0 }, global = { 0 }, signatures = { 0 }, public_key = { 0 };
 	struct stub_measured measured = { 0 };
 	const CHAR16 *image_path = NULL;
 	BOOLEAN can_measure, cmdline_passed_in;
 	struct measurer m;
-	struct sysext_archive *archives[4] = { &per_uki, &global, &signatures, &public_key };
-	struct initrd_piece pieces[5];
+	/* The archives this flow builds, by the initrd slot each fills. */
+	struct sysext_archive *archives[INITRD_SLOTS] = {
+		[INITRD_SLOT_SYSEXT] = &per_uki,
+		[INITRD_SLOT_GLOBAL_SYSEXT] = &global,
+		[INITRD_SLOT_PCRSIG] = &signatures,
+		[INITRD_SLOT_PCRPKEY] = &public_key,
+	};
+	struct initrd_piece pieces[INITRD_SLOTS];
 	UINTN n_pieces = 0;
 	struct mem_usage usage;
 	UINT64 initrd_total = 0;
@@ -157,7 +163,7 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	if (!find_section(li, ".linux", &linux_sec))
 		return log_error_status(EFI_NOT_FOUND, L"this UKI has no .linux section");
 
-	if (!EFI_ERROR(image_file_path(li->FilePath, image_path_buf, PATH_MAX_UNITS)))
+	if (!EFI_ERROR(image_file_path(li->FilePath, image_path_buf, EXTDIR_IMAGE_PATH_MAX)))
 		image_path = image_path_buf;
 	export_stub_variables(li, image_path);
 
@@ -177,20 +183,17 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	measured.sysexts = per_uki.n_measured + global.n_measured > 0;
 	export_pcr_variables(&measured);
 	if (find_section(li, ".pcrpkey", &pcrpkey_sec))
-		(void)literal_archive(PCR_PUBLIC_KEY_FILE, pcrpkey_sec.data, pcrpkey_sec.size, &public_key);
+		(void)literal_archive(INITRD_PCR_PUBLIC_KEY_FILE, pcrpkey_sec.data, pcrpkey_sec.size, &public_key);
 
-	/*
-	 * Initrd order (systemd v258's for the parts we have): embedded .initrd,
-	 * per-UKI extensions, global extensions, signatures, public key. Later
-	 * archives win on equal paths.
-	 */
-	if (find_section(li, ".initrd", &initrd_sec))
-		pieces[n_pieces++] = (struct initrd_piece){ .data = initrd_sec.data, .size = initrd_sec.size };
-	for (UINTN i = 0; i < sizeof(archives) / sizeof(archives[0]); i++)
-		if (archives[i]->buf)
-			pieces[n_pieces++] = (struct initrd_piece){ .data = archives[i]->buf,
-								    .size = archives[i]->size,
-								    .pages = archives[i]->pages };
+	/* The pieces in initrd slot order (measure/initrd.h); later archives win on equal paths. */
+	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
+		if (slot == INITRD_SLOT_EMBEDDED && find_section(li, ".initrd", &initrd_sec))
+			pieces[n_pieces++] = (struct initrd_piece){ .data = initrd_sec.data, .size = initrd_sec.size };
+		else if (archives[slot] && archives[slot]->buf)
+			pieces[n_pieces++] = (struct initrd_piece){ .data = archives[slot]->buf,
+								    .size = archives[slot]->size,
+								    .pages = archives[slot]->pages };
+	}
 	for (UINTN i = 0; i < n_pieces; i++)
 		initrd_total += pieces[i].size;
 	if (n_pieces > 0) {
@@ -200,8 +203,9 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 			goto out;
 		}
 		/* The media owns the archives now (and frees them once the kernel has its copy). */
-		for (UINTN i = 0; i < sizeof(archives) / sizeof(archives[0]); i++)
-			sysext_archive_forget(archives[i]);
+		for (UINTN slot = 0; slot < INITRD_SLOTS; slot++)
+			if (archives[slot])
+				sysext_archive_forget(archives[slot]);
 	}
 
 	mem_usage(&usage);
