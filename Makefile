@@ -156,7 +156,8 @@ $(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(MEASURE_SRC) $$(FUZZ_HOST_$$*)
 		$< $(MEASURE_SRC) $(FUZZ_HOST_$*) $(FUZZ_LIBS) -o $@
 
 # The TPM side of systemd's signed PCR policies (tests/tpm/), on tpm2-tss ESAPI.
-$(B)/test/tpm-policy-tool: $(patsubst %.c,$(B)/test/%.o,$(TPM_TOOL_SRC)) $(B)/test/measure/json.o
+$(B)/test/tpm-policy-tool: $(patsubst %.c,$(B)/test/%.o,$(TPM_TOOL_SRC)) $(B)/test/measure/json.o \
+		$(B)/test/measure/hex.o
 	$(CC) $(SAN_FLAGS) $^ -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lcrypto -o $@
 
 # LD_PRELOAD shim that lets systemd 252's cryptsetup token plugin reach swtpm (see its comment).

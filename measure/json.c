@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "json.h"
 
+#include "hex.h"
+
 /*
  * The parser is a loop over three states instead of recursion: the stub's
  * stack is small, and nesting is bounded by JSON_MAX_DEPTH anyway. The open
@@ -23,17 +25,6 @@ static bool is_digit(uint8_t c)
 	return c >= '0' && c <= '9';
 }
 
-static int hex_digit(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static size_t skip_ws(const uint8_t *s, size_t len, size_t pos)
 {
 	while (pos < len && is_ws(s[pos]))
@@ -51,7 +42,7 @@ static ms_status read_hex4(const uint8_t *s, size_t pos, size_t end, uint32_t *r
 
 		if (pos + i == end)
 			return MS_ERR_TRUNCATED;
-		d = hex_digit(s[pos + i]);
+		d = hex_digit_value(s[pos + i]);
 		if (d < 0)
 			return MS_ERR_INVALID;
 		v = v << 4 | (uint32_t)d;

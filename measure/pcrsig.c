@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #include "pcrsig.h"
 
-const char *const pcrsig_bank_names[PCRSIG_BANKS] = { "sha1", "sha256", "sha384", "sha512" };
+#include "hex.h"
 
-static bool is_hex(uint8_t c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+const char *const pcrsig_bank_names[PCRSIG_BANKS] = { "sha1", "sha256", "sha384", "sha512" };
 
 static bool is_base64(uint8_t c)
 {
@@ -35,7 +32,7 @@ static bool is_digest_hex(const struct json_doc *doc, uint32_t i)
 	if (!string_body(doc, i, &s, &len) || len != PCRSIG_DIGEST_HEX)
 		return false;
 	for (size_t k = 0; k < len; k++)
-		if (!is_hex(s[k]))
+		if (hex_digit_value(s[k]) < 0)
 			return false;
 	return true;
 }
