@@ -128,11 +128,15 @@ $(B)/test/%.o: %.c
 $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
 	$(CC) $(SAN_FLAGS) $^ -lcmocka -lcrypto -o $@
 
-# Host-tools sources a fuzz target needs besides measure/ (FUZZ_HOST_<name>).
+# Sources a fuzz target needs besides measure/ (FUZZ_HOST_<name>): host-tools/, and the test oracle
+# tests/sd-json-model.c (systemd's JSON rules, written independently of measure/json.c).
 FUZZ_HOST_manifest := host-tools/sysext-set.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_expect := host-tools/eventlog.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_sigfile := host-tools/pcrsig-file.c host-tools/base64.c host-tools/pem.c host-tools/digest.c host-tools/util.c
-FUZZ_HOST_build := host-tools/build.c host-tools/pe-edit.c host-tools/pem.c host-tools/base64.c host-tools/util.c
+FUZZ_HOST_build := host-tools/build.c host-tools/pe-edit.c host-tools/pem.c host-tools/base64.c host-tools/util.c \
+	host-tools/pcrsig-file.c host-tools/digest.c
+FUZZ_HOST_json := tests/sd-json-model.c
+FUZZ_HOST_pcrsig := tests/sd-json-model.c
 FUZZ_HOST_prediction := host-tools/prediction.c host-tools/eventlog.c host-tools/digest.c host-tools/util.c
 FUZZ_LIBS := -lcrypto -lpthread
 # (A function, because a '%' written in a pattern rule's prerequisites is the stem.)
