@@ -31,12 +31,12 @@ struct fragment_list {
  * as the stub's selection keeps them (count, sizes, order: sysext-set.c runs
  * measure/selection.c on the directory, as the stub does).
  */
-static int add_directory(struct fragment_list *l, const char *dir, size_t dir_len)
+static int add_directory(struct fragment_list *l, const char *dir, enum sel_dir_role role, size_t dir_len)
 {
 	struct sysext_set set;
 	int r;
 
-	sysext_set_init_kind(&set, EXT_KIND_SIGNATURE, INITRD_EXTRA_PREFIX, EXT_RULE_SYSEXT_STUB, true, dir_len);
+	sysext_set_init_kind(&set, EXT_KIND_SIGNATURE, role, INITRD_EXTRA_PREFIX, EXT_RULE_SYSEXT_STUB, true, dir_len);
 	r = sysext_set_add_dir(&set, dir, false);
 	if (r == 0)
 		r = sysext_set_finish(&set);
@@ -149,8 +149,8 @@ int signature_archives_build(const uint8_t *uki_buf, const struct pe_image *img,
 							.len = section_len <= PCRSIG_SECTION_MERGE_MAX ? section_len : 0 };
 		l->n = 1;
 	}
-	if ((extra_dir && add_directory(l, extra_dir, extra_dir_len) < 0) ||
-	    (global_dir && add_directory(l, global_dir, EXTDIR_GLOBAL_LEN) < 0)) {
+	if ((extra_dir && add_directory(l, extra_dir, SEL_DIR_PER_UKI, extra_dir_len) < 0) ||
+	    (global_dir && add_directory(l, global_dir, SEL_DIR_GLOBAL, EXTDIR_GLOBAL_LEN) < 0)) {
 		r = -1;
 		goto out;
 	}

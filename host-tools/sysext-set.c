@@ -17,11 +17,12 @@
 
 #define READ_CHUNK (4u << 20)
 
-void sysext_set_init_kind(struct sysext_set *s, enum ext_kind kind, const char *prefix, enum ext_rule rule, bool limits,
-			  size_t dir_len)
+void sysext_set_init_kind(struct sysext_set *s, enum ext_kind kind, enum sel_dir_role role, const char *prefix,
+			  enum ext_rule rule, bool limits, size_t dir_len)
 {
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
+	s->role = role;
 	s->prefix = prefix;
 	s->rule = rule;
 	s->limits = limits;
@@ -30,7 +31,8 @@ void sysext_set_init_kind(struct sysext_set *s, enum ext_kind kind, const char *
 
 void sysext_set_init(struct sysext_set *s, const char *prefix, enum ext_rule rule, bool limits, size_t dir_len)
 {
-	sysext_set_init_kind(s, EXT_KIND_SYSEXT, prefix, rule, limits, dir_len);
+	sysext_set_init_kind(s, EXT_KIND_SYSEXT, strcmp(prefix, SYSEXT_GLOBAL_PREFIX) == 0 ? SEL_DIR_GLOBAL : SEL_DIR_PER_UKI,
+			     prefix, rule, limits, dir_len);
 }
 
 void sysext_set_free(struct sysext_set *s)
@@ -44,8 +46,7 @@ void sysext_set_free(struct sysext_set *s)
 /* The kinds a directory holds under the set's rule: all are selected together, as the stub does. */
 static unsigned kinds_of(const struct sysext_set *s)
 {
-	return s->rule == EXT_RULE_SYSEXT_STUB ? EXT_KIND_BIT(EXT_KIND_SYSEXT) | EXT_KIND_BIT(EXT_KIND_SIGNATURE)
-					       : EXT_KIND_BIT(EXT_KIND_SYSEXT);
+	return sel_dir_kinds(s->role, s->rule);
 }
 
 /* Whether the selection takes a name as the set's kind, and if not, why not (sizes aside). */

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "digest.h"
-#include "measure/extensions.h"
+#include "measure/selection.h"
 
 struct sysext_file {
 	char name[EXT_NAME_MAX + 1]; /* as stored in the archive */
@@ -30,6 +30,7 @@ struct sysext_file {
 
 struct sysext_set {
 	enum ext_kind kind;  /* the kind of companion file the set holds (EXT_KIND_SYSEXT, ...) */
+	enum sel_dir_role role; /* which ESP directory it stands for */
 	const char *prefix;  /* ".extra/sysext" or ".extra/global_sysext" */
 	enum ext_rule rule;
 	bool limits;         /* apply the stub's count and total-size limits */
@@ -46,9 +47,9 @@ struct sysext_set {
  * the per-UKI directory's (EXTDIR_MIN_LEN when the UKI's path is unknown).
  */
 void sysext_set_init(struct sysext_set *s, const char *prefix, enum ext_rule rule, bool limits, size_t dir_len);
-/* The same for another kind of companion file (signature files: EXT_KIND_SIGNATURE). */
-void sysext_set_init_kind(struct sysext_set *s, enum ext_kind kind, const char *prefix, enum ext_rule rule, bool limits,
-			  size_t dir_len);
+/* The same for another kind of companion file (signature files: EXT_KIND_SIGNATURE) in a directory of @role. */
+void sysext_set_init_kind(struct sysext_set *s, enum ext_kind kind, enum sel_dir_role role, const char *prefix,
+			  enum ext_rule rule, bool limits, size_t dir_len);
 void sysext_set_free(struct sysext_set *s);
 
 /*

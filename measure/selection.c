@@ -34,6 +34,15 @@ static const struct kind_rules {
 	},
 };
 
+unsigned sel_dir_kinds(enum sel_dir_role role, enum ext_rule rule)
+{
+	(void)role; /* both hold the same kinds today */
+	/* systemd-stub reads no signature files. */
+	if (rule != EXT_RULE_SYSEXT_STUB)
+		return EXT_KIND_BIT(EXT_KIND_SYSEXT);
+	return EXT_KIND_BIT(EXT_KIND_SYSEXT) | EXT_KIND_BIT(EXT_KIND_SIGNATURE);
+}
+
 const struct sel_limits *sel_limits_of(enum ext_kind kind, int ours)
 {
 	return ours ? &kind_rules[kind].ours : &kind_rules[kind].systemd;

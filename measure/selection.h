@@ -34,6 +34,15 @@
 #include "extensions.h"
 #include "status.h"
 
+/* The directories the stub reads companion files from, by what they are for. */
+enum sel_dir_role {
+	SEL_DIR_PER_UKI, /* <uki>.efi.extra.d */
+	SEL_DIR_GLOBAL,  /* \loader\extensions */
+};
+
+/* The kinds (EXT_KIND_BIT mask) a directory of @role holds under @rule: all are selected in one listing. */
+unsigned sel_dir_kinds(enum sel_dir_role role, enum ext_rule rule);
+
 /* The limits of one kind of companion file, per directory. */
 struct sel_limits {
 	size_t max_files;   /* 0: no count limit */

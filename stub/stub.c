@@ -106,11 +106,12 @@ static void collect_from_esp(const EFI_LOADED_IMAGE *li, const CHAR16 *image_pat
 	static CHAR16 extra_dir[EXTDIR_IMAGE_PATH_MAX];
 	struct {
 		const CHAR16 *path;
+		enum sel_dir_role role;
 		const char *prefix;
 		struct sysext_archive *archive;
 	} dirs[2] = {
-		{ NULL, SYSEXT_PREFIX, per_uki },
-		{ GLOBAL_EXTENSIONS_DIR, SYSEXT_GLOBAL_PREFIX, global },
+		{ NULL, SEL_DIR_PER_UKI, SYSEXT_PREFIX, per_uki },
+		{ GLOBAL_EXTENSIONS_DIR, SEL_DIR_GLOBAL, SYSEXT_GLOBAL_PREFIX, global },
 	};
 	struct section_span pcrsig = { 0 };
 	struct signature_set *sigs;
@@ -133,8 +134,7 @@ static void collect_from_esp(const EFI_LOADED_IMAGE *li, const CHAR16 *image_pat
 		struct dir_listing l;
 
 		if (!dirs[i].path ||
-		    EFI_ERROR(listing_open(root, dirs[i].path, EXT_KIND_BIT(EXT_KIND_SYSEXT) | EXT_KIND_BIT(EXT_KIND_SIGNATURE),
-					   &l)))
+		    EFI_ERROR(listing_open(root, dirs[i].path, sel_dir_kinds(dirs[i].role, EXT_RULE_SYSEXT_STUB), &l)))
 			continue;
 		sysext_collect(&l, dirs[i].prefix, m, can_measure, dirs[i].archive);
 		signatures_add(sigs, &l);
