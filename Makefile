@@ -27,6 +27,11 @@ HOST_SRC := host-tools/main.c host-tools/build.c host-tools/util.c host-tools/pe
 	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/signature-archives.c host-tools/eventlog.c \
 	host-tools/pcr-policy.c host-tools/sign.c
 HOST_SRC += host-tools/base64.c host-tools/pem.c host-tools/key-file.c host-tools/pcrsig-file.c
+# validate / admit: image readers (one module each) and the commands
+VALIDATE_SRC := host-tools/problem.c host-tools/byte-source.c host-tools/crc32.c host-tools/dps.c host-tools/gpt.c \
+	host-tools/image-policy.c host-tools/dissect.c host-tools/verity.c host-tools/verity-sig.c host-tools/inflate.c \
+	host-tools/image-fs.c host-tools/erofs.c host-tools/squashfs.c host-tools/os-release.c
+HOST_SRC += $(VALIDATE_SRC) host-tools/validate.c host-tools/admit.c
 POSTLINK_SRC := host-tools/efi-postlink.c host-tools/util.c host-tools/pe-edit.c
 TPM_TOOL_SRC := $(sort $(wildcard tests/tpm/*.c))
 UNIT_TESTS := $(patsubst tests/test-%.c,%,$(sort $(wildcard tests/test-*.c)))
