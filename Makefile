@@ -66,7 +66,7 @@ HOST_MEASURE_OBJ := $(patsubst %.c,$(B)/host/%.o,$(MEASURE_SRC))
 TEST_MEASURE_OBJ := $(patsubst %.c,$(B)/test/%.o,$(MEASURE_SRC))
 
 .PHONY: all deps demo check bench unit cli-check cli-asan-check tpm-check fuzz fuzz-short fuzz-replay measure-check \
-	ovmf-check valgrind-check clean
+	ovmf-check valgrind-check clean install-initrd install-dracut
 .DELETE_ON_ERROR:
 # Keep intermediate objects (tests) so `make unit` does not rebuild everything.
 .SECONDARY:
@@ -251,6 +251,23 @@ check: deps
 bench: deps
 	$(MAKE) all
 	PYTHON=$(PYTHON) scripts/bench.sh
+
+# The admit unit and the CLI for an initrd tree (what a packager, mkosi-initrd or dracut adds):
+#   make install-initrd DESTDIR=DIR [VERITY_CERTS="a.crt b.crt"]
+# The binary needs libc and libcrypto only, which a systemd initrd has (systemd-sysext's verity code uses them).
+install-initrd: $(B)/sysext-stub
+	@test -n "$(DESTDIR)" || { echo "install-initrd: give DESTDIR=DIR" >&2; exit 2; }
+	install -D -m 0755 $(B)/sysext-stub $(DESTDIR)/usr/bin/sysext-stub
+	install -D -m 0644 initrd/sysext-stub-admit.service $(DESTDIR)/usr/lib/systemd/system/sysext-stub-admit.service
+	install -d $(DESTDIR)/usr/lib/systemd/system/initrd.target.wants
+	ln -sfn ../sysext-stub-admit.service $(DESTDIR)/usr/lib/systemd/system/initrd.target.wants/sysext-stub-admit.service
+	@# systemd reads only *.crt there: each certificate is installed under that suffix
+	for c in $(VERITY_CERTS); do n=$$(basename "$$c"); install -D -m 0644 "$$c" "$(DESTDIR)/etc/verity.d/$${n%.*}.crt"; done
+
+# The dracut module (initrd/dracut/90sysext-stub) with the unit beside it, into DESTDIR's dracut modules.d.
+install-dracut: install-initrd
+	install -D -m 0755 initrd/dracut/90sysext-stub/module-setup.sh $(DESTDIR)/usr/lib/dracut/modules.d/90sysext-stub/module-setup.sh
+	install -D -m 0644 initrd/sysext-stub-admit.service $(DESTDIR)/usr/lib/dracut/modules.d/90sysext-stub/sysext-stub-admit.service
 
 clean:
 	rm -rf $(B)

@@ -271,5 +271,6 @@ int cmd_admit(int argc, char **argv)
 	validator_free(v);
 	if (a.admitted + a.refused + a.failed)
 		logf_(6, "%u image(s) admitted, %u refused%s", a.admitted, a.refused, a.failed ? ", errors" : "");
-	return (a.strict && a.refused) || a.failed ? 1 : 0;
+	/* By default a bad image never stops the boot (it is logged); strict stops it for any. */
+	return a.strict && (a.refused || a.failed) ? 1 : 0;
 }

@@ -713,6 +713,14 @@ int validate_prediction(const struct validate_options *o, const struct predictio
 	struct validator *v;
 	int worst = 0;
 
+	if (!o->enabled) {
+		if (o->n_certs || o->os_release || o->image_policy || o->scope || o->arch || o->root || o->cls > 0) {
+			errorf("--cert, --os-release, --image-policy, --class, --scope, --architecture and --root "
+			       "go with --validate");
+			return 2;
+		}
+		return 0;
+	}
 	for (size_t i = 0; i < p->n_events; i++)
 		if (p->events[i].pcr == 13 && p->events[i].type != PRED_USERSPACE && !p->events[i].file) {
 			errorf("--validate needs the images: '%s' has none behind it (a --manifest entry, or an archive of --scheme=systemd)",

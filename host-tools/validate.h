@@ -78,8 +78,9 @@ void validate_options_free(struct validate_options *o);
 
 /*
  * For sign/pcrlock --validate: validate every image file behind the PCR 13
- * events of @p. 0 all ok; 1 one is refused (each named on stderr); 2 an
- * error (a file cannot be judged, or an event has no file: a manifest).
+ * events of @p. 0 all ok (or @o not enabled); 1 one is refused (each named
+ * on stderr); 2 an error (a file cannot be judged, an event has no file
+ * behind it, or validate options were given without --validate).
  */
 int validate_prediction(const struct validate_options *o, const struct prediction *p);
 
