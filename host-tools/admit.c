@@ -200,7 +200,8 @@ static void admit_dir(struct admit *a, struct validator *v, const char *dir, enu
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), by_name);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), by_name);
 	for (size_t i = 0; i < n; i++) {
 		handle(a, v, dir, names[i], cls);
 		free(names[i]);

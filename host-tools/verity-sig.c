@@ -265,7 +265,8 @@ int verity_certs_add_dirs(struct verity_certs *c, const char *root)
 		}
 		free(dir);
 	}
-	qsort(list, n, sizeof(*list), by_name);
+	if (n > 1)
+		qsort(list, n, sizeof(*list), by_name);
 	for (size_t i = 0; i < n; i++) {
 		FILE *f;
 		X509 *x;
