@@ -139,7 +139,15 @@ FUZZ_HOST_expect := host-tools/eventlog.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_sigfile := host-tools/pcrsig-file.c host-tools/base64.c host-tools/pem.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_build := host-tools/build.c host-tools/pe-edit.c host-tools/pem.c host-tools/base64.c host-tools/util.c
 FUZZ_HOST_prediction := host-tools/prediction.c host-tools/eventlog.c host-tools/digest.c host-tools/util.c
-FUZZ_LIBS := -lcrypto -lpthread
+FUZZ_HOST_gpt := host-tools/gpt.c host-tools/crc32.c host-tools/dps.c host-tools/dissect.c host-tools/image-policy.c \
+	host-tools/byte-source.c host-tools/problem.c
+FUZZ_HOST_verity := host-tools/verity.c host-tools/byte-source.c host-tools/problem.c
+FUZZ_HOST_imagefs := host-tools/image-fs.c host-tools/erofs.c host-tools/squashfs.c host-tools/inflate.c \
+	host-tools/crc32.c host-tools/byte-source.c host-tools/problem.c
+FUZZ_HOST_veritysig := host-tools/verity-sig.c host-tools/os-release.c host-tools/base64.c host-tools/digest.c \
+	host-tools/util.c host-tools/problem.c
+# (-lz: fuzz-imagefs compares our inflate with zlib's)
+FUZZ_LIBS := -lcrypto -lpthread -lz
 # (A function, because a '%' written in a pattern rule's prerequisites is the stem.)
 fuzz_host_obj = $(patsubst %.c,$(B)/test/%.o,$(FUZZ_HOST_$(1)))
 
