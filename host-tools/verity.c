@@ -250,11 +250,11 @@ static int rebuild_level0(struct level0 *s, unsigned threads, struct problem *p)
 	pthread_t tid[THREADS_MAX];
 	unsigned n = pick_threads(threads, s->l->level_count[0]), started = 0;
 
-	for (; started < n; started++)
+	for (; n > 1 && started < n; started++) /* one worker runs here, without a thread */
 		if (pthread_create(&tid[started], NULL, worker, s) != 0)
 			break;
 	if (started == 0)
-		worker(s); /* no thread could start: do it here */
+		worker(s);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
 	if (s->io.kind != PROBLEM_NONE) {
