@@ -80,21 +80,21 @@ static int match(const char *name, size_t len, uint64_t ino, void *userdata)
 
 /*
  * The walk keeps the chain of directories it went through (for ".."), and
- * the part of the path still to go in @rest, which a symlink's target is
- * spliced into.
+ * the path still to go: rest[at..]. A symlink's target is put in front of
+ * what is left (through a second buffer: the two never overlap).
  */
 struct walk {
 	uint64_t dirs[IMGFS_PATH_MAX / 2];
 	size_t depth; /* dirs[0] is the root */
-	char rest[IMGFS_PATH_MAX * 2];
+	char rest[IMGFS_PATH_MAX * 2], next[IMGFS_PATH_MAX * 2];
+	size_t at;
 	unsigned links;
 };
 
-static int follow_link(struct imgfs *fs, struct walk *w, uint64_t ino, const struct imgfs_stat *st, const char *after,
-		       struct problem *p)
+static int follow_link(struct imgfs *fs, struct walk *w, uint64_t ino, const struct imgfs_stat *st, struct problem *p)
 {
 	char target[IMGFS_PATH_MAX + 1];
-	size_t after_len = strlen(after);
+	size_t left = strlen(w->rest + w->at);
 
 	if (++w->links > IMGFS_SYMLINKS_MAX)
 		return refusef(p, "more than %d symlinks on the way", IMGFS_SYMLINKS_MAX);
@@ -105,95 +105,82 @@ static int follow_link(struct imgfs *fs, struct walk *w, uint64_t ino, const str
 	target[st->size] = 0;
 	if (strlen(target) != st->size)
 		return refusef(p, "a symlink target with a NUL byte");
-	if (st->size + 1 + after_len >= sizeof(w->rest))
+	if (st->size + 1 + left >= sizeof(w->rest))
 		return refusef(p, "a path longer than %d bytes after following symlinks", IMGFS_PATH_MAX);
 	if (target[0] == '/')
 		w->depth = 1; /* absolute: from the image's root, never the host's */
-	/* rest = target + "/" + after; @after points into rest, so move it first */
-	memmove(w->rest + st->size + 1, after, after_len + 1);
-	memcpy(w->rest, target, st->size);
-	w->rest[st->size] = '/';
+	memcpy(w->next, target, st->size);
+	w->next[st->size] = '/';
+	memcpy(w->next + st->size + 1, w->rest + w->at, left + 1);
+	memcpy(w->rest, w->next, st->size + 2 + left);
+	w->at = 0;
+	return 0;
+}
+
+/* One step of the walk: the next component of rest[at..]. 1 done (*ret_ino), 0 go on, 2 absent, -1 a problem. */
+static int step(struct imgfs *fs, struct walk *w, uint64_t *ret_ino, struct problem *p)
+{
+	char *s = w->rest + w->at, *e;
+	struct lookup l = { 0 };
+	struct imgfs_stat st;
+	uint64_t cur = w->dirs[w->depth - 1];
+	int r;
+
+	while (*s == '/')
+		s++;
+	if (!*s) {
+		*ret_ino = cur;
+		return 1;
+	}
+	e = strchrnul(s, '/');
+	w->at = (size_t)(e - w->rest);
+	l.name = s, l.len = (size_t)(e - s);
+	if (l.len == 1 && s[0] == '.')
+		return 0;
+	if (l.len == 2 && s[0] == '.' && s[1] == '.') {
+		if (w->depth > 1)
+			w->depth--; /* ".." of the root is the root */
+		return 0;
+	}
+	if (fs->ops->stat(fs->fs, cur, &st, p) < 0)
+		return -1;
+	if (st.type != IMGFS_DIR || l.len > IMGFS_NAME_MAX)
+		return 2; /* a file where a directory is needed: ENOTDIR, as good as absent */
+	r = fs->ops->readdir(fs->fs, cur, match, &l, p);
+	if (r < 0)
+		return -1;
+	if (!l.found)
+		return 2;
+	if (fs->ops->stat(fs->fs, l.ino, &st, p) < 0)
+		return -1;
+	if (st.type == IMGFS_LNK)
+		return follow_link(fs, w, l.ino, &st, p);
+	if (w->depth >= sizeof(w->dirs) / sizeof(w->dirs[0]))
+		return refusef(p, "path too deep");
+	w->dirs[w->depth++] = l.ino;
 	return 0;
 }
 
 int imgfs_resolve(struct imgfs *fs, const char *path, uint64_t *ret_ino, struct problem *p)
 {
 	struct walk *w = malloc(sizeof(*w));
-	int r = -1;
+	int r;
 
 	if (!w)
 		return ioerrorf(p, "out of memory");
 	w->dirs[0] = fs->root;
 	w->depth = 1;
 	w->links = 0;
+	w->at = 0;
 	if (strlen(path) >= sizeof(w->rest)) {
-		r = refusef(p, "path too long");
-		goto out;
+		free(w);
+		return refusef(p, "path too long");
 	}
 	strcpy(w->rest, path);
-	for (;;) {
-		char *s = w->rest, *e;
-		struct lookup l = { 0 };
-		struct imgfs_stat st;
-		uint64_t cur = w->dirs[w->depth - 1];
-
-		while (*s == '/')
-			s++;
-		if (!*s) {
-			*ret_ino = cur;
-			r = 0;
-			goto out;
-		}
-		e = strchrnul(s, '/');
-		l.name = s, l.len = (size_t)(e - s);
-		if (l.len == 1 && s[0] == '.') {
-			memmove(w->rest, e, strlen(e) + 1);
-			continue;
-		}
-		if (l.len == 2 && s[0] == '.' && s[1] == '.') {
-			if (w->depth > 1)
-				w->depth--; /* ".." of the root is the root */
-			memmove(w->rest, e, strlen(e) + 1);
-			continue;
-		}
-		if (fs->ops->stat(fs->fs, cur, &st, p) < 0)
-			goto out;
-		if (st.type != IMGFS_DIR) {
-			r = 1; /* a file where a directory is needed: ENOTDIR, as good as absent */
-			goto out;
-		}
-		if (l.len > IMGFS_NAME_MAX) {
-			r = 1;
-			goto out;
-		}
-		r = fs->ops->readdir(fs->fs, cur, match, &l, p);
-		if (r < 0)
-			goto out;
-		if (!l.found) {
-			r = 1;
-			goto out;
-		}
-		if (fs->ops->stat(fs->fs, l.ino, &st, p) < 0) {
-			r = -1;
-			goto out;
-		}
-		if (st.type == IMGFS_LNK) {
-			if (follow_link(fs, w, l.ino, &st, e, p) < 0) {
-				r = -1;
-				goto out;
-			}
-			continue;
-		}
-		if (w->depth >= sizeof(w->dirs) / sizeof(w->dirs[0])) {
-			r = refusef(p, "path too deep");
-			goto out;
-		}
-		w->dirs[w->depth++] = l.ino;
-		memmove(w->rest, e, strlen(e) + 1);
-	}
-out:
+	while ((r = step(fs, w, ret_ino, p)) == 0)
+		;
 	free(w);
-	return r;
+	return r == 1 ? 0 : r == 2 ? 1 : -1;
 }
 
 int imgfs_read_file(struct imgfs *fs, const char *path, size_t max, uint8_t **ret, size_t *ret_len, struct problem *p)

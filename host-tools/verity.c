@@ -205,7 +205,12 @@ static void *worker(void *arg)
 	struct worker_buf b;
 	struct problem p = { 0 };
 
+	/* whole data blocks, at most READ_CHUNK, no more than one hash block's worth or the whole data */
 	b.chunk = READ_CHUNK < v->data_block_size ? v->data_block_size : READ_CHUNK / v->data_block_size * v->data_block_size;
+	if (b.chunk / v->data_block_size > (UINT64_C(1) << s->l->bits))
+		b.chunk = (size_t)(UINT64_C(1) << s->l->bits) * v->data_block_size;
+	if (b.chunk / v->data_block_size > v->data_blocks)
+		b.chunk = (size_t)v->data_blocks * v->data_block_size;
 	b.data = malloc(b.chunk);
 	b.built = malloc(v->hash_block_size);
 	b.stored = malloc(v->hash_block_size);
