@@ -15,6 +15,8 @@
 
 #include "util.h"
 #include "validate.h"
+#include "measure/initrd.h"
+#include "measure/sysext-archive.h"
 
 #define REFUSED_DIR "/run/sysext-stub/refused"
 #define CMDLINE_KEY "sysext-stub.admit="
@@ -24,10 +26,10 @@ static const struct {
 	const char *dir;
 	enum extension_class cls;
 } dirs[] = {
-	{ "/.extra/sysext", EXTENSION_SYSEXT },
-	{ "/.extra/global_sysext", EXTENSION_SYSEXT },
-	{ "/.extra/confext", EXTENSION_CONFEXT },
-	{ "/.extra/global_confext", EXTENSION_CONFEXT },
+	{ "/" SYSEXT_PREFIX, EXTENSION_SYSEXT },
+	{ "/" SYSEXT_GLOBAL_PREFIX, EXTENSION_SYSEXT },
+	{ "/" INITRD_EXTRA_PREFIX "/confext", EXTENSION_CONFEXT }, /* systemd-stub's; sysext-stub hands over no confexts */
+	{ "/" INITRD_EXTRA_PREFIX "/global_confext", EXTENSION_CONFEXT },
 };
 
 struct admit {
