@@ -3,7 +3,6 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 
 static int record(struct problem *p, enum problem_kind kind, const char *fmt, va_list ap)
 {
@@ -47,18 +46,4 @@ int ioerrorf(struct problem *p, const char *fmt, ...)
 	r = record(p, PROBLEM_IO, fmt, ap);
 	va_end(ap);
 	return r;
-}
-
-void problem_prefix(struct problem *p, const char *prefix)
-{
-	char old[PROBLEM_TEXT_MAX];
-	size_t n = strlen(prefix);
-
-	memcpy(old, p->text, sizeof(old));
-	if (n + 2 >= sizeof(p->text))
-		n = sizeof(p->text) - 3;
-	memcpy(p->text, prefix, n);
-	memcpy(p->text + n, ": ", 2);
-	memcpy(p->text + n + 2, old, sizeof(p->text) - n - 2);
-	p->text[sizeof(p->text) - 1] = 0;
 }

@@ -37,7 +37,4 @@ int unsupportedf(struct problem *p, const char *fmt, ...) __attribute__((format(
 /* The same for a read error. Returns -1. */
 int ioerrorf(struct problem *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Put "@prefix: " in front of the recorded text (cut to fit). */
-void problem_prefix(struct problem *p, const char *prefix);
-
 #endif
