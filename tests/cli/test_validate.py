@@ -652,6 +652,11 @@ def test_install_initrd(ddi, tmp_path):
                             "/w/usr/lib/systemd/system/sysext-stub-admit.service 2>&1; echo rc=$?"],
                             binds=[(dest, "/w"), (dest / "usr/bin/sysext-stub", "/usr/bin/sysext-stub")])
     assert out.strip().splitlines()[-1] == "rc=0", out
+    # the dracut module beside it (dracut itself is not run here: its syntax is checked)
+    subprocess.run(["make", "-s", "-C", ROOT, "install-dracut", f"DESTDIR={dest}"], check=True, capture_output=True)
+    mod = dest / "usr/lib/dracut/modules.d/90sysext-stub"
+    assert (mod / "sysext-stub-admit.service").read_text() == text
+    subprocess.run(["bash", "-n", mod / "module-setup.sh"], check=True)
 
 
 def test_sign_validate(ddi, cases, tmp_path):
