@@ -27,6 +27,11 @@ HOST_SRC := host-tools/main.c host-tools/build.c host-tools/util.c host-tools/pe
 	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/signature-archives.c host-tools/eventlog.c \
 	host-tools/pcr-policy.c host-tools/sign.c
 HOST_SRC += host-tools/base64.c host-tools/pem.c host-tools/key-file.c host-tools/pcrsig-file.c
+# validate / admit: image readers (one module each) and the commands
+VALIDATE_SRC := host-tools/problem.c host-tools/byte-source.c host-tools/crc32.c host-tools/dps.c host-tools/gpt.c \
+	host-tools/image-policy.c host-tools/dissect.c host-tools/verity.c host-tools/verity-sig.c host-tools/inflate.c \
+	host-tools/image-fs.c host-tools/erofs.c host-tools/squashfs.c host-tools/os-release.c
+HOST_SRC += $(VALIDATE_SRC) host-tools/validate.c host-tools/admit.c
 POSTLINK_SRC := host-tools/efi-postlink.c host-tools/util.c host-tools/pe-edit.c
 TPM_TOOL_SRC := $(sort $(wildcard tests/tpm/*.c))
 UNIT_TESTS := $(patsubst tests/test-%.c,%,$(sort $(wildcard tests/test-*.c)))
@@ -61,7 +66,7 @@ HOST_MEASURE_OBJ := $(patsubst %.c,$(B)/host/%.o,$(MEASURE_SRC))
 TEST_MEASURE_OBJ := $(patsubst %.c,$(B)/test/%.o,$(MEASURE_SRC))
 
 .PHONY: all deps demo check bench unit cli-check cli-asan-check tpm-check fuzz fuzz-short fuzz-replay measure-check \
-	ovmf-check valgrind-check clean
+	ovmf-check valgrind-check clean install-initrd install-dracut
 .DELETE_ON_ERROR:
 # Keep intermediate objects (tests) so `make unit` does not rebuild everything.
 .SECONDARY:
@@ -147,7 +152,15 @@ FUZZ_HOST_build := host-tools/build.c host-tools/pe-edit.c host-tools/pem.c host
 FUZZ_HOST_json := tests/sd-json-model.c
 FUZZ_HOST_pcrsig := tests/sd-json-model.c
 FUZZ_HOST_prediction := host-tools/prediction.c host-tools/eventlog.c host-tools/digest.c host-tools/util.c
-FUZZ_LIBS := -lcrypto -lpthread
+FUZZ_HOST_gpt := host-tools/gpt.c host-tools/crc32.c host-tools/dps.c host-tools/dissect.c host-tools/image-policy.c \
+	host-tools/byte-source.c host-tools/problem.c
+FUZZ_HOST_verity := host-tools/verity.c host-tools/byte-source.c host-tools/problem.c
+FUZZ_HOST_imagefs := host-tools/image-fs.c host-tools/erofs.c host-tools/squashfs.c host-tools/inflate.c \
+	host-tools/crc32.c host-tools/byte-source.c host-tools/problem.c
+FUZZ_HOST_veritysig := host-tools/verity-sig.c host-tools/os-release.c host-tools/base64.c host-tools/digest.c \
+	host-tools/util.c host-tools/problem.c
+# (-lz: fuzz-imagefs compares our inflate with zlib's)
+FUZZ_LIBS := -lcrypto -lpthread -lz
 # (A function, because a '%' written in a pattern rule's prerequisites is the stem.)
 fuzz_host_obj = $(patsubst %.c,$(B)/test/%.o,$(FUZZ_HOST_$(1)))
 
@@ -266,6 +279,23 @@ check: deps
 bench: deps
 	$(MAKE) all
 	PYTHON=$(PYTHON) scripts/bench.sh
+
+# The admit unit and the CLI for an initrd tree (what a packager, mkosi-initrd or dracut adds):
+#   make install-initrd DESTDIR=DIR [VERITY_CERTS="a.crt b.crt"]
+# The binary needs libc and libcrypto only, which a systemd initrd has (systemd-sysext's verity code uses them).
+install-initrd: $(B)/sysext-stub
+	@test -n "$(DESTDIR)" || { echo "install-initrd: give DESTDIR=DIR" >&2; exit 2; }
+	install -D -m 0755 $(B)/sysext-stub $(DESTDIR)/usr/bin/sysext-stub
+	install -D -m 0644 initrd/sysext-stub-admit.service $(DESTDIR)/usr/lib/systemd/system/sysext-stub-admit.service
+	install -d $(DESTDIR)/usr/lib/systemd/system/initrd.target.wants
+	ln -sfn ../sysext-stub-admit.service $(DESTDIR)/usr/lib/systemd/system/initrd.target.wants/sysext-stub-admit.service
+	@# systemd reads only *.crt there: each certificate is installed under that suffix
+	for c in $(VERITY_CERTS); do n=$$(basename "$$c"); install -D -m 0644 "$$c" "$(DESTDIR)/etc/verity.d/$${n%.*}.crt"; done
+
+# The dracut module (initrd/dracut/90sysext-stub) with the unit beside it, into DESTDIR's dracut modules.d.
+install-dracut: install-initrd
+	install -D -m 0755 initrd/dracut/90sysext-stub/module-setup.sh $(DESTDIR)/usr/lib/dracut/modules.d/90sysext-stub/module-setup.sh
+	install -D -m 0644 initrd/sysext-stub-admit.service $(DESTDIR)/usr/lib/dracut/modules.d/90sysext-stub/sysext-stub-admit.service
 
 clean:
 	rm -rf $(B)
