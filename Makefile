@@ -128,12 +128,36 @@ $(B)/test/%.o: %.c
 $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
 	$(CC) $(SAN_FLAGS) $^ -lcmocka -lcrypto -o $@
 
+# The stub's glue on the host (tests/efi-host/efi-host.h): stub/ and efi-lib/ sources, unchanged,
+# against gnu-efi's headers, linked with a shim for libefi and the firmware instead of gnu-efi.
+EFI_HOST_GLUE := stub/listing.c stub/sysext.c stub/signatures.c efi-lib/esp.c efi-lib/initrd-media.c \
+	efi-lib/mem.c efi-lib/log.c efi-lib/tcg2.c
+EFI_HOST_SHIM := $(sort $(wildcard tests/efi-host/*.c))
+EFI_HOST_SRC := $(EFI_HOST_GLUE) $(EFI_HOST_SHIM)
+EFI_HOST_CFLAGS := -fshort-wchar -Wno-pointer-sign -DGNU_EFI_USE_MS_ABI -DSYSEXT_STUB_EFI=1 \
+	-I$(GNUEFI_INC) -I$(GNUEFI_INC)/x86_64 -I$(GNUEFI_INC)/protocol
+EFI_HOST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(EFI_HOST_SRC))
+$(EFI_HOST_OBJ) $(B)/test/tests/test-stub-glue.o $(B)/test/tests/fuzz/fuzz-stub-glue.o: TEST_CFLAGS += $(EFI_HOST_CFLAGS)
+$(B)/test/test-stub-glue: $(EFI_HOST_OBJ)
+
 # Host-tools sources a fuzz target needs besides measure/ (FUZZ_HOST_<name>).
 FUZZ_HOST_manifest := host-tools/sysext-set.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_expect := host-tools/eventlog.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_sigfile := host-tools/pcrsig-file.c host-tools/base64.c host-tools/pem.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_build := host-tools/build.c host-tools/pe-edit.c host-tools/pem.c host-tools/base64.c host-tools/util.c
 FUZZ_HOST_prediction := host-tools/prediction.c host-tools/eventlog.c host-tools/digest.c host-tools/util.c
+FUZZ_HOST_stub-glue := $(EFI_HOST_SRC)
+# Compiler flags a fuzz target needs (FUZZ_CFLAGS_<name>). gnu-efi's EFI_FIELD_OFFSET (behind
+# SIZE_OF_EFI_FILE_INFO) is the offsetof-through-NULL idiom, which clang's UBSan null and object-size
+# checks report at run time (gcc folds it): they are off for this target; ASan still catches a real
+# NULL dereference or overflow, and the gcc replay build keeps both checks.
+FUZZ_CFLAGS_stub-glue := $(EFI_HOST_CFLAGS) -fno-sanitize=null,object-size
+# A fuzz target's own scaffolding (FUZZ_NOCOV_<name>, among its FUZZ_HOST_<name>) is built without
+# coverage feedback, so libFuzzer steers by the code under test (and runs faster); only tests/efi-host
+# (the fake firmware and glue-check's model, for fuzz-stub-glue) is such scaffolding today.
+FUZZ_NOCOV_stub-glue := $(EFI_HOST_SHIM)
+fuzz_nocov_obj = $(patsubst tests/efi-host/%.c,$(B)/fuzz/efi-host/%.o,$(FUZZ_NOCOV_$(1)))
+FUZZ_CLANG := $(CLANG) -std=gnu11 -O1 -g -I. -D_GNU_SOURCE -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_LIBS := -lcrypto -lpthread
 # (A function, because a '%' written in a pattern rule's prerequisites is the stem.)
 fuzz_host_obj = $(patsubst %.c,$(B)/test/%.o,$(FUZZ_HOST_$(1)))
@@ -150,10 +174,14 @@ $(B)/test/fuzz-replay-%: $(B)/test/tests/fuzz/fuzz-%.o $(B)/test/tests/fuzz/repl
 		$$(call fuzz_host_obj,$$*)
 	$(CC) $(SAN_FLAGS) $^ $(FUZZ_LIBS) -o $@
 
-$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(MEASURE_SRC) $$(FUZZ_HOST_$$*)
+$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(MEASURE_SRC) $$(FUZZ_HOST_$$*) $$(call fuzz_nocov_obj,$$*)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -O1 -g -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$< $(MEASURE_SRC) $(FUZZ_HOST_$*) $(FUZZ_LIBS) -o $@
+	$(FUZZ_CLANG) -fsanitize=fuzzer $(FUZZ_CFLAGS_$*) $< $(MEASURE_SRC) \
+		$(filter-out $(FUZZ_NOCOV_$*),$(FUZZ_HOST_$*)) $(call fuzz_nocov_obj,$*) $(FUZZ_LIBS) -o $@
+
+$(B)/fuzz/efi-host/%.o: tests/efi-host/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CLANG) $(FUZZ_CFLAGS_stub-glue) -MMD -MP -c $< -o $@
 
 # The TPM side of systemd's signed PCR policies (tests/tpm/), on tpm2-tss ESAPI.
 $(B)/test/tpm-policy-tool: $(patsubst %.c,$(B)/test/%.o,$(TPM_TOOL_SRC)) $(B)/test/measure/json.o
