@@ -421,6 +421,28 @@ static void test_read_errors(void **state)
 	assert_int_equal(efi_host_log_find("e.sysext.raw: skipped, cannot read it: Access Denied"), 1);
 }
 
+/* A Read that claims more bytes than it was asked for wrote no more than that: not believed. */
+static void test_read_claiming_more_than_it_wrote(void **state)
+{
+	struct memfs_node *n;
+
+	(void)state;
+	/* 700 bytes listed as 1000, read 100 at a time, each claiming 150: the gaps would be unwritten pages. */
+	n = add_file(fx.global, "a.sysext.raw", 700);
+	n->listed_size = 1000;
+	n->faults.read_max = 100;
+	n->faults.overreport = 50;
+	/* Every byte there, one more claimed: the loop ends early and the probe finds the end. */
+	add_file(fx.global, "b.sysext.raw", 10)->faults.overreport = 1;
+	add_fragment(fx.global, "s.pcrsig.json", 11)->faults.overreport = 8;
+	add_file(fx.global, "c.sysext.raw", 10);
+	run_checked();
+	assert_int_equal(files_in(GLUE_ARCHIVE_GLOBAL), 1);
+	assert_true(holds(GLUE_ARCHIVE_GLOBAL, "c.sysext.raw"));
+	assert_int_equal(files_in(GLUE_ARCHIVE_SIGNATURES), 0);
+	assert_int_equal(efi_host_log_find("cannot read it: Protocol error"), 3);
+}
+
 /* ------------------------------------------------------------ measuring */
 
 static void test_failed_measurements_drop_the_file(void **state)
@@ -707,6 +729,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_that_changed_since_the_listing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_reads_are_read_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_claiming_more_than_it_wrote, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_measurements_drop_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_archive_pages_short, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_allocation_failing, setup, teardown),

@@ -9,7 +9,8 @@ described at the top of tests/fuzz/fuzz-stub-glue.c; header() and record()
 below write it. One seed per case the unit tests (tests/test-stub-glue.c)
 cover, so the fuzzer starts from every fault the in-memory firmware knows:
 each GetInfo and directory-entry fault, files that changed size since the
-listing, short reads, read errors, reads claiming more than they wrote,
+listing, short reads, read errors, reads claiming more than they wrote
+(the last kept a file with unwritten bytes before efi-lib/esp.c checked it),
 failing measurements, short memory, thousands of entries, odd names and
 signature files.
 """
@@ -90,6 +91,9 @@ def seeds():
     yield "read-faults", header() + record("a", fault="open") + record("b", fault="open-absent") + \
         record("c", fault="read", param=128) + record("d", fault="read-corrupt", param=0) + \
         record("e", fault="short", param=0, size=1000) + record("h")
+    yield "read-overreport", header() + record("f", fault="overreport", param=3) + \
+        record("g", fault="overreport", param=50, size=4097, listed="+1") + \
+        record("s", suffix=".pcrsig.json", fault="overreport", param=7) + record("h")
     for at in range(1, 6):
         yield "measure-fail-%d" % at, header(measure_fail=at, cc=at % 2 == 0) + record("a") + record("b")
     yield "measure-log-full", header(measure_fail=2, how="full") + record("a") + record("b")
