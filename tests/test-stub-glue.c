@@ -238,11 +238,14 @@ static void test_volume_does_not_open(void **state)
 	add_file(fx.global, "a.sysext.raw", 10);
 	fx.setup.pcrsig = "{\"sha256\":[]}";
 	fx.setup.pcrsig_size = 13;
+	fx.setup.pcrpkey = "key";
+	fx.setup.pcrpkey_size = 3;
 	memfs_root(fx.fs)->faults.open_status = EFI_MEDIA_CHANGED;
 	run_checked();
 	assert_int_equal(files_in(GLUE_ARCHIVE_GLOBAL), 0);
-	/* The section still reaches the initrd, byte for byte. */
+	/* The UKI's own .pcrsig and .pcrpkey still reach the initrd, byte for byte. */
 	assert_int_equal(files_in(GLUE_ARCHIVE_SIGNATURES), 1);
+	assert_int_equal(files_in(GLUE_ARCHIVE_PUBLIC_KEY), 1);
 }
 
 /* ------------------------------------------------------------ directory entries */

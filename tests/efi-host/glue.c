@@ -48,10 +48,6 @@ static void collect(struct glue_run *run, struct measurer *m, struct sysext_arch
 	}
 	signatures_finish(sigs, &out[GLUE_ARCHIVE_SIGNATURES]);
 	esp_close(root);
-	/* stub.c, stub_run(): .pcrpkey in its own archive. */
-	if (s->pcrpkey && s->pcrpkey_size)
-		(void)literal_archive(INITRD_PCR_PUBLIC_KEY_FILE, s->pcrpkey, s->pcrpkey_size,
-				      &out[GLUE_ARCHIVE_PUBLIC_KEY]);
 }
 
 static void keep_copy(struct glue_archive *g, const struct sysext_archive *a)
@@ -218,6 +214,10 @@ void glue_run(const struct glue_setup *s, struct glue_run *run)
 
 	run->can_measure = measurer_init(&m);
 	collect(run, &m, out);
+	/* stub.c, stub_run(): .pcrpkey in its own archive, whatever the ESP held. */
+	if (s->pcrpkey && s->pcrpkey_size)
+		(void)literal_archive(INITRD_PCR_PUBLIC_KEY_FILE, s->pcrpkey, s->pcrpkey_size,
+				      &out[GLUE_ARCHIVE_PUBLIC_KEY]);
 	for (int a = 0; a < GLUE_ARCHIVES; a++)
 		keep_copy(&run->archives[a], &out[a]);
 	efi_host_memory(&run->after_collect);

@@ -113,7 +113,7 @@ def seeds():
         record("c", suffix=".PCRSIG.JSON", param=7) + record("d", suffix=".pcrsig.json", where="per-uki", param=9)
     yield "section-only", header(section="fragment", per_uki=False)
     yield "section-broken", header(section="broken") + record("a", suffix=".pcrsig.json", param=2)
-    yield "no-volume", header(no_volume=True, section="fragment") + record("a")
+    yield "no-volume", header(no_volume=True, section="fragment", pcrpkey=True) + record("a")
     yield "directories-absent", header(global_open_fails=True, per_uki_absent=True) + record("a")
 
 
