@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "efi-lib/efi-defs.h"
+#include "efi-lib/esp.h"
 #include "efi-lib/initrd-media.h"
 #include "efi-lib/mem.h"
 #include "measure/extdir.h"
@@ -512,6 +513,7 @@ static void test_each_allocation_failing(void **state)
 	fx.setup.pcrsig_size = 2;
 	fx.setup.pcrpkey = "key";
 	fx.setup.pcrpkey_size = 3;
+	fx.setup.tpm.cc = TRUE; /* its events allocate too */
 	fx.global->children[0]->faults.entry = MEMFS_ENTRY_PADDED;
 	run_checked();
 	efi_host_memory(&m);
@@ -704,12 +706,66 @@ static void test_load_file2_edges(void **state)
 	memset(pieces, 0, sizeof(pieces));
 	assert_int_equal(initrd_register(pieces, INITRD_MAX_PIECES + 1, &media), EFI_INVALID_PARAMETER);
 	assert_null(media_protocol());
+	/* Sizes whose layout overflows. */
+	pieces[0] = (struct initrd_piece){ .data = "x", .size = UINT64_MAX - 1 };
+	pieces[1] = (struct initrd_piece){ .data = "y", .size = 1 };
+	assert_int_equal(initrd_register(pieces, 2, &media), EFI_BAD_BUFFER_SIZE);
+	assert_null(media_protocol());
+	memset(pieces, 0, sizeof(pieces));
 	/* Nothing to hand over: the media exists but has no file. */
 	assert_int_equal(initrd_register(pieces, 0, &media), EFI_SUCCESS);
 	lf2 = media_protocol();
 	assert_int_equal(lf2->LoadFile(lf2, NULL, FALSE, &size, NULL), EFI_NOT_FOUND);
 	initrd_unregister(media);
 	initrd_unregister(NULL);
+	assert_int_equal(efi_host_violation_count(), 0);
+}
+
+/* ------------------------------------------------------------ efi-lib odds and ends */
+
+static void test_open_root_without_a_volume(void **state)
+{
+	EFI_FILE_HANDLE root = NULL;
+	EFI_HANDLE other = NULL;
+	EFI_GUID some_guid = { 1, 2, 3, { 4, 5, 6, 7, 8, 9, 10, 11 } };
+	int some_interface;
+
+	(void)state;
+	assert_int_equal(esp_open_root(NULL, &root), EFI_NOT_FOUND);
+	assert_int_equal(efi_host_install(&other, &some_guid, &some_interface), EFI_SUCCESS);
+	assert_int_equal(esp_open_root(other, &root), EFI_UNSUPPORTED);
+	assert_int_equal(esp_open_root(memfs_device(fx.fs), &root), EFI_SUCCESS);
+	esp_close(root);
+	esp_close(NULL);
+	assert_int_equal(memfs_open_handles(fx.fs), 0);
+}
+
+static void test_memory_accounting_edges(void **state)
+{
+	struct mem_usage before, u;
+	struct efi_host_memory m;
+	EFI_PHYSICAL_ADDRESS addr;
+	void *p;
+
+	(void)state;
+	mem_usage(&before);
+	p = mem_alloc_zero(0);
+	assert_non_null(p);
+	mem_free(p);
+	mem_free(NULL);
+	assert_null(mem_alloc_zero((UINTN)-1));
+	assert_int_equal(mem_alloc_pages(0, &addr), EFI_INVALID_PARAMETER);
+	assert_int_equal(mem_alloc_code_pages(2, &addr), EFI_SUCCESS);
+	mem_usage(&u);
+	assert_int_equal(u.held - before.held, 2 * EFI_PAGE_SIZE);
+	assert_true(u.peak >= u.held);
+	mem_free_pages(addr, 0); /* ignored */
+	assert_int_equal(efi_host_pages_at((void *)(UINTN)addr), 2);
+	mem_free_pages(addr, 2);
+	mem_usage(&u);
+	assert_int_equal(u.held, before.held);
+	efi_host_memory(&m);
+	assert_int_equal(m.pool_blocks + m.page_allocs, 0);
 	assert_int_equal(efi_host_violation_count(), 0);
 }
 
@@ -743,6 +799,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_file2_registered_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file2_not_uninstalled_not_freed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file2_edges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_root_without_a_volume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memory_accounting_edges, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

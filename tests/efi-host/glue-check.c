@@ -653,18 +653,33 @@ static void check_resources(const struct glue_run *run)
 			V("log line without the prefix: %s", efi_host_log_line(i));
 }
 
+/* A kept name as the console stores it: DEL (the one control character such a name may hold) escaped. */
+static void console_name(const char *name, char *out, size_t cap)
+{
+	size_t k = 0;
+
+	for (; *name && k + 5 < cap; name++) {
+		if (*name == 0x7f)
+			k += (size_t)snprintf(out + k, cap - k, "\\x7f");
+		else
+			out[k++] = *name;
+	}
+	out[k] = 0;
+}
+
 /* Each file kept by the rule but not handed over has its one line saying why. */
 static void check_skip_lines(const struct dir_model *dm, BOOLEAN can_measure)
 {
-	char needle[1024];
+	char needle[2048], name[4 * EXT_NAME_MAX + 1];
 
 	for (size_t i = 0; i < dm->n_sysext + dm->n_sig; i++) {
 		const struct exp_file *f = i < dm->n_sysext ? &dm->sysext[i] : &dm->sig[i - dm->n_sysext];
 
+		console_name(f->name, name, sizeof(name));
 		if (!f->readable)
-			snprintf(needle, sizeof(needle), "%s\\%s: skipped, cannot read it", dm->path, f->name);
+			snprintf(needle, sizeof(needle), "%s\\%s: skipped, cannot read it", dm->path, name);
 		else if (can_measure && f->measure_failed)
-			snprintf(needle, sizeof(needle), "%s\\%s: not passed to the initrd", dm->path, f->name);
+			snprintf(needle, sizeof(needle), "%s\\%s: not passed to the initrd", dm->path, name);
 		else
 			continue;
 		if (efi_host_log_find(needle) != 1)
