@@ -27,6 +27,7 @@
 #include "measure/extdir.h"
 #include "measure/initrd.h"
 #include "measure/pe.h"
+#include "measure/companion.h"
 #include "measure/sysext-archive.h"
 #include "measure/uki.h"
 
@@ -516,11 +517,11 @@ static int per_uki_dir_len(const struct predict_options *o, size_t *ret)
 	return 0;
 }
 
-static int collect_set(const struct predict_options *o, struct sysext_set *s, const char *prefix, size_t dir_len,
-		       const char *dir, const char *const *files, size_t n_files, const char *const *manifests,
-		       size_t n_manifests)
+static int collect_set(const struct predict_options *o, struct sysext_set *s, const struct companion_target *t,
+		       size_t dir_len, const char *dir, const char *const *files, size_t n_files,
+		       const char *const *manifests, size_t n_manifests)
 {
-	sysext_set_init(s, prefix, rule_for(o), o->scheme == PREDICT_SCHEME_SYSEXT_STUB, dir_len);
+	sysext_set_init(s, t, rule_for(o), o->scheme == PREDICT_SCHEME_SYSEXT_STUB, dir_len);
 	if (dir && sysext_set_add_dir(s, dir, o->verbose) < 0)
 		return -1;
 	for (size_t i = 0; i < n_files; i++)
@@ -598,10 +599,10 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 	if (o->uki && load_uki(o->uki, &u) < 0)
 		goto out;
 	if (per_uki_dir_len(o, &extra_dir_len) < 0 ||
-	    collect_set(o, &per_uki, SYSEXT_PREFIX, extra_dir_len, o->extra_dir, o->sysexts, o->n_sysexts,
+	    collect_set(o, &per_uki, companion_target_for(EXT_KIND_SYSEXT, SEL_DIR_PER_UKI), extra_dir_len, o->extra_dir, o->sysexts, o->n_sysexts,
 			o->manifests, o->n_manifests) < 0)
 		goto out;
-	if (collect_set(o, &global, SYSEXT_GLOBAL_PREFIX, EXTDIR_GLOBAL_LEN, global_read ? o->global_dir : NULL,
+	if (collect_set(o, &global, companion_target_for(EXT_KIND_SYSEXT, SEL_DIR_GLOBAL), EXTDIR_GLOBAL_LEN, global_read ? o->global_dir : NULL,
 			global_read ? o->global_sysexts : NULL, global_read ? o->n_global_sysexts : 0,
 			global_read ? o->global_manifests : NULL, global_read ? o->n_global_manifests : 0) < 0)
 		goto out;

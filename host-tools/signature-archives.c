@@ -36,7 +36,7 @@ static int add_directory(struct fragment_list *l, const char *dir, enum sel_dir_
 	struct sysext_set set;
 	int r;
 
-	sysext_set_init_kind(&set, EXT_KIND_SIGNATURE, role, INITRD_EXTRA_PREFIX, EXT_RULE_SYSEXT_STUB, true, dir_len);
+	sysext_set_init_signatures(&set, role, dir_len);
 	r = sysext_set_add_dir(&set, dir, false);
 	if (r == 0)
 		r = sysext_set_finish(&set);
@@ -73,9 +73,9 @@ static int literal_archive(const char *name, const void *data, size_t size, uint
 	size_t kept = 0;
 	uint8_t *buf;
 
-	if (sysext_archive_plan(INITRD_EXTRA_PREFIX, names, sizes, 1, &planned) != MS_OK || !(buf = calloc(1, planned)))
+	if (sysext_archive_plan(&companion_literal_layout, names, sizes, 1, &planned) != MS_OK || !(buf = calloc(1, planned)))
 		return errorf("/.extra/%s: cannot lay out its archive (%zu bytes)", name, size);
-	if (sysext_archive_fill(buf, planned, INITRD_EXTRA_PREFIX, names, sizes, 1, copy_into, (void *)data, ret_size,
+	if (sysext_archive_fill(buf, planned, &companion_literal_layout, names, sizes, 1, copy_into, (void *)data, ret_size,
 				&kept) != MS_OK ||
 	    kept != 1) {
 		free(buf);

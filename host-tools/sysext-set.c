@@ -17,22 +17,28 @@
 
 #define READ_CHUNK (4u << 20)
 
-void sysext_set_init_kind(struct sysext_set *s, enum ext_kind kind, enum sel_dir_role role, const char *prefix,
-			  enum ext_rule rule, bool limits, size_t dir_len)
+static void init_kind(struct sysext_set *s, enum ext_kind kind, enum sel_dir_role role,
+		      const struct archive_layout *layout, enum ext_rule rule, bool limits, size_t dir_len)
 {
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
 	s->role = role;
-	s->prefix = prefix;
+	s->layout = layout;
+	s->prefix = layout->prefix;
 	s->rule = rule;
 	s->limits = limits;
 	s->dir_len = dir_len;
 }
 
-void sysext_set_init(struct sysext_set *s, const char *prefix, enum ext_rule rule, bool limits, size_t dir_len)
+void sysext_set_init(struct sysext_set *s, const struct companion_target *t, enum ext_rule rule, bool limits,
+		     size_t dir_len)
 {
-	sysext_set_init_kind(s, EXT_KIND_SYSEXT, strcmp(prefix, SYSEXT_GLOBAL_PREFIX) == 0 ? SEL_DIR_GLOBAL : SEL_DIR_PER_UKI,
-			     prefix, rule, limits, dir_len);
+	init_kind(s, t->kind, t->role, &t->layout, rule, limits, dir_len);
+}
+
+void sysext_set_init_signatures(struct sysext_set *s, enum sel_dir_role role, size_t dir_len)
+{
+	init_kind(s, EXT_KIND_SIGNATURE, role, &companion_literal_layout, EXT_RULE_SYSEXT_STUB, true, dir_len);
 }
 
 void sysext_set_free(struct sysext_set *s)
@@ -461,13 +467,13 @@ int sysext_set_read(struct sysext_set *s, unsigned mask, unsigned threads, uint8
 				names[i] = s->files[i].name;
 				sizes[i] = s->files[i].size;
 			}
-			m = sysext_archive_plan(s->prefix, names, sizes, s->n, &planned);
+			m = sysext_archive_plan(s->layout, names, sizes, s->n, &planned);
 			if (m != MS_OK)
 				r = errorf("%s: cannot lay out the archive: %s", s->prefix, ms_strerror(m));
 			else if (s->n > 0 && !(buf = malloc(planned)))
 				r = errorf("%s: cannot allocate %llu bytes for the archive", s->prefix,
 					   (unsigned long long)planned);
-			else if (s->n > 0 && (m = sysext_archive_fill(buf, planned, s->prefix, names, sizes, s->n,
+			else if (s->n > 0 && (m = sysext_archive_fill(buf, planned, s->layout, names, sizes, s->n,
 								      record_slot, &ctx, &size, &kept)) != MS_OK)
 				r = errorf("%s: cannot lay out the archive: %s", s->prefix, ms_strerror(m));
 		}

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "digest.h"
+#include "measure/companion.h"
 #include "measure/selection.h"
 
 struct sysext_file {
@@ -31,7 +32,8 @@ struct sysext_file {
 struct sysext_set {
 	enum ext_kind kind;  /* the kind of companion file the set holds (EXT_KIND_SYSEXT, ...) */
 	enum sel_dir_role role; /* which ESP directory it stands for */
-	const char *prefix;  /* ".extra/sysext" or ".extra/global_sysext" */
+	const struct archive_layout *layout; /* of its archive (companion.h), for archived kinds */
+	const char *prefix;  /* layout->prefix, e.g. ".extra/sysext" */
 	enum ext_rule rule;
 	bool limits;         /* apply the stub's count and total-size limits */
 	size_t dir_len;      /* the directory's path length on the ESP (ext_classify()) */
@@ -42,14 +44,16 @@ struct sysext_set {
 };
 
 /*
+ * The files of @t's kind in a directory of @t's role, archived as @t says.
  * @dir_len: the length of the directory's path on the ESP, which decides
  * which names the firmware opens (EXT_FAT_PATH_MAX): EXTDIR_GLOBAL_LEN, or
  * the per-UKI directory's (EXTDIR_MIN_LEN when the UKI's path is unknown).
+ * @limits: the stub's limits (our scheme), or systemd-stub's.
  */
-void sysext_set_init(struct sysext_set *s, const char *prefix, enum ext_rule rule, bool limits, size_t dir_len);
-/* The same for another kind of companion file (signature files: EXT_KIND_SIGNATURE) in a directory of @role. */
-void sysext_set_init_kind(struct sysext_set *s, enum ext_kind kind, enum sel_dir_role role, const char *prefix,
-			  enum ext_rule rule, bool limits, size_t dir_len);
+void sysext_set_init(struct sysext_set *s, const struct companion_target *t, enum ext_rule rule, bool limits,
+		     size_t dir_len);
+/* The signature files (*.pcrsig.json) of a directory of @role: not archived by themselves. */
+void sysext_set_init_signatures(struct sysext_set *s, enum sel_dir_role role, size_t dir_len);
 void sysext_set_free(struct sysext_set *s);
 
 /*

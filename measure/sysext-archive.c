@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #include "sysext-archive.h"
 
-ms_status sysext_archive_plan(const char *prefix, const char *const *names, const uint64_t *sizes, size_t n,
-			      uint64_t *ret_size)
+ms_status sysext_archive_plan(const struct archive_layout *layout, const char *const *names, const uint64_t *sizes,
+			      size_t n, uint64_t *ret_size)
 {
 	struct cpio_writer w;
 	ms_status r;
 
 	cpio_writer_init(&w, NULL, 0);
-	r = cpio_write_dirs(&w, prefix, SYSEXT_DIR_MODE);
+	r = cpio_write_dirs(&w, layout->prefix, layout->dir_mode);
 	for (size_t i = 0; r == MS_OK && i < n; i++) {
-		r = cpio_begin_file(&w, prefix, names[i], sizes[i], SYSEXT_FILE_MODE, NULL, NULL);
+		r = cpio_begin_file(&w, layout->prefix, names[i], sizes[i], layout->file_mode, NULL, NULL);
 		if (r == MS_OK)
 			r = cpio_end_file(&w, 1);
 	}
@@ -20,9 +20,9 @@ ms_status sysext_archive_plan(const char *prefix, const char *const *names, cons
 	return r;
 }
 
-ms_status sysext_archive_fill(uint8_t *buf, uint64_t cap, const char *prefix, const char *const *names,
-			      const uint64_t *sizes, size_t n, sysext_fill_fn fill, void *ctx, uint64_t *ret_size,
-			      size_t *ret_kept)
+ms_status sysext_archive_fill(uint8_t *buf, uint64_t cap, const struct archive_layout *layout,
+			      const char *const *names, const uint64_t *sizes, size_t n, sysext_fill_fn fill, void *ctx,
+			      uint64_t *ret_size, size_t *ret_kept)
 {
 	struct cpio_writer w;
 	size_t kept = 0;
@@ -31,12 +31,12 @@ ms_status sysext_archive_fill(uint8_t *buf, uint64_t cap, const char *prefix, co
 	*ret_size = 0;
 	*ret_kept = 0;
 	cpio_writer_init(&w, buf, cap);
-	r = cpio_write_dirs(&w, prefix, SYSEXT_DIR_MODE);
+	r = cpio_write_dirs(&w, layout->prefix, layout->dir_mode);
 	for (size_t i = 0; r == MS_OK && i < n; i++) {
 		uint64_t path_at, data_at;
 		int keep;
 
-		r = cpio_begin_file(&w, prefix, names[i], sizes[i], SYSEXT_FILE_MODE, &path_at, &data_at);
+		r = cpio_begin_file(&w, layout->prefix, names[i], sizes[i], layout->file_mode, &path_at, &data_at);
 		if (r != MS_OK)
 			break;
 		keep = fill(ctx, i, (const char *)buf + path_at, buf + data_at, sizes[i]) != 0;

@@ -11,13 +11,15 @@
 
 /* StubFeatures bits (systemd's EFI_STUB_FEATURE_*); only what we really do. */
 #define STUB_FEATURE_REPORT_BOOT_PARTITION (1ULL << 0)
+#define STUB_FEATURE_PICK_UP_CREDENTIALS (1ULL << 1)
 #define STUB_FEATURE_PICK_UP_SYSEXTS (1ULL << 2)
 #define STUB_FEATURE_THREE_PCRS (1ULL << 3)
+#define STUB_FEATURE_PICK_UP_CONFEXTS (1ULL << 8)
 #define STUB_FEATURE_REPORT_STUB_PARTITION (1ULL << 10)
 
-#define STUB_FEATURES                                                                           \
-	(STUB_FEATURE_REPORT_BOOT_PARTITION | STUB_FEATURE_PICK_UP_SYSEXTS | STUB_FEATURE_THREE_PCRS | \
-	 STUB_FEATURE_REPORT_STUB_PARTITION)
+#define STUB_FEATURES                                                                                    \
+	(STUB_FEATURE_REPORT_BOOT_PARTITION | STUB_FEATURE_PICK_UP_CREDENTIALS | STUB_FEATURE_PICK_UP_SYSEXTS | \
+	 STUB_FEATURE_THREE_PCRS | STUB_FEATURE_PICK_UP_CONFEXTS | STUB_FEATURE_REPORT_STUB_PARTITION)
 
 static void set_str(const CHAR16 *name, const CHAR16 *value)
 {
@@ -74,4 +76,6 @@ void export_pcr_variables(const struct stub_measured *measured)
 		set_str(L"StubPcrKernelParameters", L"12");
 	if (measured->sysexts)
 		set_str(L"StubPcrInitRDSysExts", L"13");
+	if (measured->confexts)
+		set_str(L"StubPcrInitRDConfExts", L"12");
 }

@@ -12,8 +12,9 @@
 /* What went into which PCR this boot (all FALSE without a TPM). */
 struct stub_measured {
 	BOOLEAN kernel_image;      /* PCR 11: every section measured */
-	BOOLEAN kernel_parameters; /* PCR 12: a passed-in command line measured */
+	BOOLEAN kernel_parameters; /* PCR 12: a passed-in command line or a credential measured */
 	BOOLEAN sysexts;           /* PCR 13: at least one extension measured */
+	BOOLEAN confexts;          /* PCR 12: at least one configuration extension measured */
 };
 
 /*
@@ -24,7 +25,10 @@ struct stub_measured {
  */
 void export_stub_variables(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path);
 
-/* StubPcrKernelImage="11", StubPcrKernelParameters="12", StubPcrInitRDSysExts="13", as measured. */
+/*
+ * StubPcrKernelImage="11", StubPcrKernelParameters="12", StubPcrInitRDSysExts="13",
+ * StubPcrInitRDConfExts="12", as measured.
+ */
 void export_pcr_variables(const struct stub_measured *measured);
 
 #endif

@@ -23,14 +23,11 @@
 #include "measure/extdir.h"
 #include "measure/initrd.h"
 #include "measure/pe.h"
-#include "measure/sysext-archive.h"
+#include "measure/companion.h"
 #include "export-vars.h"
 #include "pcr-kernel.h"
-#include "listing.h"
-#include "signatures.h"
-#include "sysext.h"
+#include "companions.h"
 
-#define GLOBAL_EXTENSIONS_DIR L"" EXTDIR_GLOBAL
 
 /* The parsed headers of our own image (too large for a comfortable stack frame). */
 static struct pe_image self;
@@ -94,78 +91,84 @@ static EFI_STATUS choose_cmdline(const EFI_LOADED_IMAGE *li, CHAR16 **ret, BOOLE
 	return EFI_SUCCESS;
 }
 
-/*
- * Per-UKI then global directory, from the volume we were loaded from: each
- * listed once through the shared selection rule, its extensions packed
- * (and measured), its signature files added to the signature set.
- */
-static void collect_from_esp(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path, struct measurer *m,
-			     BOOLEAN can_measure, struct sysext_archive *per_uki, struct sysext_archive *global,
-			     struct sysext_archive *signatures)
+/* The UKI's sections handed over as literal files (measure/companion.h), unmeasured: PCR 11 covers them. */
+static void pack_literals(const EFI_LOADED_IMAGE *li, struct extra_archive archives[INITRD_SLOTS])
 {
-	static CHAR16 extra_dir[EXTDIR_IMAGE_PATH_MAX];
-	struct {
-		const CHAR16 *path;
-		enum sel_dir_role role;
-		const char *prefix;
-		struct sysext_archive *archive;
-	} dirs[2] = {
-		{ NULL, SEL_DIR_PER_UKI, SYSEXT_PREFIX, per_uki },
-		{ GLOBAL_EXTENSIONS_DIR, SEL_DIR_GLOBAL, SYSEXT_GLOBAL_PREFIX, global },
-	};
-	struct section_span pcrsig = { 0 };
-	struct signature_set *sigs;
-	EFI_FILE_HANDLE root = NULL;
+	for (UINTN i = 0; i < companion_literal_count; i++) {
+		const struct companion_literal *c = &companion_literals[i];
+		struct section_span sec;
+
+		if (find_section(li, c->section, &sec))
+			(void)literal_archive(c->file, sec.data, sec.size, &archives[c->slot]);
+	}
+}
+
+/*
+ * Register the embedded .initrd and the archives, in initrd slot order
+ * (measure/initrd.h; later archives win on equal paths). On success the
+ * media owns the archives (and frees them once the kernel has its copy).
+ */
+static EFI_STATUS hand_over_initrd(const EFI_LOADED_IMAGE *li, struct extra_archive archives[INITRD_SLOTS],
+				   struct initrd_media **ret, UINT64 *ret_total)
+{
+	struct initrd_piece pieces[INITRD_SLOTS];
+	struct section_span initrd_sec;
+	UINTN n = 0;
 	EFI_STATUS err;
 
-	(void)find_section(li, ".pcrsig", &pcrsig);
-	sigs = signatures_begin(pcrsig.data, pcrsig.size);
-	err = esp_open_root(li->DeviceHandle, &root);
-	if (EFI_ERROR(err)) {
-		log_info(L"no file system on the boot device (%r): no extensions", err);
-		signatures_finish(sigs, signatures);
-		return;
+	*ret = NULL;
+	*ret_total = 0;
+	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
+		if (slot == INITRD_SLOT_EMBEDDED && find_section(li, ".initrd", &initrd_sec))
+			pieces[n++] = (struct initrd_piece){ .data = initrd_sec.data, .size = initrd_sec.size };
+		else if (archives[slot].buf)
+			pieces[n++] = (struct initrd_piece){ .data = archives[slot].buf, .size = archives[slot].size,
+							     .pages = archives[slot].pages };
 	}
-	if (image_path && extdir_from_image_path(image_path, StrLen(image_path), extra_dir, EXTDIR_IMAGE_PATH_MAX) == MS_OK)
-		dirs[0].path = extra_dir;
-	else
-		log_info(L"not started from a file path: no per-UKI extension directory");
-	for (UINTN i = 0; i < 2; i++) {
-		struct dir_listing l;
+	if (n == 0)
+		return EFI_SUCCESS;
+	err = initrd_register(pieces, n, ret);
+	if (EFI_ERROR(err))
+		return log_error_status(err, L"cannot register the initrd (LINUX_INITRD_MEDIA)");
+	for (UINTN i = 0; i < n; i++)
+		*ret_total += pieces[i].size;
+	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++)
+		extra_archive_forget(&archives[slot]);
+	return EFI_SUCCESS;
+}
 
-		if (!dirs[i].path ||
-		    EFI_ERROR(listing_open(root, dirs[i].path, sel_dir_kinds(dirs[i].role, EXT_RULE_SYSEXT_STUB), &l)))
+/* What was measured into PCR 12 and 13 by the archives, for the StubPcr* variables. */
+static void note_measured(const struct extra_archive archives[INITRD_SLOTS], struct stub_measured *measured)
+{
+	for (UINTN i = 0; i < companion_target_count; i++) {
+		const struct companion_target *t = &companion_targets[i];
+
+		if (archives[t->slot].n_measured == 0)
 			continue;
-		sysext_collect(&l, dirs[i].prefix, m, can_measure, dirs[i].archive);
-		signatures_add(sigs, &l);
-		listing_close(&l);
+		if (t->kind == EXT_KIND_SYSEXT)
+			measured->sysexts = TRUE;
+		else if (t->kind == EXT_KIND_CONFEXT)
+			measured->confexts = TRUE;
+		else
+			measured->kernel_parameters = TRUE;
 	}
-	signatures_finish(sigs, signatures);
-	esp_close(root);
 }
 
 /* noinline: keep stack protection (efi_main itself must run without it). */
 __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 {
 	static CHAR16 image_path_buf[EXTDIR_IMAGE_PATH_MAX];
-	struct sysext_archive per_uki = { 0 }, global = { 0 }, signatures = { 0 }, public_key = { 0 };
+	/* The archives this flow builds, by the initrd slot each fills. */
+	static struct extra_archive archives[INITRD_SLOTS];
+	static struct companion_dirs dirs;
 	struct stub_measured measured = { 0 };
 	const CHAR16 *image_path = NULL;
 	BOOLEAN can_measure, cmdline_passed_in;
 	struct measurer m;
-	/* The archives this flow builds, by the initrd slot each fills. */
-	struct sysext_archive *archives[INITRD_SLOTS] = {
-		[INITRD_SLOT_SYSEXT] = &per_uki,
-		[INITRD_SLOT_GLOBAL_SYSEXT] = &global,
-		[INITRD_SLOT_PCRSIG] = &signatures,
-		[INITRD_SLOT_PCRPKEY] = &public_key,
-	};
-	struct initrd_piece pieces[INITRD_SLOTS];
-	UINTN n_pieces = 0;
 	struct mem_usage usage;
 	UINT64 initrd_total = 0;
 	struct initrd_media *initrd = NULL;
-	struct section_span linux_sec = { 0 }, initrd_sec = { 0 }, pcrpkey_sec = { 0 };
+	struct section_span linux_sec = { 0 }, pcrsig = { 0 };
 	EFI_LOADED_IMAGE *li = NULL;
 	CHAR16 *cmdline = NULL;
 	EFI_STATUS err;
@@ -188,7 +191,7 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 
 	can_measure = measurer_init(&m);
 	if (!can_measure)
-		log_info(L"no TPM: nothing is measured, extensions are passed on unmeasured");
+		log_info(L"no TPM: nothing is measured, companion files are passed on unmeasured");
 	if (can_measure)
 		measured.kernel_image = measure_uki_sections(&m, li->ImageBase, &self);
 
@@ -198,46 +201,26 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	if (can_measure && cmdline && cmdline_passed_in)
 		measured.kernel_parameters = measure_cmdline(&m, cmdline);
 
-	collect_from_esp(li, image_path, &m, can_measure, &per_uki, &global, &signatures);
-	measured.sysexts = per_uki.n_measured + global.n_measured > 0;
+	companion_dirs_open(li->DeviceHandle, image_path, &dirs);
+	(void)find_section(li, ".pcrsig", &pcrsig);
+	companions_pack(&dirs, &m, can_measure, pcrsig.data, pcrsig.size, archives);
+	companion_dirs_close(&dirs);
+	note_measured(archives, &measured);
 	export_pcr_variables(&measured);
-	if (find_section(li, ".pcrpkey", &pcrpkey_sec))
-		(void)literal_archive(INITRD_PCR_PUBLIC_KEY_FILE, pcrpkey_sec.data, pcrpkey_sec.size, &public_key);
+	pack_literals(li, archives);
 
-	/* The pieces in initrd slot order (measure/initrd.h); later archives win on equal paths. */
-	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
-		if (slot == INITRD_SLOT_EMBEDDED && find_section(li, ".initrd", &initrd_sec))
-			pieces[n_pieces++] = (struct initrd_piece){ .data = initrd_sec.data, .size = initrd_sec.size };
-		else if (archives[slot] && archives[slot]->buf)
-			pieces[n_pieces++] = (struct initrd_piece){ .data = archives[slot]->buf,
-								    .size = archives[slot]->size,
-								    .pages = archives[slot]->pages };
-	}
-	for (UINTN i = 0; i < n_pieces; i++)
-		initrd_total += pieces[i].size;
-	if (n_pieces > 0) {
-		err = initrd_register(pieces, n_pieces, &initrd);
-		if (EFI_ERROR(err)) {
-			log_error_status(err, L"cannot register the initrd (LINUX_INITRD_MEDIA)");
-			goto out;
-		}
-		/* The media owns the archives now (and frees them once the kernel has its copy). */
-		for (UINTN slot = 0; slot < INITRD_SLOTS; slot++)
-			if (archives[slot])
-				sysext_archive_forget(archives[slot]);
-	}
-
+	err = hand_over_initrd(li, archives, &initrd, &initrd_total);
+	if (EFI_ERROR(err))
+		goto out;
 	mem_usage(&usage);
 	log_info(L"starting kernel (%lu bytes), initrd %lu bytes, cmdline \"%s\"", (UINT64)linux_sec.size,
-		 initrd ? initrd_total : 0, cmdline ? cmdline : L"");
+		 initrd_total, cmdline ? cmdline : L"");
 	log_info(L"memory: %lu bytes held, peak %lu bytes", usage.held, usage.peak);
 	err = linux_start(image, linux_sec.data, linux_sec.size, cmdline);
 out:
 	initrd_unregister(initrd);
-	sysext_archive_free(&per_uki);
-	sysext_archive_free(&global);
-	sysext_archive_free(&signatures);
-	sysext_archive_free(&public_key);
+	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++)
+		extra_archive_free(&archives[slot]);
 	mem_free(cmdline);
 	return err;
 }

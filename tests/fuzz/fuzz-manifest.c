@@ -56,7 +56,7 @@ static int parse(const void *data, size_t size, struct sysext_set *s)
 	char path[64];
 	int fd = memfd_with(data, size, path), r;
 
-	sysext_set_init(s, SYSEXT_PREFIX, EXT_RULE_SYSEXT_STUB, true, EXTDIR_GLOBAL_LEN);
+	sysext_set_init(s, companion_target_for(EXT_KIND_SYSEXT, SEL_DIR_GLOBAL), EXT_RULE_SYSEXT_STUB, true, EXTDIR_GLOBAL_LEN);
 	r = sysext_set_add_manifest(s, path);
 	close(fd);
 	return r;

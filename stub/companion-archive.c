@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sysext.c - plan, then fill: take the directory's extensions as the
- * shared selection rule kept them (stub/listing.c, measure/selection.c),
+ * companion-archive.c - plan, then fill: take the directory's files of one
+ * kind as the shared selection rule kept them (stub/listing.c,
+ * measure/selection.c),
  * size the archive exactly (measure/cpio counting pass),
  * allocate it once, then read each file straight into its place, measure
  * those very bytes, and keep or abandon the entry. No byte is copied after
  * it was measured; what is handed to Linux is what was measured.
  */
-#include "sysext.h"
+#include "companion-archive.h"
 
 #include <efilib.h>
 
@@ -21,6 +22,7 @@
 /* What fill_one needs to know besides the archive slot. */
 struct fill_ctx {
 	const struct dir_listing *l;
+	UINT32 pcr;
 	const struct sel_file *const *files;
 	struct measurer *m;
 	BOOLEAN can_measure;
@@ -36,19 +38,22 @@ static void ascii_to_16(const char *s, CHAR16 *out, UINTN cap)
 	out[i] = 0;
 }
 
+/* The most files any archived kind keeps per directory. */
+#define PLAN_FILES_MAX (EXT_MAX_FILES > EXT_CREDENTIAL_MAX_FILES ? EXT_MAX_FILES : EXT_CREDENTIAL_MAX_FILES)
+
 /* The files to pack, in measurement order: names and sizes as sysext_archive_plan() takes them. */
 struct plan_input {
-	const struct sel_file *files[EXT_MAX_FILES];
-	const char *names[EXT_MAX_FILES];
-	UINT64 sizes[EXT_MAX_FILES];
+	const struct sel_file *files[PLAN_FILES_MAX];
+	const char *names[PLAN_FILES_MAX];
+	UINT64 sizes[PLAN_FILES_MAX];
 	UINTN n;
 };
 
-static void plan_input_of(const struct sel_dir *sel, struct plan_input *in)
+static void plan_input_of(const struct sel_dir *sel, enum ext_kind kind, struct plan_input *in)
 {
-	in->n = sel_dir_count(sel, EXT_KIND_SYSEXT);
+	in->n = sel_dir_count(sel, kind);
 	for (UINTN i = 0; i < in->n; i++) {
-		in->files[i] = sel_dir_file(sel, EXT_KIND_SYSEXT, i);
+		in->files[i] = sel_dir_file(sel, kind, i);
 		in->names[i] = in->files[i]->name;
 		in->sizes[i] = in->files[i]->size;
 	}
@@ -80,10 +85,10 @@ static int fill_one(void *ctx_, size_t index, const char *path, UINT8 *data, UIN
 		return 1;
 	/* Event 1: the path inside the initrd with its NUL, as it stands in the archive. */
 	ascii_to_16(path, desc, CPIO_PATH_MAX + 1);
-	err = measure_ipl(ctx->m, SYSEXT_PCR, path, cpio_strlen(path) + 1, desc);
+	err = measure_ipl(ctx->m, ctx->pcr, path, cpio_strlen(path) + 1, desc);
 	/* Event 2: the file's bytes, exactly those handed to Linux. */
 	if (!EFI_ERROR(err))
-		err = fault_hit(name, FAULT_MEASURE) ? EFI_DEVICE_ERROR : measure_ipl(ctx->m, SYSEXT_PCR, data, size, desc);
+		err = fault_hit(name, FAULT_MEASURE) ? EFI_DEVICE_ERROR : measure_ipl(ctx->m, ctx->pcr, data, size, desc);
 	if (EFI_ERROR(err)) {
 		/* Never hand over what should have been measured but was not. */
 		log_error_status(err, L"%s\\%s: not passed to the initrd, measuring it failed", ctx->l->path, name16);
@@ -98,32 +103,33 @@ static int fill_one(void *ctx_, size_t index, const char *path, UINT8 *data, UIN
  * up the largest file (the selection reports it) and retry with the rest.
  * Returns with *in holding what the pages were planned for.
  */
-static EFI_STATUS alloc_archive(const struct dir_listing *l, const char *prefix, struct plan_input *in,
+static EFI_STATUS alloc_archive(const struct dir_listing *l, const struct companion_target *t, struct plan_input *in,
 				EFI_PHYSICAL_ADDRESS *ret_addr, UINTN *ret_pages, UINT64 *ret_planned)
 {
 	EFI_STATUS err;
 
 	for (;;) {
-		plan_input_of(l->sel, in);
+		plan_input_of(l->sel, t->kind, in);
 		if (in->n == 0)
 			return EFI_NOT_FOUND;
-		if (sysext_archive_plan(prefix, in->names, in->sizes, in->n, ret_planned) != MS_OK)
-			return log_error_status(EFI_BAD_BUFFER_SIZE, L"%s: extensions skipped, archive too large",
-						l->path);
+		if (sysext_archive_plan(&t->layout, in->names, in->sizes, in->n, ret_planned) != MS_OK)
+			return log_error_status(EFI_BAD_BUFFER_SIZE, L"%s: %a files skipped, archive too large",
+						l->path, ext_kind_suffix(t->kind));
 		*ret_pages = EFI_SIZE_TO_PAGES(*ret_planned);
 		err = plan_has_fault(in, FAULT_ALLOC) ? EFI_OUT_OF_RESOURCES : mem_alloc_pages(*ret_pages, ret_addr);
 		if (!EFI_ERROR(err))
 			return EFI_SUCCESS;
-		log_warn(L"%s: cannot allocate %lu bytes for the extensions (%r)", l->path, *ret_planned, err);
-		(void)sel_dir_drop_largest(l->sel, EXT_KIND_SYSEXT);
+		log_warn(L"%s: cannot allocate %lu bytes for the %a files (%r)", l->path, *ret_planned,
+			 ext_kind_suffix(t->kind), err);
+		(void)sel_dir_drop_largest(l->sel, t->kind);
 	}
 }
 
-void sysext_collect(const struct dir_listing *l, const char *prefix, struct measurer *m, BOOLEAN can_measure,
-		    struct sysext_archive *ret)
+void companion_archive_collect(const struct dir_listing *l, const struct companion_target *t, struct measurer *m,
+			       BOOLEAN can_measure, struct extra_archive *ret)
 {
 	struct plan_input *in;
-	struct fill_ctx ctx = { .l = l, .m = m, .can_measure = can_measure };
+	struct fill_ctx ctx = { .l = l, .pcr = t->pcr, .m = m, .can_measure = can_measure };
 	EFI_PHYSICAL_ADDRESS addr = 0;
 	UINT64 planned = 0, size = 0;
 	UINTN pages = 0;
@@ -131,18 +137,18 @@ void sysext_collect(const struct dir_listing *l, const char *prefix, struct meas
 	ms_status r;
 
 	SetMem(ret, sizeof(*ret), 0);
-	if (sel_dir_count(l->sel, EXT_KIND_SYSEXT) == 0)
+	if (sel_dir_count(l->sel, t->kind) == 0)
 		return;
 	in = mem_alloc_zero(sizeof(*in));
 	if (!in) {
-		log_error_status(EFI_OUT_OF_RESOURCES, L"%s: extensions skipped", l->path);
+		log_error_status(EFI_OUT_OF_RESOURCES, L"%s: %a files skipped", l->path, ext_kind_suffix(t->kind));
 		return;
 	}
-	if (EFI_ERROR(alloc_archive(l, prefix, in, &addr, &pages, &planned)))
+	if (EFI_ERROR(alloc_archive(l, t, in, &addr, &pages, &planned)))
 		goto out;
 
 	ctx.files = in->files;
-	r = sysext_archive_fill((UINT8 *)(UINTN)addr, planned, prefix, in->names, in->sizes, in->n, fill_one, &ctx,
+	r = sysext_archive_fill((UINT8 *)(UINTN)addr, planned, &t->layout, in->names, in->sizes, in->n, fill_one, &ctx,
 				&size, &kept);
 	if (r != MS_OK || kept == 0) {
 		if (r != MS_OK)
@@ -156,20 +162,58 @@ void sysext_collect(const struct dir_listing *l, const char *prefix, struct meas
 	ret->size = size;
 	ret->n_files = kept;
 	ret->n_measured = ctx.n_measured;
-	log_info(L"%s: %u extension(s), %lu bytes, %u measured into PCR %d", l->path, ret->n_files, ret->size,
-		 ret->n_measured, SYSEXT_PCR);
+	log_info(L"%s: %u *%a file(s), %lu bytes -> /%a, %u measured into PCR %u", l->path, ret->n_files,
+		 ext_kind_suffix(t->kind), ret->size, t->layout.prefix, ret->n_measured, t->pcr);
 out:
 	mem_free(in);
 }
 
-void sysext_archive_free(struct sysext_archive *a)
+static int copy_into(void *ctx, size_t index, const char *path, uint8_t *data, uint64_t size)
+{
+	(void)index;
+	(void)path;
+	CopyMem(data, ctx, size);
+	return 1;
+}
+
+EFI_STATUS literal_archive(const char *name, const void *data, UINTN size, struct extra_archive *ret)
+{
+	const char *names[1] = { name };
+	const uint64_t sizes[1] = { size };
+	EFI_PHYSICAL_ADDRESS addr = 0;
+	UINT64 planned = 0, final = 0;
+	size_t kept = 0;
+	UINTN pages;
+	EFI_STATUS err;
+
+	SetMem(ret, sizeof(*ret), 0);
+	if (sysext_archive_plan(&companion_literal_layout, names, sizes, 1, &planned) != MS_OK)
+		return log_error_status(EFI_BAD_BUFFER_SIZE, L"/.extra/%a: too large (%lu bytes)", name, (UINT64)size);
+	pages = EFI_SIZE_TO_PAGES(planned);
+	err = mem_alloc_pages(pages, &addr);
+	if (EFI_ERROR(err))
+		return log_error_status(err, L"/.extra/%a: cannot allocate %lu bytes", name, planned);
+	if (sysext_archive_fill((UINT8 *)(UINTN)addr, planned, &companion_literal_layout, names, sizes, 1, copy_into,
+				(void *)data, &final, &kept) != MS_OK ||
+	    kept != 1) {
+		mem_free_pages(addr, pages);
+		return log_error_status(EFI_LOAD_ERROR, L"/.extra/%a: internal error laying out the archive", name);
+	}
+	ret->buf = (UINT8 *)(UINTN)addr;
+	ret->pages = pages;
+	ret->size = final;
+	ret->n_files = 1;
+	return EFI_SUCCESS;
+}
+
+void extra_archive_free(struct extra_archive *a)
 {
 	if (a->buf)
 		mem_free_pages((EFI_PHYSICAL_ADDRESS)(UINTN)a->buf, a->pages);
-	sysext_archive_forget(a);
+	extra_archive_forget(a);
 }
 
-void sysext_archive_forget(struct sysext_archive *a)
+void extra_archive_forget(struct extra_archive *a)
 {
 	SetMem(a, sizeof(*a), 0);
 }

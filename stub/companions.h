@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * companions.h - every companion file for this UKI on the volume it was
+ * loaded from: the per-UKI <uki>.efi.extra.d and the global
+ * \loader\extensions, \loader\credentials and \loader\addons, each listed
+ * once through the shared selection rule (measure/selection.h). The
+ * archives are packed and measured in initrd slot order
+ * (measure/companion.h: credentials, system extensions, configuration
+ * extensions, per-UKI before global), then the signature files of the
+ * extension directories are merged (stub/signatures.c).
+ */
+#ifndef STUB_COMPANIONS_H
+#define STUB_COMPANIONS_H
+
+#include <efi.h>
+
+#include "efi-lib/tcg2.h"
+#include "measure/initrd.h"
+
+#include "companion-archive.h"
+#include "listing.h"
+
+/* The directories, by role (measure/selection.h), with what was kept from each; closed ones are zeroed. */
+struct companion_dirs {
+	struct dir_listing dirs[SEL_DIR_GLOBAL_ADDONS + 1];
+};
+
+/*
+ * Open the volume of @device and list every directory (the per-UKI one only
+ * when @image_path is known). Absence is not an error; nothing is measured yet.
+ */
+void companion_dirs_open(EFI_HANDLE device, const CHAR16 *image_path, struct companion_dirs *ret);
+void companion_dirs_close(struct companion_dirs *d);
+
+/*
+ * Pack the archives into @archives (indexed by initrd slot), measuring each
+ * file into its target's PCR, in slot order; and the signature archive
+ * (INITRD_SLOT_PCRSIG) from @pcrsig merged with the signature files.
+ */
+void companions_pack(const struct companion_dirs *d, struct measurer *m, BOOLEAN can_measure, const void *pcrsig,
+		     UINTN pcrsig_size, struct extra_archive archives[INITRD_SLOTS]);
+
+#endif
