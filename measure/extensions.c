@@ -160,7 +160,9 @@ const char *ext_verdict_reason(enum ext_verdict v)
 	case EXT_SKIP_DOT_FILE:     return "name starts with '.'";
 	case EXT_SKIP_NON_ASCII:    return "name is not ASCII";
 	case EXT_SKIP_TOO_LONG:     return "name longer than 255 characters";
-	case EXT_SKIP_OTHER_SUFFIX: return "not a *" EXT_SUFFIX " file";
+	case EXT_SKIP_OTHER_SUFFIX:
+		return "not a companion file taken from this directory (*" EXT_SUFFIX ", *" EXT_CONFEXT_SUFFIX
+		       ", *" EXT_CREDENTIAL_SUFFIX ", *" EXT_ADDON_SUFFIX ", *" EXT_SIGNATURE_SUFFIX ")";
 	case EXT_SKIP_EMPTY_NAME:   return "empty name";
 	case EXT_SKIP_CONFEXT:      return "a *.confext.raw file (configuration extension)";
 	case EXT_SKIP_NOT_RAW:      return "not a *.raw file";

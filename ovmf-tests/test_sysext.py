@@ -16,8 +16,9 @@ import harness
 from test_boot import CLI, FAULT_STUB, STUB, log_events, make_initrd, tail
 
 EV_IPL = 0x0000000D
-# StubFeatures we claim: REPORT_BOOT_PARTITION, PICK_UP_SYSEXTS, THREE_PCRS, REPORT_STUB_PARTITION.
-STUB_FEATURES = 1 << 0 | 1 << 2 | 1 << 3 | 1 << 10
+# StubFeatures we claim: REPORT_BOOT_PARTITION, PICK_UP_CREDENTIALS, PICK_UP_SYSEXTS, THREE_PCRS,
+# PICK_UP_CONFEXTS, REPORT_STUB_PARTITION.
+STUB_FEATURES = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 8 | 1 << 10
 
 
 def pcr_sha256(events: list[bytes]) -> bytes:
@@ -63,8 +64,8 @@ def test_sysexts_are_picked_measured_and_handed_over(kernel, workdir):
         "Big.SYSEXT.RAW": big,
     }
     global_ = {"shared.sysext.raw": os.urandom(5000), "Zero.Sysext.Raw": b"", "B.SYSEXT.RAW": b"global\n"}
-    ignored = {"other.raw": b"raw but not sysext", "x.cred": b"credential", "notes.txt": b"text",
-               ".hidden.sysext.raw": b"dot file"}
+    # (Credentials and confexts are taken too, into PCR 12: ovmf-tests/test_companions.py.)
+    ignored = {"other.raw": b"raw but not sysext", "notes.txt": b"text", ".hidden.sysext.raw": b"dot file"}
     esp_dir = "EFI/BOOT/BOOTX64.EFI.extra.d"
     files = {"EFI/BOOT/BOOTX64.EFI": str(uki)}
     for directory, picked in ((esp_dir, per_uki), ("loader/extensions", global_)):
@@ -98,7 +99,7 @@ def test_sysexts_are_picked_measured_and_handed_over(kernel, workdir):
     # The content event's digest is plain sha256sum of the file.
     assert (".extra/sysext/k3s.sysext.raw", hashlib.sha256(per_uki["k3s.sysext.raw"]).digest()) in logged
     for directory in ("\\EFI\\BOOT\\BOOTX64.EFI.extra.d", "\\loader\\extensions"):
-        for skipped in ("other.raw", "x.cred", "notes.txt", ".hidden.sysext.raw", "d.sysext.raw"):
+        for skipped in ("other.raw", "notes.txt", ".hidden.sysext.raw", "d.sysext.raw"):
             assert f"{directory}\\{skipped}: skipped" in result.log, f"no skip message for {directory}\\{skipped}"
 
     # The EFI variables systemd's tools read (reference §2.5).
