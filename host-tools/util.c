@@ -129,6 +129,24 @@ out:
 	return r;
 }
 
+int read_any_file(const char *path, uint64_t max_size, bool missing_ok, uint8_t **ret_buf, size_t *ret_len)
+{
+	struct stat st;
+	int r, fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (missing_ok && errno == ENOENT)
+			return 1;
+		return errorf("%s: cannot open: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+		r = errorf("%s: is a directory", path);
+	else
+		r = read_fd_to_end(fd, path, max_size, 0, ret_buf, ret_len);
+	close(fd);
+	return r;
+}
+
 int write_file_atomic(const char *path, const void *buf, size_t len, unsigned mode)
 {
 	char *dircopy = strdup(path), *tmp = NULL;

@@ -3,6 +3,7 @@
 #ifndef HOST_TOOLS_UTIL_H
 #define HOST_TOOLS_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -29,6 +30,14 @@ int read_fd_to_end(int fd, const char *path, uint64_t max_size, size_t size_hint
 int open_regular_file(const char *path, struct stat *st);
 
 int read_file(const char *path, uint64_t max_size, uint8_t **ret_buf, size_t *ret_len);
+
+/*
+ * Read a whole file with read_fd_to_end() (sysfs and securityfs files
+ * report sizes that are not theirs). Unlike read_file() any file but a
+ * directory will do (a pipe from ssh, say). Returns 0, 1 if @missing_ok and
+ * the file does not exist, or -1 (printed).
+ */
+int read_any_file(const char *path, uint64_t max_size, bool missing_ok, uint8_t **ret_buf, size_t *ret_len);
 
 /*
  * Write @len bytes to @path atomically: a temporary file in the same

@@ -37,7 +37,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "host-tools/eventlog.h"
+#include "host-tools/eventlog-expect.h"
 #include "host-tools/prediction.h"
 
 #define CHECK(cond)                                                                            \
