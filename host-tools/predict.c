@@ -467,7 +467,7 @@ int cmd_predict(int argc, char **argv)
 		r = predict_compute(&o, &p);
 	if (r == 0) {
 		if (o.json)
-			prediction_print_json(&p, stdout);
+			r = prediction_print_json(&p, stdout);
 		else
 			prediction_print_table(&p, stdout);
 	}

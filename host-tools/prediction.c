@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json-writer.h"
 #include "util.h"
 
 static const char *const type_names[] = {
@@ -219,29 +220,37 @@ void prediction_print_table(const struct prediction *p, FILE *out)
 	}
 }
 
-static void json_string(FILE *out, const char *s)
+/*
+ * The first string of @p that JSON cannot carry (json-writer.h), named in
+ * an error: an event's file, or its description (a --phase word, say).
+ */
+static int check_json_text(const struct prediction *p)
 {
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	for (size_t i = 0; i < p->n_events; i++) {
+		const struct pred_event *e = &p->events[i];
 
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
+		if (e->file && !json_text_ok(e->file))
+			return errorf("%s: the path is not UTF-8, which JSON cannot carry (rename it, or leave out --json)",
+				      e->file);
+		if (!json_text_ok(e->description) || (e->phase && !json_text_ok(e->phase)))
+			return errorf("PCR %u event '%s': not UTF-8, which JSON cannot carry (leave out --json)", e->pcr,
+				      e->description);
 	}
-	fputc('"', out);
+	for (size_t i = 0; i < p->n_phases; i++)
+		if (!json_text_ok(p->phases[i]))
+			return errorf("phase '%s': not UTF-8, which JSON cannot carry (leave out --json)", p->phases[i]);
+	return 0;
 }
 
-void prediction_print_json(const struct prediction *p, FILE *out)
+int prediction_print_json(const struct prediction *p, FILE *out)
 {
 	struct report r[24 + PRED_MAX_PHASES];
 	size_t n = reports(p, r, sizeof(r) / sizeof(r[0]));
 	char hex[2 * DIGEST_MAX + 1];
 	bool first_bank = true;
 
+	if (check_json_text(p) < 0)
+		return -1;
 	fputc('{', out);
 	for (size_t b = 0; b < BANK_COUNT; b++) {
 		if (!(p->banks & (1u << b)))
@@ -256,7 +265,7 @@ void prediction_print_json(const struct prediction *p, FILE *out)
 			fprintf(out, "%s{", k ? "," : "");
 			if (r[k].phase && *r[k].phase) {
 				fputs("\"phase\":", out);
-				json_string(out, r[k].phase);
+				json_write_string(out, r[k].phase);
 				fputc(',', out);
 			}
 			fprintf(out, "\"pcr\":%u,\"hash\":\"%s\"", r[k].pcr, hex_encode(v, banks[b].size, hex));
@@ -270,10 +279,10 @@ void prediction_print_json(const struct prediction *p, FILE *out)
 					continue;
 				fprintf(out, "%s{\"type\":\"%s\",\"digest\":\"%s\",\"description\":", first_event ? "" : ",",
 					type_names[e->type], hex_encode(e->digest[b], banks[b].size, hex));
-				json_string(out, e->description);
+				json_write_string(out, e->description);
 				if (e->file) {
 					fputs(",\"file\":", out);
-					json_string(out, e->file);
+					json_write_string(out, e->file);
 				}
 				fputc('}', out);
 				first_event = false;
@@ -283,4 +292,5 @@ void prediction_print_json(const struct prediction *p, FILE *out)
 		fputc(']', out);
 	}
 	fputs("}\n", out);
+	return 0;
 }

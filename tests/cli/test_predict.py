@@ -920,6 +920,66 @@ def test_json_shape_and_replay(small_uki, worked):
     assert [ev["type"] for ev in entry(j, "sha256", 11, "enter-initrd")["events"]][-1] == "userspace"
 
 
+def strict_json(raw):
+    """What a strict consumer (systemd, jq, Python without surrogateescape) accepts: UTF-8 bytes, then JSON."""
+    return json.loads(raw.decode("utf-8", errors="strict"))
+
+
+def run_bytes(*args):
+    return subprocess.run([bytes(CLI), *[a if isinstance(a, bytes) else os.fsencode(a) for a in args]],
+                          capture_output=True)
+
+
+def test_json_carries_any_utf8_path_exactly(tmp_path):
+    """Quotes, backslashes, control characters, DEL and non-ASCII UTF-8 in a path: escaped (or, for UTF-8, kept),
+    and a strict parser gives back the exact bytes."""
+    name = "d\"q\\b\tt\x01\x7f-é-\u2603.extra.d"
+    d = write_set(tmp_path / name, {"a.sysext.raw": b"a"})
+    r = run_bytes("predict", "--json", "--extra-dir", d, "--bank", "sha256")
+    assert r.returncode == 0, r.stderr
+    assert all(b >= 0x20 and b != 0x7F for b in r.stdout.rstrip(b"\n")), "control bytes must be escaped"
+    events = entry(strict_json(r.stdout), "sha256", 13)["events"]
+    assert [e["file"] for e in events] == [str(d / "a.sysext.raw")] * 2
+    assert os.fsencode(events[0]["file"]) == os.fsencode(d / "a.sysext.raw")
+
+
+def test_json_refuses_a_path_that_is_not_utf8(tmp_path):
+    """JSON text must be UTF-8 and a Linux path need not be: predict --json refuses such a path, naming it,
+    with nothing on stdout, rather than print invalid JSON or a mangled path (README). The table prints it."""
+    d = os.fsencode(tmp_path) + b"/ext-\xff.extra.d"
+    os.mkdir(d)
+    for name, data in ((b"a.sysext.raw", b"a"), (b"\xff.sysext.raw", b"skipped: not an ASCII name")):
+        with open(d + b"/" + name, "wb") as f:
+            f.write(data)
+    r = run_bytes("predict", "--json", "--extra-dir", d, "--bank", "sha256")
+    assert r.returncode == 1 and r.stdout == b"", r.stdout
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith(b"sysext-stub: error:")]
+    assert len(errors) == 1 and d + b"/a.sysext.raw" in errors[0] and b"not UTF-8" in errors[0], r.stderr
+    r = run_bytes("predict", "--extra-dir", d, "--bank", "sha256")
+    assert r.returncode == 0 and d + b"/a.sysext.raw" in r.stdout, r.stderr
+    # The same directory under a UTF-8 name: the 0xff file is skipped (not an ASCII name), the output is strict JSON.
+    good = tmp_path / "ext.extra.d"
+    os.rename(d, good)
+    r = run_bytes("predict", "--json", "--extra-dir", good, "--bank", "sha256", "--verbose")
+    assert r.returncode == 0, r.stderr
+    assert b"\xff" not in r.stdout and os.fsencode(good) + b"/\xff.sysext.raw" in r.stderr
+    j = strict_json(r.stdout)
+    assert [e["description"] for e in entry(j, "sha256", 13)["events"]] == [".extra/sysext/a.sysext.raw"] * 2
+    assert value(j, "sha256", 13) == replay("sha256", per_file_digests("sha256", {"a.sysext.raw": b"a"}))
+
+
+def test_json_refuses_a_phase_or_uki_path_that_is_not_utf8(tmp_path, small_uki):
+    uki = small_uki("uki.efi")
+    r = run_bytes("predict", "--json", "--uki", uki, "--pcr", "11", "--phase", b"enter-\xff")
+    assert r.returncode == 1 and r.stdout == b"" and b"not UTF-8" in r.stderr and b"enter-\xff" in r.stderr
+    odd = os.fsencode(tmp_path) + b"/uki-\xfe.efi"
+    os.link(uki, odd)
+    r = run_bytes("predict", "--json", "--uki", odd, "--pcr", "11")
+    assert r.returncode == 1 and r.stdout == b"" and odd in r.stderr and b"not UTF-8" in r.stderr
+    r = run_bytes("predict", "--uki", odd, "--pcr", "11", "--phase", b"enter-\xff")
+    assert r.returncode == 0 and odd in r.stdout, r.stderr
+
+
 # --------------------------------------------------------------------------
 # Errors: non-zero exit, one message naming the input, nothing on stdout
 # --------------------------------------------------------------------------

@@ -17,14 +17,14 @@
  *   op % 4 == 2  start values: the next bytes, bank after bank
  *   op % 4 == 3  an event with digests taken from the next bytes
  *
- * Checked: whatever the prediction holds, the JSON the writer prints is
- * read back without error, with one entry per bank and reported value in
- * the writer's order, each with its PCR, phase (none when empty), value
- * (prediction_value()), start value, and the events of that value with
- * their types, digests, descriptions and files. Strings come back as the
- * reader promises: equal, with control characters and bytes that are not
- * UTF-8 turned into '?' (an independent UTF-8 check below). Messages go to
- * /dev/null; nothing leaks.
+ * Checked: a prediction with a string that is not UTF-8 (an independent
+ * check below) is refused, and nothing is written; any other is printed
+ * as JSON that reads back without error, with one entry per bank and
+ * reported value in the writer's order, each with its PCR, phase (none
+ * when empty), value (prediction_value()), start value, and the events of
+ * that value with their types, digests, descriptions and files. Strings
+ * come back as the reader promises: equal, with control characters turned
+ * into '?'. Messages go to /dev/null; nothing leaks.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memfd_create */
@@ -177,19 +177,50 @@ static void check_entry(const struct prediction *p, size_t b, unsigned pcr, cons
 	CHECK(k == x->n_events);
 }
 
+static int ref_text_ok(const char *s)
+{
+	for (const unsigned char *q = (const unsigned char *)s; *q;) {
+		size_t n = ref_utf8(q);
+
+		if (n == 0)
+			return 0;
+		q += n;
+	}
+	return 1;
+}
+
+/* Whether every string the JSON would carry is UTF-8. */
+static int all_text_ok(const struct prediction *p)
+{
+	for (size_t i = 0; i < p->n_events; i++)
+		if (!ref_text_ok(p->events[i].description) || (p->events[i].file && !ref_text_ok(p->events[i].file)) ||
+		    (p->events[i].phase && !ref_text_ok(p->events[i].phase)))
+			return 0;
+	for (size_t i = 0; i < p->n_phases; i++)
+		if (!ref_text_ok(p->phases[i]))
+			return 0;
+	return 1;
+}
+
 static void round_trip(const struct prediction *p)
 {
 	struct expect_set set = { 0 };
 	char path[64];
 	size_t item = 0;
-	int fd = memfd_create("fuzz-prediction", MFD_CLOEXEC);
+	int fd = memfd_create("fuzz-prediction", MFD_CLOEXEC), printed;
 	FILE *f;
 
 	CHECK(fd >= 0);
 	f = fdopen(dup(fd), "w");
 	CHECK(f != NULL);
-	prediction_print_json(p, f);
+	printed = prediction_print_json(p, f);
 	CHECK(fclose(f) == 0);
+	if (!all_text_ok(p)) {
+		CHECK(printed == -1 && lseek(fd, 0, SEEK_END) == 0);
+		close(fd);
+		return;
+	}
+	CHECK(printed == 0);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	CHECK(eventlog_load_expect(path, &set) == 0);
 	for (size_t b = 0; b < BANK_COUNT; b++) {
