@@ -100,7 +100,7 @@ static int write_archives(const char *path, const struct predict_inputs *in)
 			memcpy(all + pos, in->archive[i], in->archive_size[i]);
 		pos += in->archive_size[i];
 	}
-	r = write_file_atomic(path, all, total, 0644);
+	r = write_file_atomic(path, all, total, 0666);
 	free(all);
 	if (r == 0 && total == 0)
 		warnf("no sysext picked: %s is empty, and the stub appends nothing", path);

@@ -390,7 +390,7 @@ static int emit(const struct sign_args *a, const char *json, size_t len)
 	memcpy(text, json, len);
 	text[len] = '\n';
 	if (a->output) {
-		r = write_file_atomic(a->output, text, len + 1, 0644);
+		r = write_file_atomic(a->output, text, len + 1, 0666);
 	} else {
 		r = fwrite(text, 1, len + 1, stdout) == len + 1 && fflush(stdout) == 0
 			    ? 0
