@@ -94,8 +94,8 @@ static int parse_args(int argc, char **argv, struct predict_options *o)
 
 /*
  * o->pcrs: as asked, or whatever the inputs allow; each must have its
- * inputs. PCR 9 needs all four sysext archives' bytes; that is checked when
- * they are read.
+ * inputs. That PCR 9 also needs the sysexts' bytes (not a manifest's
+ * digests) is checked when they are read (predict_read_sets()).
  */
 static int resolve_pcrs(struct predict_options *o, const struct predict_inputs *in)
 {
