@@ -134,9 +134,10 @@ $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
 FUZZ_HOST_manifest := host-tools/sysext-set.c host-tools/digest.c host-tools/util.c
 EVENTLOG_SRC := host-tools/eventlog.c host-tools/eventlog-replay.c host-tools/eventlog-expect.c \
 	host-tools/eventlog-report.c host-tools/json-writer.c
-FUZZ_HOST_expect := $(EVENTLOG_SRC) host-tools/digest.c host-tools/util.c
 FUZZ_HOST_sigfile := host-tools/pcrsig-file.c host-tools/base64.c host-tools/pem.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_build := host-tools/build.c host-tools/pe-edit.c host-tools/pem.c host-tools/base64.c host-tools/util.c
+FUZZ_HOST_eventlog := $(EVENTLOG_SRC) host-tools/digest.c host-tools/util.c
+FUZZ_HOST_keyfile := host-tools/key-file.c host-tools/pem.c host-tools/base64.c host-tools/util.c
 FUZZ_HOST_prediction := host-tools/prediction.c host-tools/eventlog-replay.c host-tools/eventlog-expect.c \
 	host-tools/json-writer.c host-tools/digest.c host-tools/util.c
 FUZZ_LIBS := -lcrypto -lpthread

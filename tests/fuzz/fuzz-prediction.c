@@ -37,20 +37,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz-host.h"
 #include "host-tools/eventlog-expect.h"
 #include "host-tools/prediction.h"
+#include "utf8-ref.h"
 
-#define CHECK(cond)                                                                            \
-	do {                                                                                   \
-		if (!(cond)) {                                                                 \
-			fprintf(real_stderr ? real_stderr : stderr,                            \
-				"fuzz-prediction: %s:%d: invariant failed: %s\n", __FILE__,        \
-				__LINE__, #cond);                                              \
-			abort();                                                               \
-		}                                                                              \
-	} while (0)
-
-static FILE *real_stderr;
 static const unsigned event_pcrs[4] = { 9, 11, 12, 13 };
 static const char *const type_words[3] = { "EV_IPL", "EV_EVENT_TAG", "userspace" };
 
@@ -83,33 +74,6 @@ static void next_bytes(struct input *in, uint8_t *out, size_t n)
 		out[i] = in->at < in->size ? in->data[in->at++] : (uint8_t)i;
 }
 
-/* RFC 3629 UTF-8: the length of the valid sequence at @s, 0 if there is none. */
-static size_t ref_utf8(const unsigned char *s)
-{
-	uint32_t cp;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* @s as the reader hands it back. */
 static int read_back_equal(const char *s, const char *got)
 {
@@ -119,7 +83,7 @@ static int read_back_equal(const char *s, const char *got)
 	if (!got)
 		return 0;
 	while (*p) {
-		size_t n = ref_utf8(p);
+		size_t n = ref_utf8(p, p + strlen((const char *)p));
 
 		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
 			if (got[k++] != '?')
@@ -179,14 +143,7 @@ static void check_entry(const struct prediction *p, size_t b, unsigned pcr, cons
 
 static int ref_text_ok(const char *s)
 {
-	for (const unsigned char *q = (const unsigned char *)s; *q;) {
-		size_t n = ref_utf8(q);
-
-		if (n == 0)
-			return 0;
-		q += n;
-	}
-	return 1;
+	return ref_utf8_ok(s, strlen(s));
 }
 
 /* Whether every string the JSON would carry is UTF-8. */
@@ -250,11 +207,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct prediction p = { 0 };
 	struct input in = { data, size, 2 };
 
-	if (!real_stderr) {
-		real_stderr = stderr;
-		stderr = fopen("/dev/null", "w");
-		CHECK(stderr != NULL);
-	}
+	fuzz_quiet_stderr();
 	if (size < 2)
 		return 0;
 	p.banks = data[0] & 0xf ? data[0] & 0xfu : 2u;
