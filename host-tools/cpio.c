@@ -40,9 +40,18 @@ static void usage(FILE *f)
 	      f);
 }
 
+enum { OPT_OUTPUT = PREDICT_OPT_END };
+
+/* -o, --output. */
+static int own_option(struct predict_options *o, int c, const char *arg)
+{
+	(void)c;
+	o->output = arg;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct predict_options *o)
 {
-	enum { OPT_OUTPUT = PREDICT_OPT_END };
 	static const struct option inputs[] = { PREDICT_INPUT_LONGOPTS };
 	/* --uki, its files and rules, --output, --help; the rest stays zero (the end). */
 	struct option longopts[1 + sizeof(cpio_files) / sizeof(int) + sizeof(cpio_rules) / sizeof(int) + 3] = {
@@ -50,7 +59,6 @@ static int parse_args(int argc, char **argv, struct predict_options *o)
 		{ "help", no_argument, NULL, 'h' },
 	};
 	size_t n = 2;
-	int c, r = 0;
 
 	for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
 		bool take = inputs[i].val == PREDICT_OPT_UKI;
@@ -62,26 +70,7 @@ static int parse_args(int argc, char **argv, struct predict_options *o)
 		if (take)
 			longopts[n++] = inputs[i];
 	}
-	while (r == 0 && (c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-		case OPT_OUTPUT:
-			o->output = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			if (c >= PREDICT_OPT_UKI && c < PREDICT_OPT_END) {
-				r = predict_input_option(o, c, optarg);
-				break;
-			}
-			return errorf("try 'sysext-stub cpio --help'");
-		}
-	}
-	if (r == 0 && optind < argc)
-		r = errorf("unexpected argument '%s'", argv[optind]);
-	return r;
+	return predict_getopt(argc, argv, "cpio", "ho:", longopts, usage, o, own_option);
 }
 
 /* The archives in the stub's order, one after the other (each a multiple of 4 bytes), into @path. */

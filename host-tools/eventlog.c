@@ -246,9 +246,13 @@ static int check_json_paths(const struct options *o)
 	const char *paths[] = { o->log_path, o->expect_path };
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		if (paths[i] && !json_text_ok(paths[i]))
-			return errorf("%s: the path is not UTF-8, which JSON cannot carry (rename it, or leave out --json)",
-				      paths[i]);
+		if (paths[i] && !json_text_ok(paths[i])) {
+			char *shown = shown_text(paths[i]);
+
+			errorf("%s: not UTF-8, which JSON cannot carry (rename it, or leave out --json)", SHOWN(shown));
+			shown_free(shown);
+			return -1;
+		}
 	return 0;
 }
 

@@ -141,3 +141,23 @@ void predict_options_free(struct predict_options *o)
 	o->sysexts = o->global_sysexts = o->manifests = o->global_manifests = NULL;
 	o->n_sysexts = o->n_global_sysexts = o->n_manifests = o->n_global_manifests = 0;
 }
+
+int predict_getopt(int argc, char **argv, const char *cmd, const char *shortopts, const struct option *longopts,
+		   void (*usage)(FILE *f), struct predict_options *o,
+		   int (*own)(struct predict_options *o, int c, const char *arg))
+{
+	int c, r = 0;
+
+	while (r == 0 && (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 1;
+		}
+		if (c == '?' || c == ':')
+			return errorf("try 'sysext-stub %s --help'", cmd);
+		r = c >= PREDICT_OPT_UKI && c < PREDICT_OPT_END ? predict_input_option(o, c, optarg) : own(o, c, optarg);
+	}
+	if (r == 0 && optind < argc)
+		r = errorf("unexpected argument '%s'", argv[optind]);
+	return r;
+}

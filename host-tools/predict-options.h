@@ -98,4 +98,16 @@ void predict_input_usage_of(FILE *f, const int *opts, size_t n);
 /* Free what predict_input_option() allocated. */
 void predict_options_free(struct predict_options *o);
 
+/*
+ * The getopt_long() loop of a command that takes the input options
+ * (@longopts holds PREDICT_INPUT_LONGOPTS and the command's own): each
+ * input option goes to predict_input_option(), -h/--help prints @usage,
+ * any other option of @longopts goes to @own (its value and argument,
+ * returning 0 or -1 printed). An unknown option or a left-over argument is
+ * an error naming @cmd. Returns 0, 1 when the help was shown, or -1.
+ */
+int predict_getopt(int argc, char **argv, const char *cmd, const char *shortopts, const struct option *longopts,
+		   void (*usage)(FILE *f), struct predict_options *o,
+		   int (*own)(struct predict_options *o, int c, const char *arg));
+
 #endif

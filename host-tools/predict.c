@@ -50,9 +50,27 @@ static void usage(FILE *f)
 	      f);
 }
 
+enum { OPT_PCR = PREDICT_OPT_END, OPT_JSON };
+
+/* --pcr and --json. */
+static int own_option(struct predict_options *o, int c, const char *arg)
+{
+	unsigned v;
+
+	if (c == OPT_JSON) {
+		o->json = true;
+		return 0;
+	}
+	if (parse_uint(arg, 23, &v) < 0)
+		return errorf("--pcr: invalid value '%s'", arg);
+	if (v != 9 && v != 11 && v != 12 && v != 13)
+		return errorf("--pcr: %u is not predicted (9, 11, 12, 13)", v);
+	o->pcrs |= 1u << v;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct predict_options *o)
 {
-	enum { OPT_PCR = PREDICT_OPT_END, OPT_JSON };
 	static const struct option longopts[] = {
 		PREDICT_INPUT_LONGOPTS,
 		{ "pcr", required_argument, NULL, OPT_PCR },
@@ -60,34 +78,8 @@ static int parse_args(int argc, char **argv, struct predict_options *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, r = 0;
-	unsigned v;
 
-	while (r == 0 && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_PCR:
-			if (parse_uint(optarg, 23, &v) < 0)
-				r = errorf("--pcr: invalid value '%s'", optarg);
-			else if (v != 9 && v != 11 && v != 12 && v != 13)
-				r = errorf("--pcr: %u is not predicted (9, 11, 12, 13)", v);
-			else
-				o->pcrs |= 1u << v;
-			break;
-		case OPT_JSON: o->json = true; break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			if (c >= PREDICT_OPT_UKI && c < PREDICT_OPT_END) {
-				r = predict_input_option(o, c, optarg);
-				break;
-			}
-			return errorf("try 'sysext-stub predict --help'");
-		}
-	}
-	if (r == 0 && optind < argc)
-		r = errorf("unexpected argument '%s'", argv[optind]);
-	return r;
+	return predict_getopt(argc, argv, "predict", "h", longopts, usage, o, own_option);
 }
 
 /* ---------------------------------------------------------------- which PCRs */

@@ -220,6 +220,16 @@ void prediction_print_table(const struct prediction *p, FILE *out)
 	}
 }
 
+/* The error for @text, which JSON cannot carry; shown escaped (util.h), as it is no text. */
+static int not_utf8(const char *what, const char *text, const char *advice)
+{
+	char *shown = shown_text(text);
+
+	errorf("%s%s: not UTF-8, which JSON cannot carry (%s)", what, SHOWN(shown), advice);
+	shown_free(shown);
+	return -1;
+}
+
 /*
  * The first string of @p that JSON cannot carry (json-writer.h), named in
  * an error: an event's file, or its description (a --phase word, say).
@@ -230,15 +240,13 @@ static int check_json_text(const struct prediction *p)
 		const struct pred_event *e = &p->events[i];
 
 		if (e->file && !json_text_ok(e->file))
-			return errorf("%s: the path is not UTF-8, which JSON cannot carry (rename it, or leave out --json)",
-				      e->file);
+			return not_utf8("", e->file, "rename it, or leave out --json");
 		if (!json_text_ok(e->description) || (e->phase && !json_text_ok(e->phase)))
-			return errorf("PCR %u event '%s': not UTF-8, which JSON cannot carry (leave out --json)", e->pcr,
-				      e->description);
+			return not_utf8("an event description: ", e->description, "leave out --json");
 	}
 	for (size_t i = 0; i < p->n_phases; i++)
 		if (!json_text_ok(p->phases[i]))
-			return errorf("phase '%s': not UTF-8, which JSON cannot carry (leave out --json)", p->phases[i]);
+			return not_utf8("phase ", p->phases[i], "leave out --json");
 	return 0;
 }
 

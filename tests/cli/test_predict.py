@@ -930,6 +930,11 @@ def strict_json(raw):
     return json.loads(raw.decode("utf-8", errors="strict"))
 
 
+def shown(path):
+    """A path as the CLI names it in a message: bytes that are not printable ASCII as \\xNN."""
+    return b"".join(bytes([c]) if 0x20 <= c < 0x7F else b"\\x%02x" % c for c in os.fsencode(path))
+
+
 def run_bytes(*args):
     return subprocess.run([bytes(CLI), *[a if isinstance(a, bytes) else os.fsencode(a) for a in args]],
                           capture_output=True)
@@ -959,7 +964,7 @@ def test_json_refuses_a_path_that_is_not_utf8(tmp_path):
     r = run_bytes("predict", "--json", "--extra-dir", d, "--bank", "sha256")
     assert r.returncode == 1 and r.stdout == b"", r.stdout
     errors = [ln for ln in r.stderr.splitlines() if ln.startswith(b"sysext-stub: error:")]
-    assert len(errors) == 1 and d + b"/a.sysext.raw" in errors[0] and b"not UTF-8" in errors[0], r.stderr
+    assert len(errors) == 1 and shown(d + b"/a.sysext.raw") in errors[0] and b"not UTF-8" in errors[0], r.stderr
     r = run_bytes("predict", "--extra-dir", d, "--bank", "sha256")
     assert r.returncode == 0 and d + b"/a.sysext.raw" in r.stdout, r.stderr
     # The same directory under a UTF-8 name: the 0xff file is skipped (not an ASCII name), the output is strict JSON.
@@ -967,7 +972,7 @@ def test_json_refuses_a_path_that_is_not_utf8(tmp_path):
     os.rename(d, good)
     r = run_bytes("predict", "--json", "--extra-dir", good, "--bank", "sha256", "--verbose")
     assert r.returncode == 0, r.stderr
-    assert b"\xff" not in r.stdout and os.fsencode(good) + b"/\xff.sysext.raw" in r.stderr
+    assert b"\xff" not in r.stdout and shown(os.fsencode(good) + b"/\xff.sysext.raw") in r.stderr
     j = strict_json(r.stdout)
     assert [e["description"] for e in entry(j, "sha256", 13)["events"]] == [".extra/sysext/a.sysext.raw"] * 2
     assert value(j, "sha256", 13) == replay("sha256", per_file_digests("sha256", {"a.sysext.raw": b"a"}))
@@ -976,11 +981,11 @@ def test_json_refuses_a_path_that_is_not_utf8(tmp_path):
 def test_json_refuses_a_phase_or_uki_path_that_is_not_utf8(tmp_path, small_uki):
     uki = small_uki("uki.efi")
     r = run_bytes("predict", "--json", "--uki", uki, "--pcr", "11", "--phase", b"enter-\xff")
-    assert r.returncode == 1 and r.stdout == b"" and b"not UTF-8" in r.stderr and b"enter-\xff" in r.stderr
+    assert r.returncode == 1 and r.stdout == b"" and b"not UTF-8" in r.stderr and shown(b"enter-\xff") in r.stderr
     odd = os.fsencode(tmp_path) + b"/uki-\xfe.efi"
     os.link(uki, odd)
     r = run_bytes("predict", "--json", "--uki", odd, "--pcr", "11")
-    assert r.returncode == 1 and r.stdout == b"" and odd in r.stderr and b"not UTF-8" in r.stderr
+    assert r.returncode == 1 and r.stdout == b"" and shown(odd) in r.stderr and b"not UTF-8" in r.stderr
     r = run_bytes("predict", "--uki", odd, "--pcr", "11", "--phase", b"enter-\xff")
     assert r.returncode == 0 and odd in r.stdout, r.stderr
 
