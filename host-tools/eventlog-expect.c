@@ -6,23 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json-writer.h"
 #include "measure/json.h"
 #include "util.h"
 
 #define EXPECT_SIZE_MAX ((size_t)16 << 20)
 
-/* In place: control characters and bytes that are not UTF-8 become '?'. */
+/* In place: control characters, DEL and what no JSON string can hold (json_char_len()) become '?'. */
 static void sanitize(char *s)
 {
-	while (*s) {
-		size_t n = utf8_sequence_len(s);
-
+	for (size_t left = strlen(s), n; left > 0; s += n, left -= n) {
+		n = json_char_len(s, left);
 		if (n == 0 || (n == 1 && ((unsigned char)*s < 0x20 || *s == 0x7f))) {
-			*s++ = '?';
-			continue;
+			*s = '?';
+			n = 1;
 		}
-		s += n;
 	}
 }
 

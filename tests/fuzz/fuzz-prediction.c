@@ -17,14 +17,16 @@
  *   op % 4 == 2  start values: the next bytes, bank after bank
  *   op % 4 == 3  an event with digests taken from the next bytes
  *
- * Checked: a prediction with a string that is not UTF-8 (an independent
- * check below) is refused, and nothing is written; any other is printed
- * as JSON that reads back without error, with one entry per bank and
- * reported value in the writer's order, each with its PCR, phase (none
- * when empty), value (prediction_value()), start value, and the events of
- * that value with their types, digests, descriptions and files. Strings
- * come back as the reader promises: equal, with control characters turned
- * into '?'. Messages go to /dev/null; nothing leaks.
+ * Checked: a prediction with a string no JSON string can hold (not UTF-8,
+ * or a noncharacter, which systemd's parser refuses even escaped; an
+ * independent check, utf8-ref.h) is refused, and nothing is written; any
+ * other is printed as JSON that reads back without error, with one entry
+ * per bank and reported value in the writer's order, each with its PCR,
+ * phase (none when empty), value (prediction_value()), start value, and
+ * the events of that value with their types, digests, descriptions and
+ * files. Strings come back as the reader promises: equal, with control
+ * characters and DEL turned into '?'. Messages go to /dev/null; nothing
+ * leaks.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memfd_create */

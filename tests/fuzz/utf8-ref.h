@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * utf8-ref.h - an independent UTF-8 check for the fuzz targets that test
- * what host-tools write (written from RFC 3629 by decoding, not by the
- * byte ranges host-tools/json-writer.c uses).
+ * utf8-ref.h - an independent check of the characters a JSON string can
+ * hold as systemd reads it, for the fuzz targets that test what host-tools
+ * write: RFC 3629 UTF-8, by decoding (not by byte ranges, as
+ * measure/json.c's json_char_len() does), without noncharacters (systemd
+ * refuses them even escaped).
  */
 #ifndef TESTS_FUZZ_UTF8_REF_H
 #define TESTS_FUZZ_UTF8_REF_H
@@ -10,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* RFC 3629 UTF-8: the length of the valid sequence at @s (before @end), 0 if there is none. */
+/* The length of the valid sequence at @s (before @end), 0 if there is none or it is a noncharacter. */
 static inline size_t ref_utf8(const unsigned char *s, const unsigned char *end)
 {
 	uint32_t cp;
@@ -36,10 +38,12 @@ static inline size_t ref_utf8(const unsigned char *s, const unsigned char *end)
 	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
 	    (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
+	if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
+		return 0;
 	return n;
 }
 
-/* Whether @len bytes at @s are UTF-8 throughout. */
+/* Whether @len bytes at @s are such characters throughout. */
 static inline int ref_utf8_ok(const void *s, size_t len)
 {
 	const unsigned char *p = s, *end = p + len;
