@@ -433,7 +433,7 @@ int cmd_build(int argc, char **argv)
 		goto out;
 	if (build_assemble(stub_path, stub, stub_len, parts, &uki, &uki_len) < 0)
 		goto out;
-	if (write_file_atomic(output, uki, uki_len, 0644) < 0)
+	if (write_file_atomic(output, uki, uki_len, 0666) < 0)
 		goto out;
 	ret = 0;
 out:
