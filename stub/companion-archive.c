@@ -73,12 +73,13 @@ static int fill_one(void *ctx_, size_t index, const char *path, UINT8 *data, UIN
 	struct fill_ctx *ctx = ctx_;
 	const char *name = ctx->files[index]->name;
 	CHAR16 name16[EXT_NAME_MAX + 1], desc[CPIO_PATH_MAX + 1];
+	char shown[EXT_DISPLAY_MAX];
 	EFI_STATUS err;
 
 	listing_name16(ctx->files[index], name16);
 	err = fault_hit(name, FAULT_READ) ? EFI_DEVICE_ERROR : esp_read_file(ctx->l->dir, name16, data, size);
 	if (EFI_ERROR(err)) {
-		log_error_status(err, L"%s\\%s: skipped, cannot read it", ctx->l->path, name16);
+		log_error_status(err, L"%s\\%a: skipped, cannot read it", ctx->l->path, listing_shown(ctx->files[index], shown));
 		return 0;
 	}
 	if (!ctx->can_measure)
@@ -91,7 +92,8 @@ static int fill_one(void *ctx_, size_t index, const char *path, UINT8 *data, UIN
 		err = fault_hit(name, FAULT_MEASURE) ? EFI_DEVICE_ERROR : measure_ipl(ctx->m, ctx->pcr, data, size, desc);
 	if (EFI_ERROR(err)) {
 		/* Never hand over what should have been measured but was not. */
-		log_error_status(err, L"%s\\%s: not passed to the initrd, measuring it failed", ctx->l->path, name16);
+		log_error_status(err, L"%s\\%a: not passed to the initrd, measuring it failed", ctx->l->path,
+				 listing_shown(ctx->files[index], shown));
 		return 0;
 	}
 	ctx->n_measured++;

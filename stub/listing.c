@@ -116,3 +116,9 @@ void listing_name16(const struct sel_file *f, CHAR16 out[EXT_NAME_MAX + 1])
 		out[i] = (CHAR16)(UINT8)f->name[i];
 	out[i] = 0;
 }
+
+const char *listing_shown(const struct sel_file *f, char out[EXT_DISPLAY_MAX])
+{
+	ext_display_name8(f->name, out);
+	return out;
+}

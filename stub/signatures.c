@@ -54,6 +54,7 @@ struct signature_set *signatures_begin(const void *pcrsig, UINTN pcrsig_size)
 void signatures_add(struct signature_set *c, const struct dir_listing *l)
 {
 	CHAR16 name16[EXT_NAME_MAX + 1];
+	char shown[EXT_DISPLAY_MAX];
 	UINTN n = sel_dir_count(l->sel, EXT_KIND_SIGNATURE);
 
 	/* Two directories of at most EXT_SIGNATURE_MAX_FILES each fit FRAGMENTS_MAX; a third would not. */
@@ -65,7 +66,7 @@ void signatures_add(struct signature_set *c, const struct dir_listing *l)
 		listing_name16(f, name16);
 		err = buf ? esp_read_file(l->dir, name16, buf, f->size) : EFI_OUT_OF_RESOURCES;
 		if (EFI_ERROR(err)) {
-			log_error_status(err, L"%s\\%s: skipped, cannot read it", l->path, name16);
+			log_error_status(err, L"%s\\%a: skipped, cannot read it", l->path, listing_shown(f, shown));
 			mem_free(buf);
 			continue;
 		}
