@@ -25,6 +25,7 @@ import pytest
 import debian
 import harness
 from test_boot import CLI, STUB, make_initrd, tail
+from test_predict import assert_pcrs_match, predict
 
 EV_IPL = 0x0000000D
 EXTRA_D = "EFI/BOOT/BOOTX64.EFI.extra.d"
@@ -102,6 +103,21 @@ def extend(events: list[bytes]) -> bytes:
     return pcr
 
 
+def host_esp(workdir: Path, uki: Path, name: str) -> Path:
+    """The same ESP as a host directory, for `predict --esp`."""
+    root = workdir / name
+    (root / "EFI/BOOT").mkdir(parents=True)
+    (root / "EFI/BOOT/BOOTX64.EFI").write_bytes(uki.read_bytes())
+    for esp_dir, group in ((EXTRA_D, PER_UKI), ("loader/extensions", GLOBAL_EXT), ("loader/credentials", GLOBAL_CREDS)):
+        (root / esp_dir).mkdir(parents=True, exist_ok=True)
+        for n, d in group.items():
+            if d is None:
+                (root / esp_dir / n).mkdir()
+            else:
+                (root / esp_dir / n).write_bytes(d)
+    return root
+
+
 def build_esp(workdir: Path, uki: Path, name: str) -> Path:
     files = {"EFI/BOOT/BOOTX64.EFI": str(uki)}
     dirs = []
@@ -172,6 +188,11 @@ def test_our_stub_takes_every_companion_file(kernel, workdir):
     features, = struct.unpack("<Q", facts.efivars["StubFeatures"])
     assert features & (1 << 1) and features & (1 << 8), f"credential and confext bits: {features:#x}"
 
+    # predict over the same ESP as a host directory: every PCR it predicts, in every bank.
+    prediction = predict("--esp", str(host_esp(workdir, uki, "host-esp")), "--esp-path", "\\EFI\\BOOT\\BOOTX64.EFI",
+                         "--phase=")
+    assert_pcrs_match(facts, prediction, [9, 11, 12, 13], result)
+
 
 def test_systemd_stub_262_takes_the_same_files(kernel, workdir, systemd_stub_262):
     """The peer on the same ESP contents: same paths, modes and bytes, but for its *.raw sysext rule."""
@@ -185,3 +206,8 @@ def test_systemd_stub_262_takes_the_same_files(kernel, workdir, systemd_stub_262
                     if e.pcr == 12 and e.type == EV_IPL]
     assert descriptions == ["Credentials initrd", "Global credentials initrd", "Configuration extension initrd",
                             "Global configuration extension initrd"], descriptions
+    # What no systemd tool predicts: 262's PCRs 12 and 13 (and 11), from the files.
+    prediction = predict("--scheme=systemd", "--systemd-version", "262", "--esp",
+                         str(host_esp(workdir, uki, "host-esp262")), "--esp-path", "\\EFI\\BOOT\\BOOTX64.EFI",
+                         "--phase=")
+    assert_pcrs_match(facts, prediction, [11, 12, 13], result)
