@@ -38,7 +38,7 @@ const char *addon_verdict_reason(enum addon_verdict v)
 	case ADDON_USE: return "used";
 	case ADDON_NOT_PE: return "not a PE image";
 	case ADDON_WRONG_MACHINE: return "not an x86-64 EFI image";
-	case ADDON_NO_SECTIONS: return "has none of .cmdline .dtb .dtbauto .initrd .ucode";
+	case ADDON_NO_SECTIONS: return "has none of .cmdline .dtb .initrd .ucode";
 	case ADDON_IS_UKI: return "has a .linux section: a UKI, not an addon";
 	case ADDON_UNAME_MISMATCH: return ".uname does not match the UKI's";
 	}
@@ -85,8 +85,6 @@ enum addon_verdict addon_inspect(const void *buf, size_t len, enum pe_layout lay
 		ret->parts[p] = span_of(scratch, part_sections[p]);
 		any |= ret->parts[p].size != 0;
 	}
-	/* .dtbauto makes an addon applicable (systemd-stub logs nothing else), though it is never used. */
-	any |= span_of(scratch, ".dtbauto").size != 0;
 	if (!any) {
 		for (int p = 0; p < ADDON_PARTS; p++)
 			ret->parts[p] = (struct addon_span){ 0, 0, 0 };
@@ -153,9 +151,10 @@ ms_status addon_cmdline_add(uint16_t *joined, size_t cap, const uint8_t *sec, si
 
 	if (!joined || cap == 0 || (len && !sec))
 		return MS_ERR_INVALID;
-	at = cmdline_len16(joined);
-	if (at >= cap)
-		return MS_ERR_INVALID;
+	for (at = 0; at < cap && joined[at]; at++)
+		;
+	if (at == cap)
+		return MS_ERR_INVALID; /* not a line: no NUL within @cap */
 	if (at) {
 		if (at + 1 >= cap)
 			return MS_ERR_BUFFER_TOO_SMALL;

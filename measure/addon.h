@@ -11,7 +11,7 @@
  * reason given):
  *   1. its headers parse (measure/pe.c) as an x86-64 PE32+ EFI image, what
  *      the firmware loads for this stub (ADDON_NOT_PE, ADDON_WRONG_MACHINE);
- *   2. it has at least one of .cmdline .dtb .dtbauto .initrd .ucode
+ *   2. it has at least one of .cmdline .dtb .initrd .ucode
  *      (ADDON_NO_SECTIONS);
  *   3. it has no .linux (ADDON_IS_UKI: an addon must not carry a kernel);
  *   4. its .uname, when both it and the UKI have one, matches the UKI's
@@ -19,9 +19,10 @@
  * A section counts when the first section of that name has VirtualSize > 0
  * (systemd-stub's rule, as for PCR 11); its bytes are the VirtualSize
  * bytes the loader maps, raw data zero-filled up to VirtualSize. .dtbauto
- * is never used: systemd-stub picks one only by matching a firmware
- * devicetree or the addon's .hwids, and neither exists on the x86 firmware
- * this stub runs on; an addon that has .dtb too uses its .dtb.
+ * counts as absent: systemd-stub takes one only when it matches the
+ * firmware's devicetree or the SMBIOS IDs in the addon's .hwids, and x86
+ * firmware has no devicetree; this stub does no .hwids matching. An addon
+ * that has .dtb too uses its .dtb, as systemd-stub does without a match.
  *
  * What each used section becomes, all measured into PCR 12 (ADDON_PCR):
  *   .cmdline  every addon's, global directory first, each directory in
@@ -146,7 +147,8 @@ int addon_cmdline_finish(uint16_t *joined);
 
 /*
  * The kernel command line with the addons': @base (NULL or empty: none),
- * a space, @joined; or @joined alone. @out has @cap units.
+ * a space, @joined; or @joined alone. @out has @cap units, at least the
+ * two lengths plus 2.
  */
 ms_status addon_cmdline_extend(const uint16_t *base, const uint16_t *joined, uint16_t *out, size_t cap);
 
