@@ -19,6 +19,7 @@ bytes and the companion files; `predict` must equal it, and
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import struct
@@ -29,7 +30,7 @@ import pytest
 
 import debian
 import harness
-from test_boot import CLI, ROOT, SNAKEOIL_CERT, SNAKEOIL_KEY, sign_with_snakeoil, strip_signature, tail
+from test_boot import CLI, ROOT, sign_with_snakeoil, strip_signature, tail
 
 ADDON_STUB = ROOT / "build" / "sysext-addon-x64.efi.stub"
 EV_IPL = 0x0000000D
@@ -220,3 +221,88 @@ def test_our_stub_applies_and_measures_addons(kernel, workdir):
     features, = struct.unpack("<Q", facts.efivars["StubFeatures"])
     assert features & (1 << 5) and features & (1 << 7), f"cmdline and devicetree addon bits: {features:#x}"
     assert facts.efivar_str("StubPcrKernelParameters") == "12"
+
+
+@pytest.fixture(scope="module")
+def systemd_stub_262() -> Path:
+    try:
+        root = debian.fetch_package("sid", "systemd-boot-efi")
+    except debian.NetworkUnavailable as exc:
+        pytest.skip(f"no network to the Debian mirror: {exc}")
+    stub = root / "usr/lib/systemd/boot/efi/linuxx64.efi.stub"
+    assert stub.is_file(), f"no linuxx64.efi.stub in {root}"
+    return stub
+
+
+def test_systemd_stub_262_applies_the_same_addons(kernel, workdir, systemd_stub_262):
+    """The peer on the same ESP: the same command line and pieces, but for the addon whose .uname is only a
+    prefix of the kernel's (262 compares with strncmp over the addon's bytes); the same addon events,
+    with one event per companion archive between them."""
+    all_addons = addons(kernel.version)
+    uki = build_uki(workdir, kernel, systemd_stub_262, "uki262.efi")
+    esp = workdir / "esp262.img"
+    harness.build_esp(esp, esp_files(workdir, uki, all_addons))
+    result = harness.boot(esp, workdir=workdir / "boot262", tpm=True)
+    facts = result.facts
+    assert result.reason == "poweroff" and facts.complete, tail(result)
+    theirs = used(all_addons, kernel.version, "systemd")
+
+    assert facts.cmdline == f"{BASE_CMDLINE} addon.global=1 addon.b=1 x addon.d=1 addon.prefix=1", facts.cmdline
+    assert_order_files(facts)
+    assert facts.files.get("/addon/prefix.txt") == (13, hashlib.sha256(b"prefix uname\n").hexdigest())
+
+    # Its archive events ("Credentials initrd", ...) cover whole cpio archives: taken from its log here,
+    # every addon event recomputed.
+    logged = logged_pcr12(facts)
+    archives = [(t, d, None) for t, d, _ in logged if t == EV_IPL and
+                d.decode("utf-16-le").rstrip("\0") in ("Credentials initrd", "Configuration extension initrd")]
+    assert [a[1].decode("utf-16-le").rstrip("\0") for a in archives] == ["Credentials initrd",
+                                                                         "Configuration extension initrd"]
+    events = pcr12_events(theirs, archives)
+    assert [(t, d) for t, d, _ in logged] == [(t, d) for t, d, _ in events]
+    for (_, _, digest), (_, _, data) in zip(logged, events):
+        assert data is None or digest == hashlib.sha256(data).digest()
+    replayed = bytes(32)
+    for _, _, digest in logged:
+        replayed = hashlib.sha256(replayed + digest).digest()
+    assert facts.pcrs["sha256"][12] == replayed
+    assert ".uname mismatch between a-uname.addon.efi and UKI, ignoring" in result.log
+
+
+def make_signed_addon(workdir: Path, name: str, cmdline: bytes, sign: bool, tamper: bool = False) -> bytes:
+    addon = Addon(EXTRA_D, name, cmdline=cmdline)
+    path = workdir / name
+    path.write_bytes(addon.build(workdir))
+    data = sign_with_snakeoil(workdir, path).read_bytes() if sign else path.read_bytes()
+    if tamper:
+        data = bytearray(data)
+        data[data.index(cmdline) + len(cmdline) - 1] ^= 0x01
+        data = bytes(data)
+    return data
+
+
+def test_secure_boot_uses_signed_addons_and_refuses_the_others(kernel, workdir):
+    """Under Secure Boot (OVMF's snakeoil db) the firmware verifies each addon as it loads it: the signed one
+    is used; an unsigned one and a signed one with a byte changed are refused, one line each, and the
+    signed UKI boots on with its own command line plus the signed addon's."""
+    unsigned_kernel = dataclasses.replace(kernel, vmlinuz=strip_signature(workdir, kernel.vmlinuz))
+    uki = sign_with_snakeoil(workdir, build_uki(workdir, unsigned_kernel,
+                                                harness.REPO_ROOT / "build" / "sysext-stub-x64.efi", "uki.efi"))
+    files = {"EFI/BOOT/BOOTX64.EFI": str(uki),
+             f"{EXTRA_D}/signed.addon.efi": make_signed_addon(workdir, "signed.addon.efi", b"addon.signed=1", True),
+             f"{EXTRA_D}/unsigned.addon.efi": make_signed_addon(workdir, "unsigned.addon.efi", b"addon.unsigned=1",
+                                                                False),
+             f"{EXTRA_D}/tampered.addon.efi": make_signed_addon(workdir, "tampered.addon.efi", b"addon.tampered=1",
+                                                                True, tamper=True)}
+    esp = workdir / "esp-sb.img"
+    harness.build_esp(esp, files)
+    result = harness.boot(esp, workdir=workdir / "boot-sb", tpm=True, secure_boot=True)
+    facts = result.facts
+    assert result.reason == "poweroff" and facts.complete, tail(result)
+    assert facts.secure_boot is True, "the guest must see SecureBoot=1"
+    assert facts.cmdline == f"{BASE_CMDLINE} addon.signed=1", facts.cmdline
+    lines = [line for line in result.log.splitlines() if "sysext-stub:" in line]
+    for name in ("unsigned.addon.efi", "tampered.addon.efi"):
+        about = [line for line in lines if name in line]
+        assert len(about) == 1 and "skipped, Secure Boot refused it" in about[0], about
+    assert any("\\signed.addon.efi: addon used: .cmdline" in line for line in lines), lines
