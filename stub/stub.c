@@ -107,7 +107,7 @@ static void pack_literals(const EFI_LOADED_IMAGE *li, struct extra_archive archi
 }
 
 /*
- * Register the embedded .initrd, the archives and the addons' pieces, in
+ * Register the UKI's .ucode and .initrd, the archives and the addons' pieces, in
  * initrd slot order (measure/initrd.h; later archives win on equal paths).
  * On success the media owns the archives and the addons' pieces (and
  * frees them once the kernel has its copy).
@@ -116,7 +116,7 @@ static EFI_STATUS hand_over_initrd(const EFI_LOADED_IMAGE *li, struct extra_arch
 				   struct addon_set *addons, struct initrd_media **ret, UINT64 *ret_total)
 {
 	static struct initrd_piece pieces[INITRD_MAX_PIECES];
-	struct section_span initrd_sec;
+	struct section_span sec;
 	UINTN n = 0;
 	EFI_STATUS err;
 
@@ -125,8 +125,9 @@ static EFI_STATUS hand_over_initrd(const EFI_LOADED_IMAGE *li, struct extra_arch
 	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
 		if (slot == INITRD_SLOT_UCODE_ADDONS || slot == INITRD_SLOT_ADDON_INITRDS)
 			n += addons_pieces(addons, slot, pieces + n, INITRD_MAX_PIECES - n);
-		else if (slot == INITRD_SLOT_EMBEDDED && find_section(li, ".initrd", &initrd_sec))
-			pieces[n++] = (struct initrd_piece){ .data = initrd_sec.data, .size = initrd_sec.size };
+		else if ((slot == INITRD_SLOT_UCODE && find_section(li, ".ucode", &sec)) ||
+			 (slot == INITRD_SLOT_EMBEDDED && find_section(li, ".initrd", &sec)))
+			pieces[n++] = (struct initrd_piece){ .data = sec.data, .size = sec.size };
 		else if (archives[slot].buf)
 			pieces[n++] = (struct initrd_piece){ .data = archives[slot].buf, .size = archives[slot].size,
 							     .pages = archives[slot].pages };
