@@ -26,11 +26,9 @@ import struct
 import subprocess
 from pathlib import Path
 
-import pytest
-
-import debian
 import harness
 from test_boot import CLI, ROOT, sign_with_snakeoil, strip_signature, tail
+from test_companions import systemd_stub_262  # noqa: F401  (a fixture)
 
 ADDON_STUB = ROOT / "build" / "sysext-addon-x64.efi.stub"
 EV_IPL = 0x0000000D
@@ -221,17 +219,6 @@ def test_our_stub_applies_and_measures_addons(kernel, workdir):
     features, = struct.unpack("<Q", facts.efivars["StubFeatures"])
     assert features & (1 << 5) and features & (1 << 7), f"cmdline and devicetree addon bits: {features:#x}"
     assert facts.efivar_str("StubPcrKernelParameters") == "12"
-
-
-@pytest.fixture(scope="module")
-def systemd_stub_262() -> Path:
-    try:
-        root = debian.fetch_package("sid", "systemd-boot-efi")
-    except debian.NetworkUnavailable as exc:
-        pytest.skip(f"no network to the Debian mirror: {exc}")
-    stub = root / "usr/lib/systemd/boot/efi/linuxx64.efi.stub"
-    assert stub.is_file(), f"no linuxx64.efi.stub in {root}"
-    return stub
 
 
 def test_systemd_stub_262_applies_the_same_addons(kernel, workdir, systemd_stub_262):

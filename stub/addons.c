@@ -60,15 +60,6 @@ static EFI_STATUS copy_part(enum addon_part part, const UINT8 *src, UINT64 size,
 	return EFI_SUCCESS;
 }
 
-static void ascii_to_16(const char *s, CHAR16 *out, UINTN cap)
-{
-	UINTN i = 0;
-
-	for (; s[i] && i + 1 < cap; i++)
-		out[i] = (CHAR16)(UINT8)s[i];
-	out[i] = 0;
-}
-
 /* Inspect the mapped addon and copy out what it contributes; when it is not used, say why in one line. */
 static BOOLEAN take_parts(const EFI_LOADED_IMAGE *li, const CHAR16 *path, const void *uname,
 				     UINTN uname_size, struct addon_entry *e)
@@ -120,7 +111,7 @@ static void load_one(EFI_HANDLE image, EFI_HANDLE device, const CHAR16 *dir, con
 		return;
 	StrCpy(path, dir);
 	path[at++] = L'\\';
-	ascii_to_16(name, path + at, ADDON_PATH_MAX - at);
+	listing_ascii16(name, path + at, ADDON_PATH_MAX - at);
 	SetMem(e, sizeof(*e), 0);
 	e->dir = dir;
 	CopyMem(e->name, (void *)name, strlena((CHAR8 *)name) + 1);
@@ -239,7 +230,7 @@ static EFI_STATUS measure_part(struct measurer *m, const struct addon_entry *e, 
 	if (addon_tag_event_data(part, e->name, strlena((CHAR8 *)e->name), event, sizeof(event),
 				 &event_size) != MS_OK)
 		return EFI_INVALID_PARAMETER;
-	ascii_to_16(e->name, desc, EXT_NAME_MAX + 1);
+	listing_ascii16(e->name, desc, EXT_NAME_MAX + 1);
 	if (fault_hit(e->name, FAULT_MEASURE))
 		return EFI_DEVICE_ERROR;
 	return measure_typed(m, ADDON_PCR, c->buf, c->size, EV_EVENT_TAG, event, event_size, desc);
