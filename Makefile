@@ -26,8 +26,10 @@ EFILIB_SRC := $(sort $(wildcard efi-lib/*.c))
 STUB_SRC := $(sort $(wildcard stub/*.c))
 ADDON_STUB_SRC := addon-stub/addon.c
 HOST_SRC := host-tools/main.c host-tools/build.c host-tools/util.c host-tools/pe-edit.c \
-	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/signature-archives.c host-tools/eventlog.c \
-	host-tools/pcr-policy.c host-tools/sign.c
+	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/predict-options.c \
+	host-tools/predict-inputs.c host-tools/cpio.c host-tools/signature-archives.c \
+	host-tools/eventlog.c host-tools/eventlog-replay.c host-tools/eventlog-expect.c host-tools/eventlog-report.c \
+	host-tools/json-writer.c host-tools/pcr-policy.c host-tools/sign.c
 HOST_SRC += host-tools/base64.c host-tools/pem.c host-tools/key-file.c host-tools/pcrsig-file.c
 POSTLINK_SRC := host-tools/efi-postlink.c host-tools/util.c host-tools/pe-edit.c
 TPM_TOOL_SRC := $(sort $(wildcard tests/tpm/*.c))
@@ -156,13 +158,17 @@ $(B)/test/test-systemd-json-plain: tests/test-systemd-json.c tests/sd-json-model
 # Sources a fuzz target needs besides measure/ (FUZZ_HOST_<name>): host-tools/, and the test oracle
 # tests/sd-json-model.c (systemd's JSON rules, written independently of measure/json.c).
 FUZZ_HOST_manifest := host-tools/sysext-set.c host-tools/digest.c host-tools/util.c
-FUZZ_HOST_expect := host-tools/eventlog.c host-tools/digest.c host-tools/util.c
+EVENTLOG_SRC := host-tools/eventlog.c host-tools/eventlog-replay.c host-tools/eventlog-expect.c \
+	host-tools/eventlog-report.c host-tools/json-writer.c
 FUZZ_HOST_sigfile := host-tools/pcrsig-file.c host-tools/base64.c host-tools/pem.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_build := host-tools/build.c host-tools/pe-edit.c host-tools/pem.c host-tools/base64.c host-tools/util.c \
 	host-tools/pcrsig-file.c host-tools/digest.c
+FUZZ_HOST_eventlog := $(EVENTLOG_SRC) host-tools/digest.c host-tools/util.c
 FUZZ_HOST_json := tests/sd-json-model.c
+FUZZ_HOST_keyfile := host-tools/key-file.c host-tools/pem.c host-tools/base64.c host-tools/util.c
 FUZZ_HOST_pcrsig := tests/sd-json-model.c
-FUZZ_HOST_prediction := host-tools/prediction.c host-tools/eventlog.c host-tools/digest.c host-tools/util.c
+FUZZ_HOST_prediction := host-tools/prediction.c host-tools/eventlog-replay.c host-tools/eventlog-expect.c \
+	host-tools/json-writer.c host-tools/digest.c host-tools/util.c
 FUZZ_LIBS := -lcrypto -lpthread
 # (A function, because a '%' written in a pattern rule's prerequisites is the stem.)
 fuzz_host_obj = $(patsubst %.c,$(B)/test/%.o,$(FUZZ_HOST_$(1)))

@@ -525,7 +525,7 @@ int cmd_build(int argc, char **argv)
 		goto out;
 	if (addon && check_addon(output, stub_path, uki, uki_len) < 0)
 		goto out;
-	if (write_file_atomic(output, uki, uki_len, 0644) < 0)
+	if (write_file_atomic(output, uki, uki_len, 0666) < 0)
 		goto out;
 	ret = 0;
 out:

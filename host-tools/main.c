@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "build.h"
+#include "cpio.h"
 #include "eventlog.h"
 #include "predict.h"
 #include "sign.h"

@@ -67,6 +67,11 @@ void prediction_value(const struct prediction *p, size_t bank_i, unsigned pcr, c
 		      uint8_t out[DIGEST_MAX]);
 
 void prediction_print_table(const struct prediction *p, FILE *out);
-void prediction_print_json(const struct prediction *p, FILE *out);
+/*
+ * The JSON. Every string in it must be UTF-8 (json-writer.h): a path or
+ * description that is not is an error naming it, and nothing is written.
+ * Returns 0, or -1 (printed).
+ */
+int prediction_print_json(const struct prediction *p, FILE *out);
 
 #endif

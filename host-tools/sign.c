@@ -27,6 +27,7 @@
 #include "key-file.h"
 #include "pcr-policy.h"
 #include "pcrsig-file.h"
+#include "predict-inputs.h"
 #include "predict.h"
 #include "prediction.h"
 #include "util.h"
@@ -167,8 +168,7 @@ static int parse_args(int argc, char **argv, struct sign_args *a)
 static int check_args(const struct sign_args *a)
 {
 	const struct predict_options *o = &a->in;
-	bool sysexts = o->extra_dir || o->global_dir || o->n_sysexts || o->n_global_sysexts || o->n_manifests ||
-		       o->n_global_manifests;
+	bool sysexts = predict_have_sysext_input(o);
 
 	if (a->verify) {
 		if (a->output || a->append || a->signature || a->digest_only)
@@ -391,7 +391,7 @@ static int emit(const struct sign_args *a, const char *json, size_t len)
 	memcpy(text, json, len);
 	text[len] = '\n';
 	if (a->output) {
-		r = write_file_atomic(a->output, text, len + 1, 0644);
+		r = write_file_atomic(a->output, text, len + 1, 0666);
 	} else {
 		r = fwrite(text, 1, len + 1, stdout) == len + 1 && fflush(stdout) == 0
 			    ? 0

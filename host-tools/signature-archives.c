@@ -16,6 +16,7 @@
 #include "measure/extensions.h"
 #include "measure/initrd.h"
 #include "measure/pcrsig.h"
+#include "measure/companion.h"
 #include "measure/sysext-archive.h"
 #include "sysext-set.h"
 #include "util.h"
@@ -109,69 +110,65 @@ static int merge_fragments(struct fragment_list *l, struct signature_archives *r
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->frags[i].status != MS_OK)
-			warnf("%s: skipped by the stub, not a valid PCR signature file (%s at byte %zu)",
-			      l->paths[i] ? l->paths[i] : ".pcrsig section", ms_strerror(l->frags[i].status),
+			warnf("%s: skipped by the stub, not a valid PCR signature file: %s (at byte %zu)",
+			      l->paths[i] ? l->paths[i] : ".pcrsig section",
+			      l->frags[i].reason ? l->frags[i].reason : ms_strerror(l->frags[i].status),
 			      l->frags[i].error_offset);
 		entries += l->frags[i].entries;
 	}
 	if (entries > 0)
-		r = literal_archive(INITRD_PCR_SIGNATURE_FILE, out, out_len, &ret->signature, &ret->signature_size);
+		r = literal_archive(INITRD_PCR_SIGNATURE_FILE, out, out_len, &ret->archive[INITRD_SLOT_PCRSIG],
+				    &ret->size[INITRD_SLOT_PCRSIG]);
 out:
 	free(tokens);
 	free(out);
 	return r;
 }
 
-int signature_archives_build(const uint8_t *uki_buf, const struct pe_image *img, const char *extra_dir,
-			     size_t extra_dir_len, const char *global_dir, struct signature_archives *ret)
+/* A UKI section as the loader maps it (loaded size, zero-filled past the raw data) in a new buffer; NULL if absent. */
+static int section_bytes(const uint8_t *uki_buf, const struct pe_image *img, const char *name, uint8_t **ret,
+			 size_t *ret_len)
 {
-	const struct pe_section *sig = pe_find_section(img, ".pcrsig"), *key = pe_find_section(img, ".pcrpkey");
+	const struct pe_section *s = pe_find_section(img, name);
+	size_t offset, present;
+
+	*ret = NULL;
+	*ret_len = 0;
+	if (!s || pe_section_loaded_size(s) == 0)
+		return 0;
+	*ret_len = pe_section_loaded_size(s);
+	if (!(*ret = calloc(1, *ret_len)))
+		return errorf("out of memory");
+	pe_section_content(img, s, &offset, &present);
+	memcpy(*ret, uki_buf + offset, present < *ret_len ? present : *ret_len);
+	return 0;
+}
+
+/* The signature archive: .pcrsig alone, byte for byte, or merged with the signature files. */
+static int build_signatures(const uint8_t *uki_buf, const struct pe_image *img, const char *extra_dir,
+			    size_t extra_dir_len, const char *global_dir, struct signature_archives *ret)
+{
 	struct fragment_list *l = calloc(1, sizeof(*l));
 	uint8_t *section = NULL;
 	size_t section_len = 0;
-	int r = 0;
+	int r;
 
-	memset(ret, 0, sizeof(*ret));
 	if (!l)
 		return errorf("out of memory");
-	/* Sections as the loader maps them: loaded size, zero-filled past the raw data. */
-	if (sig && pe_section_loaded_size(sig) > 0) {
-		size_t offset, present;
-
-		section_len = pe_section_loaded_size(sig);
-		if (!(section = calloc(1, section_len))) {
-			r = errorf("out of memory");
-			goto out;
-		}
-		pe_section_content(img, sig, &offset, &present);
-		memcpy(section, uki_buf + offset, present < section_len ? present : section_len);
+	r = section_bytes(uki_buf, img, ".pcrsig", &section, &section_len);
+	if (r == 0 && section) {
 		l->frags[0] = (struct pcrsig_fragment){ .data = section,
 							.len = section_len <= PCRSIG_SECTION_MERGE_MAX ? section_len : 0 };
 		l->n = 1;
 	}
-	if ((extra_dir && add_directory(l, extra_dir, SEL_DIR_PER_UKI, extra_dir_len) < 0) ||
-	    (global_dir && add_directory(l, global_dir, SEL_DIR_GLOBAL, EXTDIR_GLOBAL_LEN) < 0)) {
+	if (r == 0 && ((extra_dir && add_directory(l, extra_dir, SEL_DIR_PER_UKI, extra_dir_len) < 0) ||
+		       (global_dir && add_directory(l, global_dir, SEL_DIR_GLOBAL, EXTDIR_GLOBAL_LEN) < 0)))
 		r = -1;
-		goto out;
-	}
-	if (l->n > (section ? 1u : 0u))
+	if (r == 0 && l->n > (section ? 1u : 0u))
 		r = merge_fragments(l, ret);
-	else if (section)
-		r = literal_archive(INITRD_PCR_SIGNATURE_FILE, section, section_len, &ret->signature, &ret->signature_size);
-	if (r == 0 && key && pe_section_loaded_size(key) > 0) {
-		size_t offset, present, len = pe_section_loaded_size(key);
-		uint8_t *k = calloc(1, len);
-
-		if (!k) {
-			r = errorf("out of memory");
-			goto out;
-		}
-		pe_section_content(img, key, &offset, &present);
-		memcpy(k, uki_buf + offset, present < len ? present : len);
-		r = literal_archive(INITRD_PCR_PUBLIC_KEY_FILE, k, len, &ret->public_key, &ret->public_key_size);
-		free(k);
-	}
-out:
+	else if (r == 0 && section)
+		r = literal_archive(INITRD_PCR_SIGNATURE_FILE, section, section_len, &ret->archive[INITRD_SLOT_PCRSIG],
+				    &ret->size[INITRD_SLOT_PCRSIG]);
 	for (size_t i = 0; i < l->n; i++)
 		if (l->paths[i]) {
 			free((void *)l->frags[i].data);
@@ -179,6 +176,30 @@ out:
 		}
 	free(l);
 	free(section);
+	return r;
+}
+
+int signature_archives_build(const uint8_t *uki_buf, const struct pe_image *img, const char *extra_dir,
+			     size_t extra_dir_len, const char *global_dir, bool os_release,
+			     struct signature_archives *ret)
+{
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = build_signatures(uki_buf, img, extra_dir, extra_dir_len, global_dir, ret);
+	/* The sections handed over as they are (measure/companion.c), os-release only where asked. */
+	for (size_t i = 0; r == 0 && i < companion_literal_count; i++) {
+		const struct companion_literal *c = &companion_literals[i];
+		uint8_t *bytes;
+		size_t len;
+
+		if (c->slot == INITRD_SLOT_OS_RELEASE && !os_release)
+			continue;
+		r = section_bytes(uki_buf, img, c->section, &bytes, &len);
+		if (r == 0 && bytes)
+			r = literal_archive(c->file, bytes, len, &ret->archive[c->slot], &ret->size[c->slot]);
+		free(bytes);
+	}
 	if (r < 0)
 		signature_archives_free(ret);
 	return r;
@@ -186,7 +207,7 @@ out:
 
 void signature_archives_free(struct signature_archives *a)
 {
-	free(a->signature);
-	free(a->public_key);
+	for (size_t i = 0; i < INITRD_SLOTS; i++)
+		free(a->archive[i]);
 	memset(a, 0, sizeof(*a));
 }

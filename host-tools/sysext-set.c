@@ -55,19 +55,44 @@ static unsigned kinds_of(const struct sysext_set *s)
 	return sel_dir_kinds(s->role, s->rule);
 }
 
-/* Whether the selection takes a name as the set's kind, and if not, why not (sizes aside). */
-static enum ext_verdict classify(const struct sysext_set *s, const char *name)
+/* A host file name as the firmware would report it: each byte one UTF-16 unit (EXT_NAME_MAX + 1 are enough to judge). */
+static size_t to_units(const char *name, uint16_t u[EXT_NAME_MAX + 1])
 {
-	uint16_t u[EXT_NAME_MAX + 1];
 	size_t len = 0;
-	enum ext_kind kind;
-	enum ext_verdict v;
 
 	while (name[len] && len < EXT_NAME_MAX + 1) {
 		u[len] = (uint8_t)name[len];
 		len++;
 	}
-	v = ext_classify_kind(u, len, 0, s->dir_len, s->rule, kinds_of(s), &kind);
+	return len;
+}
+
+/* The name's verdict in the set's directory, and in *ret_kind the kind it is taken as there. */
+static enum ext_verdict classify_kind(const struct sysext_set *s, const char *name, enum ext_kind *ret_kind)
+{
+	uint16_t u[EXT_NAME_MAX + 1];
+	size_t len = to_units(name, u);
+
+	return ext_classify_kind(u, len, 0, s->dir_len, s->rule, kinds_of(s), ret_kind);
+}
+
+/* The kind a name's suffix names under the set's rule, in whichever directory (EXT_KIND_NONE if none). */
+static enum ext_kind name_kind(const struct sysext_set *s, const char *name)
+{
+	uint16_t u[EXT_NAME_MAX + 1];
+	size_t len = to_units(name, u);
+	enum ext_kind kind;
+
+	(void)ext_classify_kind(u, len, 0, 0, s->rule, (1u << EXT_KINDS) - 1, &kind);
+	return kind;
+}
+
+/* Whether the selection takes a name as the set's kind, and if not, why not (sizes aside). */
+static enum ext_verdict classify(const struct sysext_set *s, const char *name)
+{
+	enum ext_kind kind;
+	enum ext_verdict v = classify_kind(s, name, &kind);
+
 	return v == EXT_PICK && kind != s->kind ? EXT_SKIP_OTHER_SUFFIX : v;
 }
 
@@ -172,7 +197,7 @@ static int wrong_digest_length(const char *path, unsigned lineno, size_t hex_len
 		      path, lineno, hex_len, near->name, 2 * near->size);
 }
 
-int sysext_set_add_manifest(struct sysext_set *s, const char *path)
+int sysext_set_add_manifest(struct sysext_set *s, const char *path, unsigned other_kinds)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -189,6 +214,7 @@ int sysext_set_add_manifest(struct sysext_set *s, const char *path)
 		struct sysext_file *e;
 		size_t hex_len;
 		enum ext_verdict v;
+		enum ext_kind kind;
 
 		lineno++;
 		/* A NUL would silently cut the name short: "a.sysext.raw\0junk" is not a.sysext.raw. */
@@ -216,7 +242,12 @@ int sysext_set_add_manifest(struct sysext_set *s, const char *path)
 		name = hex + hex_len + 2;
 		if (strrchr(name, '/'))
 			name = strrchr(name, '/') + 1;
-		v = classify(s, name);
+		v = classify_kind(s, name, &kind);
+		kind = name_kind(s, name);
+		if (kind != EXT_KIND_NONE && kind != s->kind && (other_kinds & EXT_KIND_BIT(kind)))
+			continue; /* another set of the same manifest reads this line */
+		if (v == EXT_PICK && kind != s->kind)
+			v = EXT_SKIP_OTHER_SUFFIX;
 		if (v != EXT_PICK) {
 			char *shown = shown_text(name);
 

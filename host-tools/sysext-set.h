@@ -70,10 +70,13 @@ int sysext_set_add_file(struct sysext_set *s, const char *path);
 /*
  * Lines "<hex>  <name>" or "<hex> *<name>" (sha256sum, sha1sum, sha384sum
  * or sha512sum output; the hex length says which). A name may carry a
- * directory part; only its last component counts. Several manifests may
+ * directory part; only its last component counts. Lines naming a file of a
+ * kind in @other_kinds (EXT_KIND_BIT mask: kinds other sets read from the
+ * same manifest) are left to them; any other name the set would not take is
+ * an error. Several manifests may
  * describe the same names in different banks.
  */
-int sysext_set_add_manifest(struct sysext_set *s, const char *path);
+int sysext_set_add_manifest(struct sysext_set *s, const char *path, unsigned other_kinds);
 
 /*
  * Run everything given through the stub's selection rule (measure/selection.h):

@@ -94,6 +94,11 @@ def newc(prefix, files):
     return bytes(out)
 
 
+#: small_uki's .osrel, and the archive the stub re-exports it in (/.extra/os-release, as systemd-stub 257+).
+SMALL_OSREL = b"ID=test\n"
+OSREL_ARCHIVE = newc(".extra", {"os-release": SMALL_OSREL})
+
+
 def utf16z(s):
     return s.encode("utf-16-le") + b"\0\0"
 
@@ -312,9 +317,13 @@ def test_pickup_rule(tmp_path):
     events = entry(j, "sha256", 13)["events"]
     assert [e["description"] for e in events[::2]] == [".extra/sysext/Mixed.SYSEXT.RAW", ".extra/sysext/ok.sysext.raw"]
     assert value(j, "sha256", 13) == replay("sha256", per_file_digests("sha256", picked))
-    for skipped in ("other.raw", "x.cred", ".hidden.sysext.raw", "README", "a.confext.raw", "dir.sysext.raw",
-                    "/sysext.raw"):
+    for skipped in ("other.raw", ".hidden.sysext.raw", "README", "dir.sysext.raw", "/sysext.raw"):
         assert skipped in r.stderr, f"--verbose must report {skipped}: {r.stderr}"
+    # Credentials and confexts are companion files too: taken, into PCR 12 (tests/cli/test_companions.py).
+    for taken in ("x.cred", "a.confext.raw"):
+        assert taken not in r.stderr, r.stderr
+    assert [e["description"] for e in entry(j, "sha256", 12)["events"][::2]] == \
+        [".extra/credentials/x.cred", ".extra/confext/a.confext.raw"]
     for name in ("other.raw", "x.cred", ".hidden.sysext.raw", "a.confext.raw"):
         assert_failed(predict("--sysext", d / name, check=False), d / name)
     assert_failed(predict("--global-sysext", d / "dir.sysext.raw", check=False), d / "dir.sysext.raw")
@@ -436,7 +445,7 @@ def test_firmware_path_limit_for_signature_files(tmp_path, small_uki):
     g = write_set(tmp_path / "extensions", {long_name(239, ".pcrsig.json"): doc})
     out = tmp_path / "x.cpio"
     r = cli("cpio", "--uki", uki, "--global-dir", g, "--output", out)
-    assert out.read_bytes() == b"", "no signature file left, no archive"
+    assert out.read_bytes() == OSREL_ARCHIVE, "no signature file left, no archive (only os-release)"
     assert f"{g / long_name(239, '.pcrsig.json')}: skipped by the stub: path too long" in r.stderr
     g2 = write_set(tmp_path / "ext2", {long_name(238, ".pcrsig.json"): doc})
     cli("cpio", "--uki", uki, "--global-dir", g2, "--output", out)
@@ -665,12 +674,17 @@ def find_kernel():
     found = sorted(glob.glob(os.path.join(base, "kernel", "*", "boot", "vmlinuz-*")))
     if found:
         return Path(found[-1])
+    sys.path.insert(0, str(ROOT / "ovmf-tests"))
     try:
-        sys.path.insert(0, str(ROOT / "ovmf-tests"))
+        import debian  # noqa: E402
         import harness  # noqa: E402
-        return Path(harness.fetch_kernel().vmlinuz)
-    except Exception as e:  # no network, no apt: nothing to build a real UKI from
-        pytest.skip(f"no Debian kernel available: {e}")
+        try:
+            return Path(harness.fetch_kernel().vmlinuz)
+        except harness.HarnessError as e:
+            # The one reason to skip: no network to the Debian mirror. Any other failure is one.
+            if debian.network_failure(str(e)):
+                pytest.skip(f"no network to the Debian mirror, and no cached kernel: {e}")
+            raise
     finally:
         if sys.path[0] == str(ROOT / "ovmf-tests"):
             sys.path.pop(0)
@@ -708,6 +722,8 @@ def real_ukis(tmp_path_factory):
 
 
 def systemd_measure(parts, *extra):
+    # Installed by scripts/install-deps.sh (Debian's systemd): missing, the differential fails, never skips.
+    assert SYSTEMD_MEASURE.exists(), f"{SYSTEMD_MEASURE} is missing: install systemd (scripts/install-deps.sh)"
     args = [str(SYSTEMD_MEASURE), "calculate", "--json=short"]
     args += [f"--{k}={parts[k]}" for k in ("linux", "osrel", "cmdline", "initrd", "pcrpkey") if k in parts]
     args += [f"--bank={b}" for b in BANKS]
@@ -720,7 +736,6 @@ def pcr11_rows(j):
     return {bank: sorted((e.get("phase", ""), e["pcr"], e["hash"]) for e in entries) for bank, entries in j.items()}
 
 
-@pytest.mark.skipif(not SYSTEMD_MEASURE.exists(), reason="systemd-measure (Debian systemd) not installed")
 @pytest.mark.parametrize("which", ["debian-initrd", "ours-pcrpkey"])
 def test_pcr11_equals_systemd_measure_252(real_ukis, which):
     parts = real_ukis[which]
@@ -733,7 +748,6 @@ def test_pcr11_equals_systemd_measure_252(real_ukis, which):
     assert [e["phase"] for e in j["sha256"]] == DEFAULT_PHASES
 
 
-@pytest.mark.skipif(not SYSTEMD_MEASURE.exists(), reason="systemd-measure (Debian systemd) not installed")
 def test_pcr11_custom_phases_equal_systemd_measure_252(real_ukis):
     parts = real_ukis["ours-pcrpkey"]
     phases = ["enter-initrd::ready", "", "sysinit", "enter-initrd", ":enter-initrd:", "enter-initrd:ready", ":"]
@@ -780,8 +794,10 @@ def small_uki(tmp_path):
     kernel = tmp_path / "vmlinuz"
     shutil.copy(STUB, kernel)
 
-    def build(name, initrd=None, cmdline=None):
-        args = ["--stub", STUB, "--linux", kernel, "--os-release", "ID=test\n", "--output", tmp_path / name]
+    def build(name, initrd=None, cmdline=None, osrel=True):
+        args = ["--stub", STUB, "--linux", kernel, "--output", tmp_path / name]
+        if osrel:
+            args += ["--os-release", SMALL_OSREL.decode()]
         if initrd is not None:
             (tmp_path / f"{name}.initrd").write_bytes(initrd)
             args += ["--initrd", tmp_path / f"{name}.initrd"]
@@ -839,11 +855,11 @@ def test_pcr9_cmdline_section_initrd_and_both_archives(tmp_path, small_uki, work
     uki = small_uki("uki.efi", initrd=initrd, cmdline="  quiet\tx=1\x7f\n")
     j, _ = predict_json("--uki", uki, "--extra-dir", per_uki, "--global-dir", global_, "--pcr", "9")
     expected_initrd = initrd + b"\0" * 3 + newc(".extra/sysext", WORKED) + newc(".extra/global_sysext",
-                                                                              WORKED_GLOBAL)
+                                                                              WORKED_GLOBAL) + OSREL_ARCHIVE
     # The archives GNU cpio reads back are the ones `sysext-stub cpio` writes.
     out = tmp_path / "x.cpio"
     cli("cpio", "--extra-dir", per_uki, "--global-dir", global_, "--output", out)
-    assert expected_initrd[1004:] == out.read_bytes()
+    assert expected_initrd[1004:-len(OSREL_ARCHIVE)] == out.read_bytes()
     assert [r[5] for r in cpio_list(split_archives(out.read_bytes())[1])][-1] == ".extra/global_sysext/g.sysext.raw"
     for bank in BANKS:
         e = entry(j, bank, 9)
@@ -856,7 +872,7 @@ def test_pcr9_cmdline_section_initrd_and_both_archives(tmp_path, small_uki, work
 
 def test_pcr9_lone_initrd_is_not_padded(small_uki):
     initrd = os.urandom(1001)
-    uki = small_uki("uki.efi", initrd=initrd)
+    uki = small_uki("uki.efi", initrd=initrd, osrel=False)  # .osrel would add /.extra/os-release after it
     j, _ = predict_json("--uki", uki, "--cmdline", " a=b ", "--pcr", "9", "--pcr", "12")
     for bank in BANKS:
         assert value(j, bank, 9) == replay(bank, pcr9_expected(bank, "a=b", initrd)), bank
@@ -867,7 +883,7 @@ def test_pcr9_without_initrd_section(small_uki, worked):
     uki = small_uki("uki.efi")
     j, _ = predict_json("--uki", uki, "--global-dir", global_, "--pcr", "9")
     for bank in BANKS:
-        want = pcr9_expected(bank, None, newc(".extra/global_sysext", WORKED_GLOBAL))
+        want = pcr9_expected(bank, None, newc(".extra/global_sysext", WORKED_GLOBAL) + OSREL_ARCHIVE)
         assert [bytes.fromhex(ev["digest"]) for ev in entry(j, bank, 9)["events"]] == want
         assert value(j, bank, 9) == replay(bank, want)
 
@@ -878,7 +894,7 @@ def test_long_command_lines_are_not_dropped(small_uki):
     assert len(long) > 12000
     uki = small_uki("long.efi", cmdline=long + "\n")
     j, _ = predict_json("--uki", uki, "--pcr", "9", "--bank", "sha256")
-    assert value(j, "sha256", 9) == replay("sha256", pcr9_expected("sha256", long, None))
+    assert value(j, "sha256", 9) == replay("sha256", pcr9_expected("sha256", long, OSREL_ARCHIVE))
     j, _ = predict_json("--uki", small_uki("nocmd.efi"), "--cmdline", long, "--pcr", "12", "--bank", "sha256")
     assert value(j, "sha256", 12) == replay("sha256", [H("sha256", utf16z(long))])
 
@@ -918,6 +934,71 @@ def test_json_shape_and_replay(small_uki, worked):
                                                       start), (bank, e["pcr"], e.get("phase"))
     assert entry(j, "sha384", 13)["initial"] == init.hex()
     assert [ev["type"] for ev in entry(j, "sha256", 11, "enter-initrd")["events"]][-1] == "userspace"
+
+
+def strict_json(raw):
+    """What a strict consumer (systemd, jq, Python without surrogateescape) accepts: UTF-8 bytes, then JSON."""
+    return json.loads(raw.decode("utf-8", errors="strict"))
+
+
+def shown(path):
+    """A path as the CLI names it in a message: bytes that are not printable ASCII as \\xNN."""
+    return b"".join(bytes([c]) if 0x20 <= c < 0x7F else b"\\x%02x" % c for c in os.fsencode(path))
+
+
+def run_bytes(*args):
+    return subprocess.run([bytes(CLI), *[a if isinstance(a, bytes) else os.fsencode(a) for a in args]],
+                          capture_output=True)
+
+
+def test_json_carries_any_utf8_path_exactly(tmp_path):
+    """Quotes, backslashes, control characters, DEL and non-ASCII UTF-8 in a path: escaped (or, for UTF-8, kept),
+    and a strict parser gives back the exact bytes."""
+    name = "d\"q\\b\tt\x01\x7f-é-\u2603.extra.d"
+    d = write_set(tmp_path / name, {"a.sysext.raw": b"a"})
+    r = run_bytes("predict", "--json", "--extra-dir", d, "--bank", "sha256")
+    assert r.returncode == 0, r.stderr
+    assert all(b >= 0x20 and b != 0x7F for b in r.stdout.rstrip(b"\n")), "control bytes must be escaped"
+    events = entry(strict_json(r.stdout), "sha256", 13)["events"]
+    assert [e["file"] for e in events] == [str(d / "a.sysext.raw")] * 2
+    assert os.fsencode(events[0]["file"]) == os.fsencode(d / "a.sysext.raw")
+
+
+def test_json_refuses_a_path_that_is_not_utf8(tmp_path):
+    """JSON text must be UTF-8 and a Linux path need not be: predict --json refuses such a path, naming it,
+    with nothing on stdout, rather than print invalid JSON or a mangled path (README). The table prints it."""
+    d = os.fsencode(tmp_path) + b"/ext-\xff.extra.d"
+    os.mkdir(d)
+    for name, data in ((b"a.sysext.raw", b"a"), (b"\xff.sysext.raw", b"skipped: not an ASCII name")):
+        with open(d + b"/" + name, "wb") as f:
+            f.write(data)
+    r = run_bytes("predict", "--json", "--extra-dir", d, "--bank", "sha256")
+    assert r.returncode == 1 and r.stdout == b"", r.stdout
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith(b"sysext-stub: error:")]
+    assert len(errors) == 1 and shown(d + b"/a.sysext.raw") in errors[0] and b"not UTF-8" in errors[0], r.stderr
+    r = run_bytes("predict", "--extra-dir", d, "--bank", "sha256")
+    assert r.returncode == 0 and d + b"/a.sysext.raw" in r.stdout, r.stderr
+    # The same directory under a UTF-8 name: the 0xff file is skipped (not an ASCII name), the output is strict JSON.
+    good = tmp_path / "ext.extra.d"
+    os.rename(d, good)
+    r = run_bytes("predict", "--json", "--extra-dir", good, "--bank", "sha256", "--verbose")
+    assert r.returncode == 0, r.stderr
+    assert b"\xff" not in r.stdout and shown(os.fsencode(good) + b"/\xff.sysext.raw") in r.stderr
+    j = strict_json(r.stdout)
+    assert [e["description"] for e in entry(j, "sha256", 13)["events"]] == [".extra/sysext/a.sysext.raw"] * 2
+    assert value(j, "sha256", 13) == replay("sha256", per_file_digests("sha256", {"a.sysext.raw": b"a"}))
+
+
+def test_json_refuses_a_phase_or_uki_path_that_is_not_utf8(tmp_path, small_uki):
+    uki = small_uki("uki.efi")
+    r = run_bytes("predict", "--json", "--uki", uki, "--pcr", "11", "--phase", b"enter-\xff")
+    assert r.returncode == 1 and r.stdout == b"" and b"not UTF-8" in r.stderr and shown(b"enter-\xff") in r.stderr
+    odd = os.fsencode(tmp_path) + b"/uki-\xfe.efi"
+    os.link(uki, odd)
+    r = run_bytes("predict", "--json", "--uki", odd, "--pcr", "11")
+    assert r.returncode == 1 and r.stdout == b"" and shown(odd) in r.stderr and b"not UTF-8" in r.stderr
+    r = run_bytes("predict", "--uki", odd, "--pcr", "11", "--phase", b"enter-\xff")
+    assert r.returncode == 0 and odd in r.stdout, r.stderr
 
 
 # --------------------------------------------------------------------------
