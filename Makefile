@@ -27,7 +27,7 @@ STUB_SRC := $(sort $(wildcard stub/*.c))
 ADDON_STUB_SRC := addon-stub/addon.c
 HOST_SRC := host-tools/main.c host-tools/build.c host-tools/util.c host-tools/pe-edit.c \
 	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/predict-options.c \
-	host-tools/predict-inputs.c host-tools/cpio.c host-tools/signature-archives.c \
+	host-tools/predict-inputs.c host-tools/addon-list.c host-tools/cpio.c host-tools/signature-archives.c \
 	host-tools/eventlog.c host-tools/eventlog-replay.c host-tools/eventlog-expect.c host-tools/eventlog-report.c \
 	host-tools/json-writer.c host-tools/pcr-policy.c host-tools/sign.c
 HOST_SRC += host-tools/base64.c host-tools/pem.c host-tools/key-file.c host-tools/pcrsig-file.c

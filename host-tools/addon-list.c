@@ -236,16 +236,16 @@ int addon_list_predict(const struct addon_list *l, struct prediction *p, enum ad
 	return 0;
 }
 
-static void add_piece(const struct host_addon *a, enum addon_part part, struct addon_piece *out, size_t cap,
+static void add_piece(const struct host_addon *a, enum addon_part part, struct initrd_span *out, size_t cap,
 		      size_t *n)
 {
 	const struct addon_span *s = part_of(a, part);
 
 	if (s && *n < cap)
-		out[(*n)++] = (struct addon_piece){ a->buf + s->offset, s->present, s->size };
+		out[(*n)++] = (struct initrd_span){ a->buf + s->offset, s->present, s->size };
 }
 
-size_t addon_list_pieces(const struct addon_list *l, enum initrd_slot slot, struct addon_piece *out, size_t cap)
+size_t addon_list_pieces(const struct addon_list *l, enum initrd_slot slot, struct initrd_span *out, size_t cap)
 {
 	size_t n = 0;
 

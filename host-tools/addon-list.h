@@ -57,7 +57,7 @@ enum addon_events {
 int addon_list_predict(const struct addon_list *l, struct prediction *p, enum addon_events which);
 
 /* One initrd piece: @present bytes at @data, then zeros up to @size. */
-struct addon_piece {
+struct initrd_span {
 	const uint8_t *data;
 	uint64_t present;
 	uint64_t size;
@@ -67,6 +67,6 @@ struct addon_piece {
  * The pieces of @slot (INITRD_SLOT_UCODE_ADDONS, INITRD_SLOT_ADDON_INITRDS)
  * in concatenation order into @out (room for @cap); returns how many.
  */
-size_t addon_list_pieces(const struct addon_list *l, enum initrd_slot slot, struct addon_piece *out, size_t cap);
+size_t addon_list_pieces(const struct addon_list *l, enum initrd_slot slot, struct initrd_span *out, size_t cap);
 
 #endif

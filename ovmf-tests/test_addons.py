@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import struct
 import subprocess
@@ -167,6 +168,19 @@ def esp_files(workdir: Path, uki: Path, all_addons: list[Addon]) -> dict:
     return files
 
 
+def predicted(workdir: Path, files: dict, *args: str) -> dict:
+    """`predict --esp` over a host copy of the ESP: bank -> {pcr: value}."""
+    root = workdir / "esp-host"
+    for path, data in files.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(Path(data).read_bytes() if isinstance(data, str) else data)
+    r = subprocess.run([str(CLI), "predict", "--esp", str(root), "--esp-path", "\\EFI\\BOOT\\BOOTX64.EFI", "--json",
+                        *args], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return {bank: {e["pcr"]: bytes.fromhex(e["hash"]) for e in entries} for bank, entries in json.loads(r.stdout).items()}
+
+
 def logged_pcr12(facts) -> list:
     return [(e.type, e.data, e.digests[harness.TPM2_ALG_SHA256]) for e in harness.parse_tcg_log(facts.eventlog)
             if e.pcr == 12]
@@ -190,7 +204,8 @@ def test_our_stub_applies_and_measures_addons(kernel, workdir):
     all_addons = addons(kernel.version)
     uki = build_uki(workdir, kernel, harness.REPO_ROOT / "build" / "sysext-stub-x64.efi", "uki.efi")
     esp = workdir / "esp.img"
-    harness.build_esp(esp, esp_files(workdir, uki, all_addons))
+    files = esp_files(workdir, uki, all_addons)
+    harness.build_esp(esp, files)
     result = harness.boot(esp, workdir=workdir / "boot", tpm=True)
     facts = result.facts
     assert result.reason == "poweroff" and facts.complete, tail(result)
@@ -208,8 +223,12 @@ def test_our_stub_applies_and_measures_addons(kernel, workdir):
                 for d in (p.encode() + b"\0", data)]
     events = pcr12_events(ours, archives)
     assert logged_pcr12(facts) == [(t, ed, hashlib.sha256(m).digest()) for t, ed, m in events]
+    prediction = predicted(workdir, files, "--pcr", "12", "--pcr", "9")
     for bank in ("sha1", "sha256", "sha384"):
         assert facts.pcrs[bank][12] == extend([m for _, _, m in events], bank), f"PCR 12 ({bank})"
+        # predict agrees, and on PCR 9 too: the kernel's command line and the whole initrd, addon pieces included.
+        assert prediction[bank][12] == facts.pcrs[bank][12], f"predict: PCR 12 ({bank})"
+        assert prediction[bank][9] == facts.pcrs[bank][9], f"predict: PCR 9 ({bank})"
 
     log = result.log
     for name, why in (("a-uname.addon.efi", "skipped, .uname does not match the UKI's"),
@@ -228,7 +247,8 @@ def test_systemd_stub_262_applies_the_same_addons(kernel, workdir, systemd_stub_
     all_addons = addons(kernel.version)
     uki = build_uki(workdir, kernel, systemd_stub_262, "uki262.efi")
     esp = workdir / "esp262.img"
-    harness.build_esp(esp, esp_files(workdir, uki, all_addons))
+    files = esp_files(workdir, uki, all_addons)
+    harness.build_esp(esp, files)
     result = harness.boot(esp, workdir=workdir / "boot262", tpm=True)
     facts = result.facts
     assert result.reason == "poweroff" and facts.complete, tail(result)
@@ -253,6 +273,10 @@ def test_systemd_stub_262_applies_the_same_addons(kernel, workdir, systemd_stub_
     for _, _, digest in logged:
         replayed = hashlib.sha256(replayed + digest).digest()
     assert facts.pcrs["sha256"][12] == replayed
+    # predict models systemd-stub 262: its prefix .uname rule, its archives, the same addon events.
+    prediction = predicted(workdir, files, "--scheme=systemd", "--systemd-version", "262", "--pcr", "12")
+    for bank in ("sha1", "sha256", "sha384"):
+        assert prediction[bank][12] == facts.pcrs[bank][12], f"predict --scheme=systemd: PCR 12 ({bank})"
     assert ".uname mismatch between a-uname.addon.efi and UKI, ignoring" in result.log
 
 
