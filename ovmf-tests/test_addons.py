@@ -295,7 +295,8 @@ def make_signed_addon(workdir: Path, name: str, cmdline: bytes, sign: bool, tamp
 def test_secure_boot_uses_signed_addons_and_refuses_the_others(kernel, workdir):
     """Under Secure Boot (OVMF's snakeoil db) the firmware verifies each addon as it loads it: the signed one
     is used; an unsigned one and a signed one with a byte changed are refused, one line each, and the
-    signed UKI boots on with its own command line plus the signed addon's."""
+    signed UKI boots on with its own command line plus the signed addon's. No TPM here: the addon
+    applies all the same, unmeasured."""
     unsigned_kernel = dataclasses.replace(kernel, vmlinuz=strip_signature(workdir, kernel.vmlinuz))
     uki = sign_with_snakeoil(workdir, build_uki(workdir, unsigned_kernel,
                                                 harness.REPO_ROOT / "build" / "sysext-stub-x64.efi", "uki.efi"))
@@ -307,10 +308,11 @@ def test_secure_boot_uses_signed_addons_and_refuses_the_others(kernel, workdir):
                                                                 True, tamper=True)}
     esp = workdir / "esp-sb.img"
     harness.build_esp(esp, files)
-    result = harness.boot(esp, workdir=workdir / "boot-sb", tpm=True, secure_boot=True)
+    result = harness.boot(esp, workdir=workdir / "boot-sb", tpm=False, secure_boot=True)
     facts = result.facts
     assert result.reason == "poweroff" and facts.complete, tail(result)
     assert facts.secure_boot is True, "the guest must see SecureBoot=1"
+    assert not facts.tpm_present and facts.efivar_str("StubPcrKernelParameters") is None
     assert facts.cmdline == f"{BASE_CMDLINE} addon.signed=1", facts.cmdline
     lines = [line for line in result.log.splitlines() if "sysext-stub:" in line]
     for name in ("unsigned.addon.efi", "tampered.addon.efi"):

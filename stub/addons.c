@@ -61,8 +61,8 @@ static EFI_STATUS copy_part(enum addon_part part, const UINT8 *src, UINT64 size,
 }
 
 /* Inspect the mapped addon and copy out what it contributes; when it is not used, say why in one line. */
-static BOOLEAN take_parts(const EFI_LOADED_IMAGE *li, const CHAR16 *path, const void *uname,
-				     UINTN uname_size, struct addon_entry *e)
+static BOOLEAN take_parts(const EFI_LOADED_IMAGE *li, const CHAR16 *path, const void *uname, UINTN uname_size,
+			  struct addon_entry *e)
 {
 	const UINT8 *base = li->ImageBase;
 	struct addon_info info;
