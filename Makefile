@@ -1,6 +1,7 @@
 # sysext-stub - build, test, demo.
 #
-#   make            the EFI stub build/sysext-stub-x64.efi and the CLI build/sysext-stub
+#   make            the EFI stub build/sysext-stub-x64.efi, the addon stub
+#                   build/sysext-addon-x64.efi.stub and the CLI build/sysext-stub
 #   make demo       install what is missing, build, boot a demo UKI under QEMU/OVMF/swtpm
 #   make check      install what is missing, build, run every test
 #   make unit       host unit tests only (ASan/UBSan)
@@ -23,9 +24,10 @@ FUZZ_SHORT_SECONDS ?= 10
 MEASURE_SRC := $(sort $(wildcard measure/*.c))
 EFILIB_SRC := $(sort $(wildcard efi-lib/*.c))
 STUB_SRC := $(sort $(wildcard stub/*.c))
+ADDON_STUB_SRC := addon-stub/addon.c
 HOST_SRC := host-tools/main.c host-tools/build.c host-tools/util.c host-tools/pe-edit.c \
 	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/predict-options.c \
-	host-tools/predict-inputs.c host-tools/cpio.c host-tools/signature-archives.c \
+	host-tools/predict-inputs.c host-tools/addon-list.c host-tools/cpio.c host-tools/signature-archives.c \
 	host-tools/eventlog.c host-tools/eventlog-replay.c host-tools/eventlog-expect.c host-tools/eventlog-report.c \
 	host-tools/json-writer.c host-tools/pcr-policy.c host-tools/sign.c
 HOST_SRC += host-tools/base64.c host-tools/pem.c host-tools/key-file.c host-tools/pcrsig-file.c
@@ -73,7 +75,7 @@ TEST_MEASURE_OBJ := $(patsubst %.c,$(B)/test/%.o,$(MEASURE_SRC))
 # Keep intermediate objects (tests) so `make unit` does not rebuild everything.
 .SECONDARY:
 
-all: $(B)/sysext-stub-x64.efi $(B)/sysext-stub
+all: $(B)/sysext-stub-x64.efi $(B)/sysext-addon-x64.efi.stub $(B)/sysext-stub
 
 # ---------------------------------------------------------------- EFI stub
 $(B)/efi/%.o: %.c
@@ -102,6 +104,17 @@ $(B)/sysext-stub-x64.efi $(B)/fault/sysext-stub-x64.efi: %.efi: %.so $(B)/efi-po
 	$(B)/efi-postlink $@.tmp
 	mv $@.tmp $@
 
+# The addon stub (addon-stub/): the PE every addon `sysext-stub build --addon` makes starts from.
+$(B)/sysext-addon-x64.so: $(patsubst %.c,$(B)/efi/%.o,$(ADDON_STUB_SRC)) linker.lds
+	ld $(EFI_LDFLAGS) $(GNUEFI_LIB)/crt0-efi-x86_64.o $(filter %.o,$^) \
+		-L$(GNUEFI_LIB) -lefi -lgnuefi $(LIBGCC) -o $@
+
+$(B)/sysext-addon-x64.efi.stub: $(B)/sysext-addon-x64.so $(B)/efi-postlink
+	objcopy $(addprefix -j ,$(EFI_SECTIONS)) --target efi-app-x86_64 --subsystem=10 --strip-all \
+		--file-alignment 4096 --section-alignment 4096 $< $@.tmp
+	$(B)/efi-postlink $@.tmp
+	mv $@.tmp $@
+
 # ---------------------------------------------------------------- host CLI
 $(B)/host/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -122,8 +135,11 @@ $(B)/asan/%.o: %.c
 $(B)/asan/sysext-stub: $(patsubst %.c,$(B)/asan/%.o,$(HOST_SRC) $(MEASURE_SRC))
 	$(CC) $(HOST_LDFLAGS) $(SAN_FLAGS) $^ -lcrypto -lpthread -o $@
 
-# `build` finds its default stub next to the CLI, as it does for build/sysext-stub.
+# `build` finds its default stubs next to the CLI, as it does for build/sysext-stub.
 $(B)/asan/sysext-stub-x64.efi: $(B)/sysext-stub-x64.efi
+	@mkdir -p $(dir $@)
+	cp $< $@
+$(B)/asan/sysext-addon-x64.efi.stub: $(B)/sysext-addon-x64.efi.stub
 	@mkdir -p $(dir $@)
 	cp $< $@
 
@@ -272,8 +288,8 @@ cli-check: all
 # 0, 1 or 2); a failed allocation returns NULL, as in libc, so the CLI's own handling is tested.
 CLI_SAN_ENV := ASAN_OPTIONS=exitcode=86:detect_leaks=1:allocator_may_return_null=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87 LSAN_OPTIONS=exitcode=88
-cli-asan-check: all $(B)/asan/sysext-stub $(B)/asan/sysext-stub-x64.efi $(B)/test/test-systemd-json \
-		$(B)/test/test-systemd-json-plain
+cli-asan-check: all $(B)/asan/sysext-stub $(B)/asan/sysext-stub-x64.efi $(B)/asan/sysext-addon-x64.efi.stub \
+		$(B)/test/test-systemd-json $(B)/test/test-systemd-json-plain
 	SYSEXT_STUB_CLI=$(CURDIR)/$(B)/asan/sysext-stub $(CLI_SAN_ENV) $(PYTHON) -m pytest -v -p no:cacheprovider tests/cli
 
 # The plain (unsanitized) CLI under valgrind: no memory errors, no definite or indirect leaks.

@@ -75,6 +75,11 @@ EFI_STATUS mem_alloc_code_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret)
 	return alloc_pages(EfiLoaderCode, pages, ret);
 }
 
+EFI_STATUS mem_alloc_table_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret)
+{
+	return alloc_pages(EfiACPIReclaimMemory, pages, ret);
+}
+
 void mem_free_pages(EFI_PHYSICAL_ADDRESS addr, UINTN pages)
 {
 	if (pages == 0)

@@ -22,7 +22,12 @@ void mem_free(void *p);
 EFI_STATUS mem_alloc_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret);
 /* The same as EfiLoaderCode, for an image the stub loads (the embedded kernel). */
 EFI_STATUS mem_alloc_code_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret);
-/* Free pages from mem_alloc_pages() or mem_alloc_code_pages(); 0 pages is ignored. */
+/*
+ * The same as EfiACPIReclaimMemory, for a configuration table handed to
+ * the kernel (a devicetree): the kernel keeps it until it has parsed it.
+ */
+EFI_STATUS mem_alloc_table_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret);
+/* Free pages from any mem_alloc_*_pages(); 0 pages is ignored. */
 void mem_free_pages(EFI_PHYSICAL_ADDRESS addr, UINTN pages);
 
 /*

@@ -74,20 +74,25 @@ BOOLEAN measurer_init(struct measurer *m)
 	return m->tcg2 || m->cc;
 }
 
-static struct measure_event *make_event(UINT32 index, const CHAR16 *description)
+/* An event record of @type whose data is @size bytes at @data. */
+static struct measure_event *make_event(UINT32 index, UINT32 type, const void *data, UINTN size)
 {
-	UINTN desc_size = (StrLen(description) + 1) * sizeof(CHAR16);
-	struct measure_event *ev = mem_alloc_zero(sizeof(*ev) + desc_size);
+	struct measure_event *ev = mem_alloc_zero(sizeof(*ev) + size);
 
 	if (!ev)
 		return NULL;
-	ev->size = sizeof(*ev) + desc_size;
+	ev->size = sizeof(*ev) + size;
 	ev->header_size = sizeof(*ev) - sizeof(ev->size);
 	ev->header_version = 1;
 	ev->index = index;
-	ev->event_type = EV_IPL;
-	CopyMem(ev->data, (void *)description, desc_size);
+	ev->event_type = type;
+	CopyMem(ev->data, (void *)data, size);
 	return ev;
+}
+
+static UINTN description_size(const CHAR16 *description)
+{
+	return (StrLen(description) + 1) * sizeof(CHAR16);
 }
 
 /*
@@ -104,7 +109,8 @@ static EFI_STATUS absorb_log_full(struct measurer *m, EFI_STATUS err)
 	return EFI_SUCCESS;
 }
 
-EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 len, const CHAR16 *description)
+EFI_STATUS measure_typed(struct measurer *m, UINT32 pcr, const void *data, UINT64 len, UINT32 type,
+			 const void *event_data, UINTN event_size, const CHAR16 *description)
 {
 	struct measure_event *ev;
 	EFI_STATUS err = EFI_SUCCESS;
@@ -117,7 +123,8 @@ EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 
 		err = cc->map_pcr_to_mr_index(cc, pcr, &mr);
 		if (EFI_ERROR(err))
 			return err;
-		ev = make_event(mr, description);
+		/* The CC log knows EV_IPL only (systemd-stub 261+ logs its tagged events there so, too). */
+		ev = make_event(mr, EV_IPL, description, description_size(description));
 		if (!ev)
 			return EFI_OUT_OF_RESOURCES;
 		err = absorb_log_full(m, cc->hash_log_extend_event(cc, 0, (EFI_PHYSICAL_ADDRESS)(UINTN)data, len, ev));
@@ -128,7 +135,7 @@ EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 
 	if (m->tcg2) {
 		struct tcg2_protocol *tcg2 = m->tcg2;
 
-		ev = make_event(pcr, description);
+		ev = make_event(pcr, type, event_data, event_size);
 		if (!ev)
 			return EFI_OUT_OF_RESOURCES;
 		err = tcg2->hash_log_extend_event(tcg2, 0, (EFI_PHYSICAL_ADDRESS)(UINTN)data, len, ev);
@@ -138,4 +145,9 @@ EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 
 		err = absorb_log_full(m, err);
 	}
 	return err;
+}
+
+EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 len, const CHAR16 *description)
+{
+	return measure_typed(m, pcr, data, len, EV_IPL, description, description_size(description), description);
 }

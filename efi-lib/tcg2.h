@@ -10,6 +10,7 @@
 #include <efi.h>
 
 #define EV_IPL 0x0000000d
+#define EV_EVENT_TAG 0x00000006
 
 struct measurer {
 	void *tcg2; /* EFI_TCG2_PROTOCOL with a TPM present, or NULL */
@@ -26,5 +27,14 @@ BOOLEAN measurer_init(struct measurer *m);
  * (extended, log full) counts as measured, with one warning per boot.
  */
 EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 len, const CHAR16 *description);
+
+/*
+ * The same with an event of any @type whose event data are the
+ * @event_size bytes at @event_data (e.g. an EV_EVENT_TAG record). The
+ * confidential-computing log, which knows no tags, gets an EV_IPL event
+ * described by @description instead.
+ */
+EFI_STATUS measure_typed(struct measurer *m, UINT32 pcr, const void *data, UINT64 len, UINT32 type,
+			 const void *event_data, UINTN event_size, const CHAR16 *description);
 
 #endif

@@ -6,7 +6,9 @@
  * VirtualAddress aligned to SectionAlignment, raw data to FileAlignment,
  * VirtualSize = the part's real size. Headers (section count, SizeOfImage,
  * SizeOfInitializedData, CheckSum) are updated. An Authenticode signature on
- * the stub is dropped (sign the UKI afterwards).
+ * the stub is dropped (sign the UKI afterwards). With --addon it assembles
+ * an addon the same way, around the addon stub, from the parts
+ * measure/addon.h uses, and checks the result by that same rule.
  */
 #include "build.h"
 
@@ -23,6 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "measure/addon.h"
 #include "measure/endian.h"
 #include "measure/json.h"
 #include "measure/pcrsig.h"
@@ -46,20 +49,37 @@ static const struct build_part parts_template[BUILD_N_PARTS] = {
 	{ "linux", ".linux", 0, NULL, NULL, 0 },
 	{ "pcrsig", ".pcrsig", 0, NULL, NULL, 0 },
 };
-#define N_PARTS BUILD_N_PARTS
 #define PART_LINUX 5 /* index of .linux in parts_template */
+
+/* An addon's, in ukify's order: what measure/addon.h uses, and the .uname it is checked by. */
+static const struct build_part addon_parts_template[BUILD_N_ADDON_PARTS] = {
+	{ "cmdline", ".cmdline", 1, NULL, NULL, 0 },
+	{ "dtb", ".dtb", 0, NULL, NULL, 0 },
+	{ "uname", ".uname", 1, NULL, NULL, 0 },
+	{ "initrd", ".initrd", 0, NULL, NULL, 0 },
+	{ "ucode", ".ucode", 0, NULL, NULL, 0 },
+};
+/* Room for either kind. */
+#define N_PARTS_MAX (BUILD_N_PARTS > BUILD_N_ADDON_PARTS ? BUILD_N_PARTS : BUILD_N_ADDON_PARTS)
 
 void build_parts_init(struct build_part parts[BUILD_N_PARTS])
 {
 	memcpy(parts, parts_template, sizeof(parts_template));
 }
 
+void build_addon_parts_init(struct build_part parts[BUILD_N_ADDON_PARTS])
+{
+	memcpy(parts, addon_parts_template, sizeof(addon_parts_template));
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: sysext-stub build --linux FILE --output FILE [options]\n"
-		"Assemble a Unified Kernel Image around the stub.\n\n"
-		"  --stub FILE         EFI stub (default: sysext-stub-x64.efi next to this program)\n"
+		"       sysext-stub build --addon --output FILE [addon options]\n"
+		"Assemble a Unified Kernel Image around the stub, or a UKI addon.\n\n"
+		"  --stub FILE         EFI stub (default: sysext-stub-x64.efi next to this program;\n"
+		"                      with --addon sysext-addon-x64.efi.stub, or systemd's addonx64.efi.stub)\n"
 		"  --linux FILE        kernel image (PE/EFI, e.g. /boot/vmlinuz-*)  -> .linux\n"
 		"  --initrd FILE       initrd                                        -> .initrd\n"
 		"  --cmdline TEXT|@FILE   kernel command line                        -> .cmdline\n"
@@ -67,7 +87,13 @@ static void usage(FILE *f)
 		"  --uname TEXT|@FILE  kernel version string                         -> .uname\n"
 		"  --pcrpkey FILE      PEM public key for signed PCR policies        -> .pcrpkey\n"
 		"  --pcrsig FILE       PCR signature JSON                            -> .pcrsig\n"
-		"  --output FILE       the UKI to write (written atomically)\n");
+		"  --output FILE       the UKI to write (written atomically)\n\n"
+		"Addon options (--addon; at least one of the first four):\n"
+		"  --cmdline TEXT|@FILE   appended to the UKI's command line         -> .cmdline\n"
+		"  --initrd FILE       an initrd appended to the UKI's                -> .initrd\n"
+		"  --ucode FILE        a microcode initrd, put before the UKI's       -> .ucode\n"
+		"  --dtb FILE          a devicetree                                   -> .dtb\n"
+		"  --uname TEXT|@FILE  the only UKI kernel version it applies to      -> .uname\n");
 }
 
 static int load_part(struct build_part *p)
@@ -151,11 +177,11 @@ static int check_part_content(struct build_part *p)
 	return 0;
 }
 
-static int check_stub(const char *path, const struct pe_image *img, const struct build_part *parts)
+static int check_stub(const char *path, const struct pe_image *img, const struct build_part *parts, size_t n_parts)
 {
 	if (img->subsystem != PE_SUBSYSTEM_EFI_APPLICATION)
 		return errorf("%s: not an EFI application (PE subsystem %u)", path, img->subsystem);
-	for (size_t i = 0; i < N_PARTS; i++)
+	for (size_t i = 0; i < n_parts; i++)
 		if (parts[i].arg && pe_find_section(img, parts[i].section))
 			return errorf("%s: already has a %s section (is it a UKI rather than a stub?)", path,
 				      parts[i].section);
@@ -204,7 +230,7 @@ static int stub_kept_size(const char *path, const struct pe_image *img, size_t l
 }
 
 int build_assemble(const char *stub_path, const uint8_t *stub, size_t stub_len, const struct build_part *parts,
-		   uint8_t **ret_buf, size_t *ret_len)
+		   size_t n_parts, uint8_t **ret_buf, size_t *ret_len)
 {
 	struct pe_image *img = calloc(1, sizeof(*img));
 	uint32_t n_new = 0, va, raw, headers_end, first_raw = UINT32_MAX, init_data;
@@ -222,14 +248,14 @@ int build_assemble(const char *stub_path, const uint8_t *stub, size_t stub_len, 
 		errorf("%s: not a usable PE file (%s)", stub_path, ms_strerror(r));
 		goto out;
 	}
-	if (check_stub(stub_path, img, parts) < 0 || stub_kept_size(stub_path, img, stub_len, &kept) < 0)
+	if (check_stub(stub_path, img, parts, n_parts) < 0 || stub_kept_size(stub_path, img, stub_len, &kept) < 0)
 		goto out;
 	if (img->n_sections == 0) {
 		errorf("%s: has no sections", stub_path);
 		goto out;
 	}
 
-	for (size_t i = 0; i < N_PARTS; i++)
+	for (size_t i = 0; i < n_parts; i++)
 		n_new += parts[i].arg != NULL;
 	if (img->n_sections + n_new > PE_MAX_SECTIONS) {
 		errorf("%s: too many sections", stub_path);
@@ -258,7 +284,7 @@ int build_assemble(const char *stub_path, const uint8_t *stub, size_t stub_len, 
 	{
 		uint32_t v = va;
 
-		for (size_t i = 0; i < N_PARTS; i++) {
+		for (size_t i = 0; i < n_parts; i++) {
 			uint32_t raw_size, vsize_aligned;
 
 			if (!parts[i].arg)
@@ -298,7 +324,7 @@ int build_assemble(const char *stub_path, const uint8_t *stub, size_t stub_len, 
 	{
 		uint32_t hdr = pe_section_table_end(img);
 
-		for (size_t i = 0; i < N_PARTS; i++) {
+		for (size_t i = 0; i < n_parts; i++) {
 			uint8_t *h = out + hdr;
 			uint32_t raw_size, vsize_aligned;
 
@@ -341,7 +367,7 @@ out:
 	return ret;
 }
 
-static char *default_stub_path(void)
+static char *default_stub_path(const char *name)
 {
 	char self[4096], *slash, *path = NULL;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -353,7 +379,7 @@ static char *default_stub_path(void)
 	if (!slash)
 		return NULL;
 	*slash = '\0';
-	if (asprintf(&path, "%s/sysext-stub-x64.efi", self) < 0)
+	if (asprintf(&path, "%s/%s", self, name) < 0)
 		return NULL;
 	if (access(path, R_OK) != 0) {
 		free(path);
@@ -362,11 +388,55 @@ static char *default_stub_path(void)
 	return path;
 }
 
+/* An addon must be one measure/addon.h uses: the same rule the stub applies. */
+static int check_addon(const char *output, const char *stub_path, const uint8_t *buf, size_t len)
+{
+	struct pe_image *img = calloc(1, sizeof(*img));
+	struct addon_info info;
+	enum addon_verdict v;
+
+	if (!img)
+		return errorf("out of memory");
+	v = addon_inspect(buf, len, PE_LAYOUT_FILE, img, &info);
+	free(img);
+	if (v != ADDON_USE)
+		return errorf("%s: the addon built around %s would not be used: %s", output, stub_path,
+			      addon_verdict_reason(v));
+	return 0;
+}
+
+/* Put each option given into its part; one the kind has no part for is refused. */
+static int assign_parts(const char *const given[], const struct option *longopts, int addon, struct build_part *parts,
+			size_t n_parts)
+{
+	for (size_t o = 0; longopts[o].name; o++) {
+		int found = 0;
+
+		if (!given[o])
+			continue;
+		for (size_t i = 0; i < n_parts; i++)
+			if (strcmp(longopts[o].name, parts[i].option) == 0) {
+				parts[i].arg = given[o];
+				found = 1;
+			}
+		if (!found)
+			return errorf("build: --%s is not part of %s", longopts[o].name, addon ? "an addon" : "a UKI");
+	}
+	return 0;
+}
+
+static int any_given(const struct build_part *parts, size_t n_parts, const char *const sections[])
+{
+	for (size_t i = 0; i < n_parts; i++)
+		for (size_t k = 0; sections[k]; k++)
+			if (parts[i].arg && strcmp(parts[i].section, sections[k]) == 0)
+				return 1;
+	return 0;
+}
+
 int cmd_build(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "stub", required_argument, NULL, 's' },
-		{ "output", required_argument, NULL, 'o' },
 		{ "os-release", required_argument, NULL, 0 },
 		{ "cmdline", required_argument, NULL, 0 },
 		{ "uname", required_argument, NULL, 0 },
@@ -374,15 +444,22 @@ int cmd_build(int argc, char **argv)
 		{ "initrd", required_argument, NULL, 0 },
 		{ "linux", required_argument, NULL, 0 },
 		{ "pcrsig", required_argument, NULL, 0 },
+		{ "dtb", required_argument, NULL, 0 },
+		{ "ucode", required_argument, NULL, 0 },
+		{ "stub", required_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "addon", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct build_part parts[N_PARTS];
+	static const char *const addon_content[] = { ".cmdline", ".dtb", ".initrd", ".ucode", NULL };
+	const char *given[sizeof(longopts) / sizeof(longopts[0])] = { NULL };
+	struct build_part parts[N_PARTS_MAX];
 	const char *output = NULL;
 	char *stub_path = NULL;
 	uint8_t *stub = NULL, *uki = NULL;
-	size_t stub_len = 0, uki_len = 0;
-	int c, idx, ret = 1;
+	size_t stub_len = 0, uki_len = 0, n_parts = BUILD_N_PARTS;
+	int c, idx, ret = 1, addon = 0;
 
 	build_parts_init(parts);
 	optind = 1;
@@ -395,14 +472,15 @@ int cmd_build(int argc, char **argv)
 		case 'o':
 			output = optarg;
 			break;
+		case 'a':
+			addon = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			ret = 0;
 			goto out;
 		case 0:
-			for (size_t i = 0; i < N_PARTS; i++)
-				if (strcmp(longopts[idx].name, parts[i].option) == 0)
-					parts[i].arg = optarg;
+			given[idx] = optarg;
 			break;
 		default:
 			usage(stderr);
@@ -413,31 +491,45 @@ int cmd_build(int argc, char **argv)
 		errorf("build: unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
-	if (!output || !parts[PART_LINUX].arg) {
-		errorf("build: --linux and --output are required (see sysext-stub build --help)");
+	if (addon) {
+		n_parts = BUILD_N_ADDON_PARTS;
+		build_addon_parts_init(parts);
+	}
+	if (assign_parts(given, longopts, addon, parts, n_parts) < 0)
+		goto out;
+	if (!output || (!addon && !parts[PART_LINUX].arg)) {
+		errorf("build: %s required (see sysext-stub build --help)",
+		       addon ? "--output is" : "--linux and --output are");
+		goto out;
+	}
+	if (addon && !any_given(parts, n_parts, addon_content)) {
+		errorf("build: an addon needs at least one of --cmdline, --dtb, --initrd, --ucode");
 		goto out;
 	}
 	if (!stub_path)
-		stub_path = default_stub_path();
+		stub_path = default_stub_path(addon ? "sysext-addon-x64.efi.stub" : "sysext-stub-x64.efi");
 	if (!stub_path) {
-		errorf("build: --stub is required (no sysext-stub-x64.efi next to this program)");
+		errorf("build: --stub is required (no %s next to this program)",
+		       addon ? "sysext-addon-x64.efi.stub" : "sysext-stub-x64.efi");
 		goto out;
 	}
 
 	if (read_file(stub_path, STUB_SIZE_MAX, &stub, &stub_len) < 0)
 		goto out;
-	for (size_t i = 0; i < N_PARTS; i++)
+	for (size_t i = 0; i < n_parts; i++)
 		if (parts[i].arg && (load_part(&parts[i]) < 0 || check_part_content(&parts[i]) < 0))
 			goto out;
-	if (check_kernel(&parts[PART_LINUX]) < 0)
+	if (!addon && check_kernel(&parts[PART_LINUX]) < 0)
 		goto out;
-	if (build_assemble(stub_path, stub, stub_len, parts, &uki, &uki_len) < 0)
+	if (build_assemble(stub_path, stub, stub_len, parts, n_parts, &uki, &uki_len) < 0)
+		goto out;
+	if (addon && check_addon(output, stub_path, uki, uki_len) < 0)
 		goto out;
 	if (write_file_atomic(output, uki, uki_len, 0666) < 0)
 		goto out;
 	ret = 0;
 out:
-	for (size_t i = 0; i < N_PARTS; i++)
+	for (size_t i = 0; i < n_parts; i++)
 		free(parts[i].data);
 	free(uki);
 	free(stub);

@@ -19,12 +19,16 @@ struct build_part {
 	size_t size;         /* > 0 */
 };
 
-/* The parts in append order (.osrel .cmdline .uname .pcrpkey .initrd .linux .pcrsig), none given. */
+/* The parts of a UKI in append order (.osrel .cmdline .uname .pcrpkey .initrd .linux .pcrsig), none given. */
 #define BUILD_N_PARTS 7
 void build_parts_init(struct build_part parts[BUILD_N_PARTS]);
 
+/* The parts of an addon (measure/addon.h) in append order (.cmdline .dtb .uname .initrd .ucode), none given. */
+#define BUILD_N_ADDON_PARTS 5
+void build_addon_parts_init(struct build_part parts[BUILD_N_ADDON_PARTS]);
+
 /*
- * Lay out the UKI: the stub's headers and sections as they are (what
+ * Lay out the UKI (or addon: @n_parts parts): the stub's headers and sections as they are (what
  * follows its last section dropped), then each given part as a new
  * initialised read-only section, VirtualAddress aligned to
  * SectionAlignment after the one before, raw data aligned to
@@ -33,6 +37,6 @@ void build_parts_init(struct build_part parts[BUILD_N_PARTS]);
  * *@ret_buf, or -1 with the reason printed (naming @stub_path or the part).
  */
 int build_assemble(const char *stub_path, const uint8_t *stub, size_t stub_len, const struct build_part *parts,
-		   uint8_t **ret_buf, size_t *ret_len);
+		   size_t n_parts, uint8_t **ret_buf, size_t *ret_len);
 
 #endif

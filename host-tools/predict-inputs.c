@@ -13,6 +13,12 @@
 #include "measure/sysext-archive.h"
 
 #define UKI_SIZE_MAX ((uint64_t)4 << 30)
+/*
+ * The first systemd-stub whose addons are predicted: 257 added the
+ * initrd and microcode addons and the order 262 still has
+ * (docs/MEASUREMENTS.md); 254-256 are not modelled.
+ */
+#define SYSTEMD_ADDONS_SINCE 257
 #define SYSTEMD_DEFAULT_VERSION 252 /* Debian 12's systemd-stub */
 
 /*
@@ -120,8 +126,8 @@ int predict_resolve_defaults(struct predict_options *o)
 
 bool predict_have_sysext_input(const struct predict_options *o)
 {
-	return o->extra_dir || o->global_dir || o->global_cred_dir || o->n_files || o->n_manifests ||
-	       o->n_global_manifests || o->esp;
+	return o->extra_dir || o->global_dir || o->global_cred_dir || o->global_addon_dir || o->n_files ||
+	       o->n_manifests || o->n_global_manifests || o->esp;
 }
 
 const struct sysext_set *predict_set(const struct predict_inputs *in, enum ext_kind kind, enum sel_dir_role role)
@@ -282,6 +288,59 @@ static void warn_unread(const struct predict_options *o, const struct predict_in
 	}
 }
 
+/* The UKI's .uname as the stub compares it (its string ends at a NUL or the file's bytes), or NULL. */
+static const uint8_t *uki_uname(const struct loaded_uki *u, size_t *ret_len)
+{
+	const struct pe_section *s = u->buf ? pe_find_section(&u->img, ".uname") : NULL;
+	size_t offset = 0;
+
+	*ret_len = 0;
+	if (!s || s->virtual_size == 0)
+		return NULL;
+	pe_section_content(&u->img, s, &offset, ret_len);
+	return *ret_len ? u->buf + offset : NULL;
+}
+
+/*
+ * The addons, \loader\addons first, then the per-UKI directory, each picked
+ * by the selection rule and read by the stub's addon rule (addon-list.h).
+ */
+static int load_addons(const struct predict_options *o, struct predict_inputs *in)
+{
+	static const enum sel_dir_role roles[2] = { SEL_DIR_GLOBAL_ADDONS, SEL_DIR_PER_UKI };
+	bool ours = o->scheme == PREDICT_SCHEME_SYSEXT_STUB, reads = ours || o->systemd_version >= SYSTEMD_ADDONS_SINCE;
+	size_t uname_len;
+	const uint8_t *uname = uki_uname(&in->uki, &uname_len);
+
+	addon_list_init(&in->addons, ours ? ADDON_RULE_OURS : ADDON_RULE_SYSTEMD, uname, uname_len);
+	for (size_t r = 0; r < 2; r++) {
+		struct sysext_set *s = &in->addon_sets[r];
+		const char *dir = dir_of(o, roles[r]);
+		bool given = roles[r] == SEL_DIR_GLOBAL_ADDONS && dir;
+
+		sysext_set_init_addons(s, roles[r], rule_for(o), ours,
+				       roles[r] == SEL_DIR_PER_UKI ? in->extra_dir_len : EXTDIR_GLOBAL_ADDONS_LEN);
+		for (size_t k = 0; k < o->n_files; k++)
+			if (o->files[k].kind == EXT_KIND_ADDON && o->files[k].role == roles[r]) {
+				given = true;
+				if (reads && sysext_set_add_file(s, o->files[k].path) < 0)
+					return -1;
+			}
+		if (!reads) {
+			if (given)
+				warnf("addons are predicted for systemd-stub %u and later only: ignored",
+				      SYSTEMD_ADDONS_SINCE);
+			continue;
+		}
+		if ((dir && sysext_set_add_dir(s, dir, false) < 0) || sysext_set_finish(s) < 0)
+			return -1;
+		for (size_t i = 0; i < s->n; i++)
+			if (addon_list_add(&in->addons, s->files[i].name, s->files[i].path) < 0)
+				return -1;
+	}
+	return 0;
+}
+
 int predict_load_inputs(const struct predict_options *o, struct predict_inputs *in)
 {
 	unsigned roles_seen = 0;
@@ -301,7 +360,7 @@ int predict_load_inputs(const struct predict_options *o, struct predict_inputs *
 			return -1;
 		roles_seen |= 1u << t->role;
 	}
-	return 0;
+	return load_addons(o, in);
 }
 
 int predict_choose_banks(const struct predict_options *o, struct predict_inputs *in)
@@ -363,6 +422,9 @@ void predict_inputs_free(struct predict_inputs *in)
 		sysext_set_free(&in->sets[i]);
 	}
 	signature_archives_free(&in->sa);
+	for (size_t r = 0; r < 2; r++)
+		sysext_set_free(&in->addon_sets[r]);
+	addon_list_free(&in->addons);
 	free(in->uki.buf);
 	memset(in, 0, sizeof(*in));
 }

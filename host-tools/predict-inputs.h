@@ -9,7 +9,7 @@
  * them (measure/initrd.h gives the order).
  *
  *   predict_resolve_defaults(o);      --esp: the UKI and directories below it
- *   predict_load_inputs(o, &in);      UKI, companion sets picked and limited
+ *   predict_load_inputs(o, &in);      UKI, companion sets picked and limited, addons read
  *   predict_choose_banks(o, &in);     banks every file has a digest in
  *   predict_read_sets(o, &in, want);  hash every file once (+ its archive)
  *   predict_build_archives(o, &in);   .pcrsig merged, .pcrpkey, .osrel
@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addon-list.h"
 #include "predict-options.h"
 #include "measure/companion.h"
 #include "signature-archives.h"
@@ -52,6 +53,8 @@ struct predict_inputs {
 	uint8_t *archive[INITRD_SLOTS];
 	uint64_t archive_size[INITRD_SLOTS];
 	struct signature_archives sa; /* owns archive[] of the signature and public-key slots */
+	struct sysext_set addon_sets[2]; /* the addon files picked: \loader\addons, then the per-UKI directory */
+	struct addon_list addons;        /* those the stub uses, in that order (host-tools/addon-list.h) */
 };
 
 /*
@@ -69,8 +72,8 @@ bool predict_have_sysext_input(const struct predict_options *o);
 const struct sysext_set *predict_set(const struct predict_inputs *in, enum ext_kind kind, enum sel_dir_role role);
 
 /*
- * Load the UKI and pick both sysext sets as the stub would (names, limits,
- * order), into the zeroed @in. Returns 0, or -1 with the error printed
+ * Load the UKI, pick every companion set as the stub would (names, limits,
+ * order), and read the addons it would use, into the zeroed @in. Returns 0, or -1 with the error printed
  * (free @in either way).
  */
 int predict_load_inputs(const struct predict_options *o, struct predict_inputs *in);

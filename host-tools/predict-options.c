@@ -34,6 +34,8 @@ static const struct input_help {
 	{ PREDICT_OPT_GLOBAL_CONFEXT, "  --global-confext FILE  one global configuration extension (repeatable)\n" },
 	{ PREDICT_OPT_CRED, "  --cred FILE            one per-UKI credential (repeatable)\n" },
 	{ PREDICT_OPT_GLOBAL_CRED, "  --global-cred FILE     one credential of \\loader\\credentials (repeatable)\n" },
+	{ PREDICT_OPT_ADDON, "  --addon FILE           one per-UKI addon (*.addon.efi; repeatable)\n" },
+	{ PREDICT_OPT_GLOBAL_ADDON, "  --global-addon FILE    one addon of \\loader\\addons (repeatable)\n" },
 	{ PREDICT_OPT_MANIFEST,
 	  "  --manifest FILE        per-UKI sysexts, confexts and credentials as sha256sum output, no files\n"
 	  "                         needed (repeatable; the suffix of each name says its kind)\n" },
@@ -120,6 +122,8 @@ int predict_input_option(struct predict_options *o, int c, const char *arg)
 	case PREDICT_OPT_GLOBAL_CONFEXT: return push_file(o, arg, EXT_KIND_CONFEXT, SEL_DIR_GLOBAL);
 	case PREDICT_OPT_CRED: return push_file(o, arg, EXT_KIND_CREDENTIAL, SEL_DIR_PER_UKI);
 	case PREDICT_OPT_GLOBAL_CRED: return push_file(o, arg, EXT_KIND_CREDENTIAL, SEL_DIR_GLOBAL_CREDENTIALS);
+	case PREDICT_OPT_ADDON: return push_file(o, arg, EXT_KIND_ADDON, SEL_DIR_PER_UKI);
+	case PREDICT_OPT_GLOBAL_ADDON: return push_file(o, arg, EXT_KIND_ADDON, SEL_DIR_GLOBAL_ADDONS);
 	case PREDICT_OPT_MANIFEST: return push(&o->manifests, &o->n_manifests, arg);
 	case PREDICT_OPT_GLOBAL_MANIFEST: return push(&o->global_manifests, &o->n_global_manifests, arg);
 	case PREDICT_OPT_CMDLINE: o->cmdline = arg; break;

@@ -83,6 +83,8 @@ enum {
 	PREDICT_OPT_GLOBAL_CONFEXT,
 	PREDICT_OPT_CRED,
 	PREDICT_OPT_GLOBAL_CRED,
+	PREDICT_OPT_ADDON,
+	PREDICT_OPT_GLOBAL_ADDON,
 	PREDICT_OPT_END,
 };
 
@@ -111,7 +113,9 @@ enum {
 	{ "confext", required_argument, NULL, PREDICT_OPT_CONFEXT },                   \
 	{ "global-confext", required_argument, NULL, PREDICT_OPT_GLOBAL_CONFEXT },     \
 	{ "cred", required_argument, NULL, PREDICT_OPT_CRED },                         \
-	{ "global-cred", required_argument, NULL, PREDICT_OPT_GLOBAL_CRED }
+	{ "global-cred", required_argument, NULL, PREDICT_OPT_GLOBAL_CRED },           \
+	{ "addon", required_argument, NULL, PREDICT_OPT_ADDON },                       \
+	{ "global-addon", required_argument, NULL, PREDICT_OPT_GLOBAL_ADDON }
 
 /* Apply input option @c (a PREDICT_OPT_*) with @arg. Returns 0, or -1 with the error printed. */
 int predict_input_option(struct predict_options *o, int c, const char *arg);

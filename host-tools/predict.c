@@ -6,7 +6,9 @@
  * What is predicted (docs/MEASUREMENTS.md has the rules):
  *   PCR 11  UKI sections, canonical order, + boot phases (systemd-measure)
  *   PCR 12  a passed-in command line (only when the UKI has no .cmdline),
- *           then credentials and confexts: per file (ours) or per archive
+ *           the addons' command line and devicetrees, credentials and
+ *           confexts: per file (ours) or per archive, then the addons'
+ *           microcode and initrds (host-tools/addon-list.c)
  *   PCR 13  the sysexts: per file (sysext-stub) or per archive (systemd)
  *   PCR 9   what the Linux EFI stub measures: load options, then the initrd
  *
@@ -99,6 +101,7 @@ static int resolve_pcrs(struct predict_options *o, const struct predict_inputs *
 			bytes &= sysext_set_has_bytes(&in->sets[i]);
 			pcr12_files |= companion_targets[i].pcr == PCR_KERNEL_PARAMETERS && in->sets[i].n > 0;
 		}
+		pcr12_files |= in->addons.n > 0;
 		if (o->uki)
 			o->pcrs |= 1u << PCR_KERNEL_IMAGE;
 		if (predict_have_sysext_input(o) || o->uki)
@@ -127,20 +130,6 @@ static bool wants_archives(const struct predict_options *o)
 
 /* ---------------------------------------------------------------- PCR 11: the UKI */
 
-static int feed_zeros(struct multi_digest *md, uint64_t n)
-{
-	static const uint8_t zeros[4096];
-
-	while (n > 0) {
-		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
-
-		if (multi_digest_update(md, zeros, k) < 0)
-			return -1;
-		n -= k;
-	}
-	return 0;
-}
-
 /* Hash @size bytes of @s as the loader maps it, straight from the file: raw data, then zeros. */
 static int feed_section(struct multi_digest *md, const struct loaded_uki *u, const struct pe_section *s, uint64_t size)
 {
@@ -151,7 +140,7 @@ static int feed_section(struct multi_digest *md, const struct loaded_uki *u, con
 		present = (size_t)size;
 	if (multi_digest_update(md, u->buf + offset, present) < 0)
 		return -1;
-	return feed_zeros(md, size - present);
+	return multi_digest_update_zeros(md, size - present);
 }
 
 static int predict_sections(struct prediction *p, const struct loaded_uki *u, const char *path, enum uki_order order)
@@ -308,7 +297,7 @@ static int predict_companions(struct prediction *p, const struct predict_options
 	return 0;
 }
 
-/* A command line passed in (UTF-16 with its NUL), then the credentials and confexts. */
+/* A command line passed in (UTF-16 with its NUL), the addons' first events, the credentials and confexts, the addons' last. */
 static int predict_pcr12(struct prediction *p, const struct predict_options *o, const struct predict_inputs *in,
 			 const uint16_t *cmdline)
 {
@@ -322,7 +311,10 @@ static int predict_pcr12(struct prediction *p, const struct predict_options *o, 
 		if (r < 0)
 			return -1;
 	}
-	return predict_companions(p, o, in, PCR_KERNEL_PARAMETERS);
+	if (addon_list_predict(&in->addons, p, ADDON_EVENTS_EARLY) < 0 ||
+	    predict_companions(p, o, in, PCR_KERNEL_PARAMETERS) < 0)
+		return -1;
+	return addon_list_predict(&in->addons, p, ADDON_EVENTS_LATE);
 }
 
 static int set_initial(struct prediction *p, const struct predict_options *o)
@@ -353,43 +345,64 @@ static int predict_pcr13(struct prediction *p, const struct predict_options *o, 
 /* ---------------------------------------------------------------- PCR 9: what Linux's EFI stub measures */
 
 /*
- * PCR 9's initrd event: the pieces in the stub's slot order (measure/initrd.h),
- * laid out as it serves them (measure/initrd.c), hashed piece by piece
- * without building the concatenation. @arch holds the generated archives by
- * slot; the embedded .initrd comes from the UKI.
+ * The initrd's pieces in the stub's slot order (measure/initrd.h): the UKI's
+ * .ucode and .initrd as the loader maps them, the generated archives, the
+ * addons' pieces (several per slot).
  */
-static int predict_initrd(struct prediction *p, const struct loaded_uki *u, const char *path,
-			  uint8_t *const arch[INITRD_SLOTS], const uint64_t arch_size[INITRD_SLOTS])
+static size_t initrd_pieces(const struct predict_inputs *in, struct initrd_span out[INITRD_MAX_PIECES])
 {
-	const struct pe_section *s = pe_find_section(&u->img, ".initrd");
-	uint64_t sizes[INITRD_SLOTS], offsets[INITRD_SLOTS], total, pos = 0;
+	const struct loaded_uki *u = &in->uki;
+	size_t n = 0;
+
+	for (size_t slot = 0; slot < INITRD_SLOTS; slot++) {
+		const char *section = slot == INITRD_SLOT_UCODE ? ".ucode" : slot == INITRD_SLOT_EMBEDDED ? ".initrd" : NULL;
+		const struct pe_section *s = section ? pe_find_section(&u->img, section) : NULL;
+
+		if (slot == INITRD_SLOT_UCODE_ADDONS || slot == INITRD_SLOT_ADDON_INITRDS) {
+			n += addon_list_pieces(&in->addons, slot, out + n, INITRD_MAX_PIECES - n);
+		} else if (s && pe_section_loaded_size(s) > 0) {
+			size_t offset, present;
+
+			pe_section_content(&u->img, s, &offset, &present);
+			out[n++] = (struct initrd_span){ u->buf + offset, present, pe_section_loaded_size(s) };
+		} else if (!section && in->archive_size[slot]) {
+			out[n++] = (struct initrd_span){ in->archive[slot], in->archive_size[slot], in->archive_size[slot] };
+		}
+	}
+	return n;
+}
+
+/*
+ * PCR 9's initrd event: the pieces laid out as the stub serves them
+ * (measure/initrd.c), hashed piece by piece without building the
+ * concatenation.
+ */
+static int predict_initrd(struct prediction *p, const struct predict_inputs *in, const char *path)
+{
+	struct initrd_span pieces[INITRD_MAX_PIECES];
+	uint64_t sizes[INITRD_MAX_PIECES], offsets[INITRD_MAX_PIECES], total, pos = 0;
 	uint8_t d[BANK_COUNT][DIGEST_MAX] = { { 0 } };
+	size_t n = initrd_pieces(in, pieces);
 	struct multi_digest md;
 
-	for (size_t i = 0; i < INITRD_SLOTS; i++)
-		sizes[i] = i == INITRD_SLOT_EMBEDDED ? (s ? pe_section_loaded_size(s) : 0) : arch_size[i];
-	if (initrd_layout(sizes, INITRD_SLOTS, offsets, &total) != MS_OK)
+	for (size_t i = 0; i < n; i++)
+		sizes[i] = pieces[i].size;
+	if (initrd_layout(sizes, n, offsets, &total) != MS_OK)
 		return errorf("the initrd is too large");
 	if (total == 0)
 		return 0;
 	if (multi_digest_init(&md, p->banks) < 0)
 		return -1;
-	for (size_t i = 0; i < INITRD_SLOTS; i++) {
-		int r;
-
-		if (sizes[i] == 0)
-			continue;
-		r = feed_zeros(&md, offsets[i] - pos);
-		if (r == 0)
-			r = i == INITRD_SLOT_EMBEDDED ? feed_section(&md, u, s, sizes[i])
-						      : multi_digest_update(&md, arch[i], sizes[i]);
-		if (r < 0) {
+	for (size_t i = 0; i < n; i++) {
+		if (multi_digest_update_zeros(&md, offsets[i] - pos) < 0 ||
+		    multi_digest_update(&md, pieces[i].data, pieces[i].present) < 0 ||
+		    multi_digest_update_zeros(&md, pieces[i].size - pieces[i].present) < 0) {
 			multi_digest_free(&md);
 			return -1;
 		}
 		pos = offsets[i] + sizes[i];
 	}
-	if (feed_zeros(&md, total - pos) < 0) {
+	if (multi_digest_update_zeros(&md, total - pos) < 0) {
 		multi_digest_free(&md);
 		return -1;
 	}
@@ -404,7 +417,30 @@ static int predict_pcr9(struct prediction *p, const struct predict_options *o, c
 	if (cmdline && prediction_add_data(p, PCR_LINUX_INITRD, PRED_EV_EVENT_TAG, "LOADED_IMAGE::LoadOptions", NULL,
 					   cmdline, (cmdline_len16(cmdline) + 1) * sizeof(uint16_t)) < 0)
 		return -1;
-	return predict_initrd(p, &in->uki, o->uki, in->archive, in->archive_size);
+	return predict_initrd(p, in, o->uki);
+}
+
+/* The command line the kernel gets: @cmdline, then the addons' (measure/addon.h); *@ret NULL if the same. */
+static int with_addons(const uint16_t *cmdline, const struct addon_list *l, uint16_t **ret)
+{
+	uint16_t *joined = NULL, *out;
+	size_t cap;
+
+	*ret = NULL;
+	if (addon_list_cmdline(l, &joined) < 0)
+		return -1;
+	if (!joined)
+		return 0;
+	cap = (cmdline ? cmdline_len16(cmdline) : 0) + cmdline_len16(joined) + 2;
+	out = calloc(cap, sizeof(uint16_t));
+	if (!out || addon_cmdline_extend(cmdline, joined, out, cap) != MS_OK) {
+		free(out);
+		free(joined);
+		return errorf("out of memory");
+	}
+	free(joined);
+	*ret = out;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- the flow */
@@ -418,7 +454,7 @@ size_t predict_default_phases(const char *const **ret)
 /* The PCRs of o->pcrs, from the loaded inputs, into @p. */
 static int predict_pcrs(struct prediction *p, const struct predict_options *o, const struct predict_inputs *in)
 {
-	uint16_t *cmdline = NULL;
+	uint16_t *cmdline = NULL, *kernel_cmdline = NULL;
 	bool passed_in = false;
 	int r = -1;
 
@@ -431,10 +467,14 @@ static int predict_pcrs(struct prediction *p, const struct predict_options *o, c
 		goto out;
 	if ((o->pcrs & (1u << PCR_SYSEXTS)) && predict_pcr13(p, o, in) < 0)
 		goto out;
-	if ((o->pcrs & (1u << PCR_LINUX_INITRD)) && predict_pcr9(p, o, in, cmdline) < 0)
-		goto out;
+	if (o->pcrs & (1u << PCR_LINUX_INITRD)) {
+		if (with_addons(cmdline, &in->addons, &kernel_cmdline) < 0 ||
+		    predict_pcr9(p, o, in, kernel_cmdline ? kernel_cmdline : cmdline) < 0)
+			goto out;
+	}
 	r = 0;
 out:
+	free(kernel_cmdline);
 	free(cmdline);
 	return r;
 }

@@ -41,6 +41,12 @@ void sysext_set_init_signatures(struct sysext_set *s, enum sel_dir_role role, si
 	init_kind(s, EXT_KIND_SIGNATURE, role, &companion_literal_layout, EXT_RULE_SYSEXT_STUB, true, dir_len);
 }
 
+void sysext_set_init_addons(struct sysext_set *s, enum sel_dir_role role, enum ext_rule rule, bool limits,
+			    size_t dir_len)
+{
+	init_kind(s, EXT_KIND_ADDON, role, &companion_literal_layout, rule, limits, dir_len);
+}
+
 void sysext_set_free(struct sysext_set *s)
 {
 	for (size_t i = 0; i < s->n; i++)

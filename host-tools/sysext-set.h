@@ -54,6 +54,9 @@ void sysext_set_init(struct sysext_set *s, const struct companion_target *t, enu
 		     size_t dir_len);
 /* The signature files (*.pcrsig.json) of a directory of @role: not archived by themselves. */
 void sysext_set_init_signatures(struct sysext_set *s, enum sel_dir_role role, size_t dir_len);
+/* The addons (*.addon.efi) of a directory of @role: not archived, their files read by host-tools/addon-list.c. */
+void sysext_set_init_addons(struct sysext_set *s, enum sel_dir_role role, enum ext_rule rule, bool limits,
+			    size_t dir_len);
 void sysext_set_free(struct sysext_set *s);
 
 /*

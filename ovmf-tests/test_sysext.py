@@ -17,8 +17,8 @@ from test_boot import CLI, FAULT_STUB, STUB, log_events, make_initrd, tail
 
 EV_IPL = 0x0000000D
 # StubFeatures we claim: REPORT_BOOT_PARTITION, PICK_UP_CREDENTIALS, PICK_UP_SYSEXTS, THREE_PCRS,
-# PICK_UP_CONFEXTS, REPORT_STUB_PARTITION.
-STUB_FEATURES = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 8 | 1 << 10
+# CMDLINE_ADDONS, DEVICETREE_ADDONS, PICK_UP_CONFEXTS, REPORT_STUB_PARTITION.
+STUB_FEATURES = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 3 | 1 << 5 | 1 << 7 | 1 << 8 | 1 << 10
 
 
 def pcr_sha256(events: list[bytes]) -> bytes:

@@ -29,15 +29,6 @@ struct fill_ctx {
 	UINTN n_measured;
 };
 
-static void ascii_to_16(const char *s, CHAR16 *out, UINTN cap)
-{
-	UINTN i = 0;
-
-	for (; s[i] && i + 1 < cap; i++)
-		out[i] = (CHAR16)(UINT8)s[i];
-	out[i] = 0;
-}
-
 /* The most files any archived kind keeps per directory. */
 #define PLAN_FILES_MAX (EXT_MAX_FILES > EXT_CREDENTIAL_MAX_FILES ? EXT_MAX_FILES : EXT_CREDENTIAL_MAX_FILES)
 
@@ -85,7 +76,7 @@ static int fill_one(void *ctx_, size_t index, const char *path, UINT8 *data, UIN
 	if (!ctx->can_measure)
 		return 1;
 	/* Event 1: the path inside the initrd with its NUL, as it stands in the archive. */
-	ascii_to_16(path, desc, CPIO_PATH_MAX + 1);
+	listing_ascii16(path, desc, CPIO_PATH_MAX + 1);
 	err = measure_ipl(ctx->m, ctx->pcr, path, cpio_strlen(path) + 1, desc);
 	/* Event 2: the file's bytes, exactly those handed to Linux. */
 	if (!EFI_ERROR(err))

@@ -35,6 +35,9 @@ EFI_STATUS listing_open(EFI_FILE_HANDLE root, const CHAR16 *path, unsigned kinds
 /* Close the directory and free the selection; safe on a zeroed listing. */
 void listing_close(struct dir_listing *l);
 
+/* ASCII @s as UTF-16 in @out of @cap units, cut to fit, NUL-terminated. */
+void listing_ascii16(const char *s, CHAR16 *out, UINTN cap);
+
 /* A kept file's name as UTF-16 (for Open), in @out of EXT_NAME_MAX + 1 units. */
 void listing_name16(const struct sel_file *f, CHAR16 out[EXT_NAME_MAX + 1]);
 

@@ -42,17 +42,10 @@ BOOLEAN measure_uki_sections(struct measurer *m, const void *image_base, const s
 	return TRUE;
 }
 
-BOOLEAN measure_cmdline(struct measurer *m, const CHAR16 *cmdline)
+EFI_STATUS measure_cmdline(struct measurer *m, const CHAR16 *cmdline)
 {
 	/* In the fault build a command line holding FAULT_PCR12 fails to measure. */
-	EFI_STATUS err = fault_hit16(cmdline, FAULT_PCR12)
-				 ? EFI_DEVICE_ERROR
-				 : measure_ipl(m, PCR_KERNEL_PARAMETERS, cmdline,
-					       (StrLen(cmdline) + 1) * sizeof(CHAR16), cmdline);
-
-	if (EFI_ERROR(err)) {
-		log_error_status(err, L"cannot measure the command line into PCR %d", PCR_KERNEL_PARAMETERS);
-		return FALSE;
-	}
-	return TRUE;
+	return fault_hit16(cmdline, FAULT_PCR12)
+		       ? EFI_DEVICE_ERROR
+		       : measure_ipl(m, PCR_KERNEL_PARAMETERS, cmdline, (StrLen(cmdline) + 1) * sizeof(CHAR16), cmdline);
 }

@@ -20,7 +20,7 @@
  */
 BOOLEAN measure_uki_sections(struct measurer *m, const void *image_base, const struct pe_image *self);
 
-/* PCR 12: the command line (UTF-16 with its NUL). TRUE if it was measured. */
-BOOLEAN measure_cmdline(struct measurer *m, const CHAR16 *cmdline);
+/* PCR 12: a command line (UTF-16 with its NUL), described by itself. */
+EFI_STATUS measure_cmdline(struct measurer *m, const CHAR16 *cmdline);
 
 #endif

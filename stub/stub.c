@@ -2,9 +2,11 @@
 /*
  * stub.c - the boot flow of the sysext-stub UKI stub, in one screen:
  *   find our own PE sections -> measure them (PCR 11) -> choose the command
- *   line (PCR 12 if passed in) -> collect and measure system extensions
- *   (PCR 13; per-UKI, then global) -> export the EFI variables -> register
- *   the initrd pieces (LoadFile2) -> start the embedded kernel.
+ *   line (PCR 12 if passed in) -> load the addons, append their command
+ *   line, install their devicetrees (PCR 12) -> collect and measure the
+ *   companion files (PCR 12, 13) -> measure the addons' initrd pieces
+ *   (PCR 12) -> export the EFI variables -> register the initrd pieces
+ *   (LoadFile2) -> start the embedded kernel.
  * Every failure prints one line naming what is wrong and returns an error
  * to the firmware; nothing here waits for input.
  */
@@ -24,6 +26,7 @@
 #include "measure/initrd.h"
 #include "measure/pe.h"
 #include "measure/companion.h"
+#include "addons.h"
 #include "export-vars.h"
 #include "pcr-kernel.h"
 #include "companions.h"
@@ -104,23 +107,27 @@ static void pack_literals(const EFI_LOADED_IMAGE *li, struct extra_archive archi
 }
 
 /*
- * Register the embedded .initrd and the archives, in initrd slot order
- * (measure/initrd.h; later archives win on equal paths). On success the
- * media owns the archives (and frees them once the kernel has its copy).
+ * Register the UKI's .ucode and .initrd, the archives and the addons' pieces, in
+ * initrd slot order (measure/initrd.h; later archives win on equal paths).
+ * On success the media owns the archives and the addons' pieces (and
+ * frees them once the kernel has its copy).
  */
 static EFI_STATUS hand_over_initrd(const EFI_LOADED_IMAGE *li, struct extra_archive archives[INITRD_SLOTS],
-				   struct initrd_media **ret, UINT64 *ret_total)
+				   struct addon_set *addons, struct initrd_media **ret, UINT64 *ret_total)
 {
-	struct initrd_piece pieces[INITRD_SLOTS];
-	struct section_span initrd_sec;
+	static struct initrd_piece pieces[INITRD_MAX_PIECES];
+	struct section_span sec;
 	UINTN n = 0;
 	EFI_STATUS err;
 
 	*ret = NULL;
 	*ret_total = 0;
 	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
-		if (slot == INITRD_SLOT_EMBEDDED && find_section(li, ".initrd", &initrd_sec))
-			pieces[n++] = (struct initrd_piece){ .data = initrd_sec.data, .size = initrd_sec.size };
+		if (slot == INITRD_SLOT_UCODE_ADDONS || slot == INITRD_SLOT_ADDON_INITRDS)
+			n += addons_pieces(addons, slot, pieces + n, INITRD_MAX_PIECES - n);
+		else if ((slot == INITRD_SLOT_UCODE && find_section(li, ".ucode", &sec)) ||
+			 (slot == INITRD_SLOT_EMBEDDED && find_section(li, ".initrd", &sec)))
+			pieces[n++] = (struct initrd_piece){ .data = sec.data, .size = sec.size };
 		else if (archives[slot].buf)
 			pieces[n++] = (struct initrd_piece){ .data = archives[slot].buf, .size = archives[slot].size,
 							     .pages = archives[slot].pages };
@@ -134,6 +141,7 @@ static EFI_STATUS hand_over_initrd(const EFI_LOADED_IMAGE *li, struct extra_arch
 		*ret_total += pieces[i].size;
 	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++)
 		extra_archive_forget(&archives[slot]);
+	addons_forget_pieces(addons);
 	return EFI_SUCCESS;
 }
 
@@ -161,6 +169,7 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	/* The archives this flow builds, by the initrd slot each fills. */
 	static struct extra_archive archives[INITRD_SLOTS];
 	static struct companion_dirs dirs;
+	static struct addon_set addons;
 	struct stub_measured measured = { 0 };
 	const CHAR16 *image_path = NULL;
 	BOOLEAN can_measure, cmdline_passed_in;
@@ -168,7 +177,7 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	struct mem_usage usage;
 	UINT64 initrd_total = 0;
 	struct initrd_media *initrd = NULL;
-	struct section_span linux_sec = { 0 }, pcrsig = { 0 };
+	struct section_span linux_sec = { 0 }, pcrsig = { 0 }, uname = { 0 };
 	EFI_LOADED_IMAGE *li = NULL;
 	CHAR16 *cmdline = NULL;
 	EFI_STATUS err;
@@ -198,18 +207,28 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	err = choose_cmdline(li, &cmdline, &cmdline_passed_in);
 	if (EFI_ERROR(err))
 		return err;
-	if (can_measure && cmdline && cmdline_passed_in)
-		measured.kernel_parameters = measure_cmdline(&m, cmdline);
+	if (can_measure && cmdline && cmdline_passed_in) {
+		err = measure_cmdline(&m, cmdline);
+		if (EFI_ERROR(err))
+			log_error_status(err, L"cannot measure the command line into PCR %d", PCR_KERNEL_PARAMETERS);
+		measured.kernel_parameters = !EFI_ERROR(err);
+	}
 
 	companion_dirs_open(li->DeviceHandle, image_path, &dirs);
+	(void)find_section(li, ".uname", &uname);
+	addons_load(image, li->DeviceHandle, &dirs, uname.data, uname.size, &addons);
+	addons_apply_cmdline(&addons, &m, can_measure, &cmdline);
+	addons_apply_devicetrees(&addons, &m, can_measure);
 	(void)find_section(li, ".pcrsig", &pcrsig);
 	companions_pack(&dirs, &m, can_measure, pcrsig.data, pcrsig.size, archives);
 	companion_dirs_close(&dirs);
+	addons_measure_initrds(&addons, &m, can_measure);
 	note_measured(archives, &measured);
+	measured.kernel_parameters |= addons.measured;
 	export_pcr_variables(&measured);
 	pack_literals(li, archives);
 
-	err = hand_over_initrd(li, archives, &initrd, &initrd_total);
+	err = hand_over_initrd(li, archives, &addons, &initrd, &initrd_total);
 	if (EFI_ERROR(err))
 		goto out;
 	mem_usage(&usage);
@@ -221,6 +240,7 @@ out:
 	initrd_unregister(initrd);
 	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++)
 		extra_archive_free(&archives[slot]);
+	addons_free(&addons);
 	mem_free(cmdline);
 	return err;
 }

@@ -1042,3 +1042,155 @@ def test_dangling_sysext_in_a_directory(tmp_path):
     d = write_set(tmp_path / "e", {"a.sysext.raw": b"a"})
     (d / "dangling.sysext.raw").symlink_to(tmp_path / "gone")
     assert_failed(predict("--extra-dir", d, check=False), d / "dangling.sysext.raw")
+
+
+# --------------------------------------------------------------------------
+# Addons (measure/addon.h; docs/MEASUREMENTS.md "PCR 12: addons")
+# --------------------------------------------------------------------------
+
+ADDON_TAGS = {"dtb": 0x6C46F751, "ucode": 0xDAC08E1A, "initrd": 0x49DFFE0F}
+UKI_UNAME = "6.1.0-57-amd64"
+
+
+def make_addon(path, **parts):
+    """`build --addon` around the default addon stub; the parts given as files."""
+    args = ["--addon", "--output", path]
+    for part, data in parts.items():
+        f = path.with_name(f"{path.name}.{part}")
+        f.write_bytes(data)
+        args += [f"--{part}", f"@{f}" if part in ("cmdline", "uname") else f]
+    run_build(*args)
+    return path
+
+
+@pytest.fixture
+def addon_esp(tmp_path):
+    """\\loader\\addons (g) and a UKI's .extra.d (the rest) with addons; a UKI whose .uname is UKI_UNAME."""
+    esp = tmp_path / "esp"
+    g, x = esp / "loader" / "addons", esp / "EFI" / "Linux" / "uki.efi.extra.d"
+    g.mkdir(parents=True)
+    x.mkdir(parents=True)
+    parts = {
+        "g.addon.efi": (g, dict(cmdline=b"addon.global=1\n", dtb=b"\xd0\x0d\xfe\xed" + os.urandom(40),
+                                ucode=os.urandom(333))),
+        "b.addon.efi": (x, dict(cmdline=b"  b=1\t x ", initrd=os.urandom(1001), ucode=os.urandom(64))),
+        "c.addon.efi": (x, dict(initrd=os.urandom(16), uname=UKI_UNAME.encode())),
+        "p.addon.efi": (x, dict(cmdline=b"prefix=1", uname=UKI_UNAME.split("-")[0].encode())),
+        "z.addon.efi": (x, dict(cmdline=b"other=1", uname=b"6.2.0-1-amd64")),
+    }
+    for name, (d, p) in parts.items():
+        make_addon(d / name, **p)
+    (x / "junk.addon.efi").write_bytes(b"MZ but no PE\n")
+    kernel, initrd = tmp_path / "vmlinuz", tmp_path / "initrd"
+    shutil.copy(STUB, kernel)
+    initrd.write_bytes(os.urandom(1001))
+    uki = esp / "EFI" / "Linux" / "uki.efi"
+    run_build("--stub", STUB, "--linux", kernel, "--initrd", initrd, "--cmdline", "console=ttyS0", "--uname", UKI_UNAME,
+              "--output", uki)
+    return {"esp": esp, "g": g, "x": x, "uki": uki, "initrd": initrd.read_bytes(),
+            "parts": {n: p for n, (_, p) in parts.items()}, "paths": {n: d / n for n, (d, _) in parts.items()}}
+
+
+def addon_events(bank, a, used):
+    """(type, description, digest) of the addons' PCR 12 events, nothing else given: the joined command line,
+    each .dtb, each .ucode (last addon first), each .initrd; tagged events described by the file name."""
+    joined = ""
+    for n in used:
+        if "cmdline" in a["parts"][n]:
+            part = mangle(a["parts"][n]["cmdline"].split(b"\0")[0].decode("latin-1"))
+            joined = f"{joined} {part}" if joined else part
+    events = [("EV_IPL", mangle(joined), H(bank, utf16z(mangle(joined))))] if mangle(joined) else []
+    order = [("dtb", used), ("ucode", list(reversed(used))), ("initrd", used)]
+    for part, names in order:
+        events += [("EV_EVENT_TAG", n, H(bank, a["parts"][n][part])) for n in names if part in a["parts"][n]]
+    return events, mangle(joined)
+
+
+def got_events(j, bank, pcr):
+    return [(ev["type"], ev["description"], bytes.fromhex(ev["digest"])) for ev in entry(j, bank, pcr)["events"]]
+
+
+def test_addons_pcr12_ours(addon_esp):
+    a = addon_esp
+    r = predict("--json", "--uki", a["uki"], "--global-addon-dir", a["g"], "--extra-dir", a["x"], "--pcr", "12")
+    j = json.loads(r.stdout)
+    # Our .uname rule: equal strings; the prefix and the other kernel's are skipped, and so is the file that is no PE.
+    for name, why in (("p.addon.efi", ".uname does not match the UKI's"), ("z.addon.efi", ".uname does not match"),
+                      ("junk.addon.efi", "not a PE image")):
+        assert re.search(rf"{re.escape(name)}: skipped by the stub: {re.escape(why)}", r.stderr), r.stderr
+    for bank in BANKS:
+        want, joined = addon_events(bank, a, ["g.addon.efi", "b.addon.efi", "c.addon.efi"])
+        assert joined == "addon.global=1 b=1  x"
+        assert got_events(j, bank, 12) == want, bank
+        assert value(j, bank, 12) == replay(bank, [d for _, _, d in want])
+    # Each event names the file behind it (what `eventlog --expect` reports).
+    files = [ev.get("file") for ev in entry(j, "sha256", 12)["events"]]
+    assert files[0] == f"{a['paths']['g.addon.efi']}, {a['paths']['b.addon.efi']}"
+    assert files[1:] == [str(a["paths"][n]) for n in ("g.addon.efi", "b.addon.efi", "g.addon.efi", "b.addon.efi",
+                                                      "c.addon.efi")]
+
+
+def test_addons_pcr12_systemd_262(addon_esp):
+    """systemd-stub 262: strncmp over the addon's .uname, so the prefix addon is used; the same events otherwise."""
+    a = addon_esp
+    j, err = predict_json("--uki", a["uki"], "--global-addon-dir", a["g"], "--extra-dir", a["x"], "--pcr", "12",
+                          "--scheme=systemd", "--systemd-version", "262")
+    assert "p.addon.efi" not in err and "z.addon.efi: skipped by the stub: .uname does not match" in err, err
+    for bank in BANKS:
+        want, joined = addon_events(bank, a, ["g.addon.efi", "b.addon.efi", "c.addon.efi", "p.addon.efi"])
+        assert joined == "addon.global=1 b=1  x prefix=1"
+        assert got_events(j, bank, 12) == want, bank
+    # systemd-stub before 257 is not modelled: said, and nothing predicted for the addons.
+    j, err = predict_json("--uki", a["uki"], "--global-addon-dir", a["g"], "--extra-dir", a["x"], "--pcr", "12",
+                          "--scheme=systemd", "--systemd-version", "256")
+    assert "addons are predicted for systemd-stub 257 and later only" in err, err
+    assert got_events(j, "sha256", 12) == []
+
+
+def test_addons_pcr9_command_line_and_initrd_pieces(addon_esp):
+    """PCR 9: the kernel's command line with the addons' appended; the initrd with the microcode addons first
+    (last addon first), then the UKI's .initrd, then the initrd addons, every piece but the last padded to 4."""
+    a = addon_esp
+    j, _ = predict_json("--uki", a["uki"], "--global-addon-dir", a["g"], "--extra-dir", a["x"], "--pcr", "9")
+    p = a["parts"]
+    pieces = [p["b.addon.efi"]["ucode"], p["g.addon.efi"]["ucode"], a["initrd"], p["b.addon.efi"]["initrd"],
+              p["c.addon.efi"]["initrd"]]
+    initrd = b"".join(x + bytes(-len(x) % 4) for x in pieces[:-1]) + pieces[-1]
+    for bank in BANKS:
+        assert value(j, bank, 9) == replay(bank, pcr9_expected(bank, "console=ttyS0 addon.global=1 b=1  x", initrd))
+
+
+def test_addons_from_esp_and_single_files(addon_esp):
+    """--esp finds \\loader\\addons and the .extra.d; --addon and --global-addon name files one by one."""
+    a = addon_esp
+    from_dirs, _ = predict_json("--uki", a["uki"], "--global-addon-dir", a["g"], "--extra-dir", a["x"], "--pcr", "12")
+    from_esp, _ = predict_json("--esp", a["esp"], "--esp-path", "\\EFI\\Linux\\uki.efi", "--pcr", "12")
+    assert from_esp == from_dirs
+    files = [f for n in ("b.addon.efi", "c.addon.efi") for f in ("--addon", a["paths"][n])]
+    j, _ = predict_json("--uki", a["uki"], "--global-addon", a["paths"]["g.addon.efi"], *files, "--pcr", "12")
+    assert [e[:2] for e in got_events(j, "sha256", 12)] == [e[:2] for e in got_events(from_dirs, "sha256", 12)]
+    assert_failed(predict("--addon", a["uki"], check=False), a["uki"].name)
+
+
+def test_eventlog_expect_names_the_addon_behind_a_differing_event(tmp_path, addon_esp):
+    """A log whose .initrd event of b.addon.efi differs from the prediction: --expect names that addon's file."""
+    from test_eventlog import EV_EVENT_TAG, EV_IPL, Log
+
+    a = addon_esp
+    r = predict("--json", "--uki", a["uki"], "--global-addon-dir", a["g"], "--extra-dir", a["x"], "--pcr", "12",
+                "--bank", "sha256")
+    exp = tmp_path / "expect.json"
+    exp.write_text(r.stdout)
+    log = Log(banks=("sha256",))
+    _, joined = addon_events("sha256", a, ["g.addon.efi", "b.addon.efi", "c.addon.efi"])
+    log.extend(12, EV_IPL, utf16z(joined))
+    events = [("dtb", "g.addon.efi"), ("ucode", "b.addon.efi"), ("ucode", "g.addon.efi"), ("initrd", "b.addon.efi"),
+              ("initrd", "c.addon.efi")]
+    for part, name in events:
+        desc = utf16z(name)
+        data = a["parts"][name][part] if (part, name) != ("initrd", "b.addon.efi") else b"another initrd"
+        log.extend(12, EV_EVENT_TAG, struct.pack("<II", ADDON_TAGS[part], len(desc)) + desc, hashed=data)
+    r = cli("eventlog", "--log", log.write(tmp_path / "log"), "--no-pcr-values", "--expect", exp, check=False)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"PCR 12 sha256: event 5 differs: expected b.addon.efi (file {a['paths']['b.addon.efi']})" in r.stdout, \
+        r.stdout

@@ -183,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(stub && in);
 	memcpy(stub, data + (at < size ? at : size), stub_len);
 
-	r = build_assemble("stub.efi", stub, stub_len, parts, &out, &out_len);
+	r = build_assemble("stub.efi", stub, stub_len, parts, BUILD_N_PARTS, &out, &out_len);
 	if (pe_parse(stub, stub_len, PE_LAYOUT_FILE, in) != MS_OK) {
 		CHECK(r < 0);
 	} else if (r == 0) {
