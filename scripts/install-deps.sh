@@ -12,6 +12,9 @@
 # (and jq) for the README's external-signer flow, which the tests follow;
 # squashfs-tools for the demo's sample sysexts; mmdebstrap for chroots of
 # Debian 13/unstable (ovmf-tests/debian.py: their systemd tools need their own glibc).
+# validate's tests: zlib1g-dev (fuzz-imagefs compares our inflate with zlib's),
+# e2fsprogs (an ext4 image, which validate must call unsupported); veritysetup
+# (cryptsetup-bin) is their hash-tree oracle and squashfs-tools makes images.
 set -eu
 
 PACKAGES="
@@ -26,6 +29,7 @@ libtss2-dev libtss2-tcti-swtpm0 tpm2-tools cryptsetup-bin
 valgrind gnuplot-nox strace
 xxd jq squashfs-tools
 mmdebstrap
+zlib1g-dev e2fsprogs
 "
 
 missing=""
