@@ -143,7 +143,7 @@ def test_without_tpm_extensions_are_still_handed_over(kernel, workdir):
         entry = got.get(f"/.extra/sysext/{name}")
         assert entry and (entry.size, entry.sha256) == (len(data), hashlib.sha256(data).hexdigest()), \
             result.facts.extra
-    assert "no TPM: nothing is measured, extensions are passed on unmeasured" in result.log, tail(result)
+    assert "no TPM: nothing is measured, companion files are passed on unmeasured" in result.log, tail(result)
     # Nothing measured, so no PCR variable; the others are there.
     assert not [v for v in result.facts.efivars if v.startswith("StubPcr")], sorted(result.facts.efivars)
     assert result.facts.efivar_str("StubInfo") == f"sysext-stub {harness.project_version()}"
@@ -161,7 +161,7 @@ def test_boot_counting_suffix_at_a_non_default_path(kernel, workdir):
                             "startup.nsh": b"fs0:\\EFI\\kairos\\active+3-1.efi\r\n"})
     result = harness.boot(esp, workdir=workdir / "boot", tpm=True, stop_at_shell=False, timeout=180)
     assert result.reason == "poweroff" and result.facts.complete, tail(result)
-    assert "\\EFI\\kairos\\active.efi.extra.d: 1 extension(s)" in result.log, tail(result)
+    assert "\\EFI\\kairos\\active.efi.extra.d: 1 *.sysext.raw file(s)" in result.log, tail(result)
     entry = result.facts.extra_by_path().get("/.extra/sysext/k3s.sysext.raw")
     assert entry and entry.sha256 == hashlib.sha256(data).hexdigest(), result.facts.extra
 
