@@ -321,14 +321,13 @@ static int feed_zeros(struct multi_digest *md, uint64_t n)
 	return 0;
 }
 
-/* Hash @size bytes of @s as the loader maps it, straight from the file: raw data, then zeros. */
-static int feed_section(struct multi_digest *md, const struct uki *u, const struct pe_section *s, uint64_t size)
+/* Hash the bytes of @s as the stub uses and measures them (uki_section_bytes), straight from the file. */
+static int feed_section(struct multi_digest *md, const struct uki *u, const struct pe_section *s)
 {
 	size_t offset, present;
+	uint32_t size;
 
-	pe_section_content(&u->img, s, &offset, &present);
-	if (present > size)
-		present = (size_t)size;
+	uki_section_bytes(&u->img, s, &offset, &present, &size);
 	if (multi_digest_update(md, u->buf + offset, present) < 0)
 		return -1;
 	return feed_zeros(md, size - present);
@@ -337,7 +336,7 @@ static int feed_section(struct multi_digest *md, const struct uki *u, const stru
 static int predict_sections(struct prediction *p, const struct uki *u, const char *path, enum uki_order order)
 {
 	struct uki_measured_section list[UKI_MAX_MEASURED];
-	size_t n = uki_measured_sections(&u->img, order, list);
+	size_t n = uki_measured_sections(&u->img, order, 0, list);
 
 	for (size_t i = 0; i < n; i++) {
 		uint8_t d[BANK_COUNT][DIGEST_MAX] = { { 0 } };
@@ -347,8 +346,7 @@ static int predict_sections(struct prediction *p, const struct uki *u, const cha
 					strlen(list[i].name) + 1) < 0 ||
 		    multi_digest_init(&md, p->banks) < 0)
 			return -1;
-		/* Measured: exactly VirtualSize bytes. */
-		if (feed_section(&md, u, list[i].section, list[i].section->virtual_size) < 0) {
+		if (feed_section(&md, u, list[i].section) < 0) {
 			multi_digest_free(&md);
 			return -1;
 		}
@@ -368,13 +366,13 @@ static int predict_sections(struct prediction *p, const struct uki *u, const cha
 static int predict_initrd(struct prediction *p, const struct uki *u, const char *path,
 			  uint8_t *const arch[INITRD_SLOTS], const uint64_t arch_size[INITRD_SLOTS])
 {
-	const struct pe_section *s = pe_find_section(&u->img, ".initrd");
+	const struct pe_section *s = uki_section(&u->img, 0, ".initrd");
 	uint64_t sizes[INITRD_SLOTS], offsets[INITRD_SLOTS], total, pos = 0;
 	uint8_t d[BANK_COUNT][DIGEST_MAX] = { { 0 } };
 	struct multi_digest md;
 
 	for (size_t i = 0; i < INITRD_SLOTS; i++)
-		sizes[i] = i == INITRD_SLOT_EMBEDDED ? (s ? pe_section_loaded_size(s) : 0) : arch_size[i];
+		sizes[i] = i == INITRD_SLOT_EMBEDDED ? (s ? s->virtual_size : 0) : arch_size[i];
 	if (initrd_layout(sizes, INITRD_SLOTS, offsets, &total) != MS_OK)
 		return errorf("the initrd is too large");
 	if (total == 0)
@@ -388,7 +386,7 @@ static int predict_initrd(struct prediction *p, const struct uki *u, const char 
 			continue;
 		r = feed_zeros(&md, offsets[i] - pos);
 		if (r == 0)
-			r = i == INITRD_SLOT_EMBEDDED ? feed_section(&md, u, s, sizes[i])
+			r = i == INITRD_SLOT_EMBEDDED ? feed_section(&md, u, s)
 						      : multi_digest_update(&md, arch[i], sizes[i]);
 		if (r < 0) {
 			multi_digest_free(&md);
@@ -413,8 +411,8 @@ static int predict_initrd(struct prediction *p, const struct uki *u, const char 
  */
 static int effective_cmdline(const struct predict_options *o, const struct uki *u, uint16_t **ret, bool *ret_passed_in)
 {
-	const struct pe_section *s = u && u->buf ? pe_find_section(&u->img, ".cmdline") : NULL;
-	bool section_wins = s && pe_section_loaded_size(s) > 0;
+	const struct pe_section *s = u && u->buf ? uki_section(&u->img, 0, ".cmdline") : NULL;
+	bool section_wins = s != NULL;
 	uint16_t *out = NULL;
 	ms_status m = MS_ERR_NOT_FOUND;
 
@@ -426,13 +424,14 @@ static int effective_cmdline(const struct predict_options *o, const struct uki *
 		warnf("--cmdline is ignored: the UKI has a .cmdline, which the stub always uses");
 	if (section_wins) {
 		size_t offset, present;
+		uint32_t size;
 
 		/*
 		 * Only the bytes the file holds: the loader's zero fill past
 		 * them ends the command line anyway, and sizing by VirtualSize
 		 * would let a tiny hostile UKI ask for gigabytes here.
 		 */
-		pe_section_content(&u->img, s, &offset, &present);
+		uki_section_bytes(&u->img, s, &offset, &present, &size);
 		out = calloc(present + 1, sizeof(uint16_t));
 		if (!out)
 			return errorf("out of memory");

@@ -24,6 +24,7 @@
 #include "measure/initrd.h"
 #include "measure/pe.h"
 #include "measure/sysext-archive.h"
+#include "measure/uki.h"
 #include "export-vars.h"
 #include "pcr-kernel.h"
 #include "signatures.h"
@@ -39,17 +40,22 @@ struct section_span {
 	UINTN size;
 };
 
+/*
+ * The section @name in effect (measure/uki.h: the one rule PCR 11 measures
+ * by too): present only with VirtualSize > 0, and then VirtualSize bytes.
+ */
 static BOOLEAN find_section(const EFI_LOADED_IMAGE *li, const char *name, struct section_span *ret)
 {
-	const struct pe_section *s = pe_find_section(&self, name);
-	size_t offset, size;
+	const struct pe_section *s = uki_section(&self, 0, name);
+	size_t offset, present;
+	uint32_t size;
 
 	if (!s)
 		return FALSE;
-	pe_section_content(&self, s, &offset, &size);
+	uki_section_bytes(&self, s, &offset, &present, &size);
 	ret->data = (const UINT8 *)li->ImageBase + offset;
 	ret->size = size;
-	return size > 0;
+	return TRUE;
 }
 
 /*

@@ -883,6 +883,40 @@ def test_long_command_lines_are_not_dropped(small_uki):
     assert value(j, "sha256", 12) == replay("sha256", [H("sha256", utf16z(long))])
 
 
+def set_virtual_size(path, name, value):
+    """Rewrite the VirtualSize of the first section @name in the PE file @path (its raw data stays)."""
+    d = bytearray(Path(path).read_bytes())
+    pe = struct.unpack_from("<I", d, 0x3C)[0]
+    nsec, optsz = struct.unpack_from("<H", d, pe + 6)[0], struct.unpack_from("<H", d, pe + 20)[0]
+    for i in range(nsec):
+        o = pe + 24 + optsz + 40 * i
+        if d[o:o + 8].rstrip(b"\0") == name.encode():
+            struct.pack_into("<I", d, o + 8, value)
+            Path(path).write_bytes(bytes(d))
+            return
+    raise AssertionError(f"{path}: no {name}")
+
+
+@pytest.mark.parametrize("name", [".cmdline", ".initrd"])
+def test_a_section_with_virtual_size_0_is_absent_for_use_and_measurement(small_uki, name):
+    """Issue 13, defect 2: systemd-stub counts a section as present only with VirtualSize > 0, for
+    use and for PCR 11 alike. A .cmdline of VirtualSize 0 (raw data still there) is no command line:
+    the one passed in is used and goes into PCR 12; a .initrd of VirtualSize 0 reaches no initrd."""
+    initrd = os.urandom(1001)
+    uki = small_uki("uki.efi", initrd=initrd, cmdline="init=/bin/evil")
+    set_virtual_size(uki, name, 0)
+    j, err = predict_json("--uki", uki, "--cmdline", "x=1", "--phase=", "--pcr", "9", "--pcr", "11",
+                          "--pcr", "12")
+    for bank in BANKS:
+        assert name not in [ev["description"] for ev in entry(j, bank, 11)["events"]]
+        if name == ".cmdline":
+            assert "--cmdline is ignored" not in err, err
+            assert value(j, bank, 12) == replay(bank, [H(bank, utf16z("x=1"))]), bank
+            assert value(j, bank, 9) == replay(bank, pcr9_expected(bank, "x=1", initrd)), bank
+        else:
+            assert value(j, bank, 9) == replay(bank, pcr9_expected(bank, "init=/bin/evil", None)), bank
+
+
 def test_pcr9_is_for_sysext_stub_only(small_uki):
     uki = small_uki("uki.efi")
     assert_failed(predict("--uki", uki, "--scheme=systemd", "--pcr", "9", check=False), "PCR 9")
