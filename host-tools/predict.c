@@ -440,6 +440,7 @@ static int effective_cmdline(const struct predict_options *o, const struct uki *
 		/* Exactly what the stub does with LoadOptions holding this string. */
 		size_t n = strlen(o->cmdline);
 		uint16_t *opts = calloc(n + 1, sizeof(uint16_t));
+		uint32_t profile;
 
 		out = calloc(n + 1, sizeof(uint16_t));
 		if (!opts || !out) {
@@ -449,8 +450,13 @@ static int effective_cmdline(const struct predict_options *o, const struct uki *
 		}
 		for (size_t i = 0; i < n; i++)
 			opts[i] = (uint8_t)o->cmdline[i];
-		m = cmdline_from_load_options(opts, (n + 1) * sizeof(uint16_t), out, n + 1);
+		m = cmdline_from_load_options(opts, (n + 1) * sizeof(uint16_t), &profile, out, n + 1);
 		free(opts);
+		if (profile != 0) {
+			free(out);
+			return errorf("--cmdline: a leading '@%u' selects a UKI profile; give --profile %u instead",
+				      profile, profile);
+		}
 		if (m == MS_ERR_INVALID)
 			warnf("--cmdline: not printable ASCII; the stub would ignore it");
 		*ret_passed_in = m == MS_OK;

@@ -88,6 +88,20 @@ static void profile_range(const struct pe_image *img, uint32_t profile, uint16_t
 	*ret_end = i;
 }
 
+void uki_profile_text(uint32_t profile, uint16_t out[UKI_PROFILE_TEXT_MAX])
+{
+	uint16_t digits[UKI_PROFILE_TEXT_MAX];
+	size_t n = 0, i = 0;
+
+	do {
+		digits[n++] = (uint16_t)('0' + profile % 10);
+		profile /= 10;
+	} while (profile);
+	while (n)
+		out[i++] = digits[--n];
+	out[i] = 0;
+}
+
 uint32_t uki_profile_count(const struct pe_image *img)
 {
 	uint32_t n = 0;

@@ -64,6 +64,14 @@ int uki_section_is_measured(const char *name);
  */
 #define UKI_PROFILE_MAX UINT32_MAX /* the base alone: "@4294967295" selects it, as in systemd-stub */
 
+/* The PCR 12 event tag of the selected profile (systemd's UKI_PROFILE_EVENT_TAG_ID). */
+#define UKI_PROFILE_EVENT_TAG 0x13aed6dbu
+/* Room for a profile number in decimal with its NUL ("4294967295"). */
+#define UKI_PROFILE_TEXT_MAX 11
+
+/* @profile in decimal as UTF-16 with its NUL: the data and description of the PCR 12 event, and StubProfile. */
+void uki_profile_text(uint32_t profile, uint16_t out[UKI_PROFILE_TEXT_MAX]);
+
 /* The number of .profile headers: the profiles the UKI declares (0 for a plain UKI). */
 uint32_t uki_profile_count(const struct pe_image *img);
 

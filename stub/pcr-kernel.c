@@ -15,10 +15,11 @@ static EFI_STATUS measure_content(struct measurer *m, const UINT8 *content, UINT
 	return measure_ipl(m, PCR_KERNEL_IMAGE, content, size, desc);
 }
 
-BOOLEAN measure_uki_sections(struct measurer *m, const void *image_base, const struct pe_image *self)
+BOOLEAN measure_uki_sections(struct measurer *m, const void *image_base, const struct pe_image *self,
+			     uint32_t profile)
 {
 	struct uki_measured_section list[UKI_MAX_MEASURED];
-	UINTN n = uki_measured_sections(self, UKI_ORDER_DEFAULT, 0, list);
+	UINTN n = uki_measured_sections(self, UKI_ORDER_DEFAULT, profile, list);
 
 	for (UINTN i = 0; i < n; i++) {
 		CHAR16 desc[PE_SECTION_NAME_MAX + 1];
@@ -40,6 +41,22 @@ BOOLEAN measure_uki_sections(struct measurer *m, const void *image_base, const s
 			log_error_status(err, L"cannot measure section %s into PCR %d", desc, PCR_KERNEL_IMAGE);
 			return FALSE;
 		}
+	}
+	return TRUE;
+}
+
+BOOLEAN measure_profile(struct measurer *m, uint32_t profile)
+{
+	CHAR16 number[UKI_PROFILE_TEXT_MAX];
+	EFI_STATUS err;
+
+	uki_profile_text(profile, number);
+	/* The number in UTF-16 with its NUL is both the data and the description. */
+	err = measure_tagged(m, PCR_KERNEL_PARAMETERS, UKI_PROFILE_EVENT_TAG, number, (StrLen(number) + 1) * sizeof(CHAR16),
+			     number);
+	if (EFI_ERROR(err)) {
+		log_error_status(err, L"cannot measure profile %u into PCR %d", profile, PCR_KERNEL_PARAMETERS);
+		return FALSE;
 	}
 	return TRUE;
 }

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stub.c - the boot flow of the sysext-stub UKI stub, in one screen:
- *   find our own PE sections -> measure them (PCR 11) -> choose the command
- *   line (PCR 12 if passed in) -> collect and measure system extensions
- *   (PCR 13; per-UKI, then global) -> export the EFI variables -> register
- *   the initrd pieces (LoadFile2) -> start the embedded kernel.
+ *   read what we were started with (a profile "@N", a command line) ->
+ *   find our own PE sections for that profile -> measure the profile
+ *   (PCR 12) and the sections (PCR 11) -> choose the command line (PCR 12
+ *   if passed in), append SMBIOS words (PCR 12) -> measure SMBIOS (PCR 1)
+ *   -> collect and measure system extensions (PCR 13; per-UKI, then
+ *   global) -> export the EFI variables -> register the initrd pieces
+ *   (LoadFile2) -> show the splash -> start the embedded kernel.
  * Every failure prints one line naming what is wrong and returns an error
  * to the firmware; nothing here waits for input.
  */
@@ -26,8 +29,11 @@
 #include "measure/sysext-archive.h"
 #include "measure/uki.h"
 #include "export-vars.h"
+#include "kernel-cmdline.h"
 #include "pcr-kernel.h"
 #include "signatures.h"
+#include "smbios-words.h"
+#include "splash.h"
 #include "sysext.h"
 
 #define GLOBAL_EXTENSIONS_DIR L"" EXTDIR_GLOBAL
@@ -41,12 +47,13 @@ struct section_span {
 };
 
 /*
- * The section @name in effect (measure/uki.h: the one rule PCR 11 measures
- * by too): present only with VirtualSize > 0, and then VirtualSize bytes.
+ * The section @name in effect for @profile (measure/uki.h: the one rule
+ * PCR 11 measures by too): present only with VirtualSize > 0, and then
+ * VirtualSize bytes.
  */
-static BOOLEAN find_section(const EFI_LOADED_IMAGE *li, const char *name, struct section_span *ret)
+static BOOLEAN find_section(const EFI_LOADED_IMAGE *li, UINT32 profile, const char *name, struct section_span *ret)
 {
-	const struct pe_section *s = uki_section(&self, 0, name);
+	const struct pe_section *s = uki_section(&self, profile, name);
 	size_t offset, present;
 	uint32_t size;
 
@@ -58,53 +65,48 @@ static BOOLEAN find_section(const EFI_LOADED_IMAGE *li, const char *name, struct
 	return TRUE;
 }
 
-/*
- * The UKI's .cmdline wins; without one, the LoadOptions we were started
- * with are used if they are text. *ret is NULL when there is none;
- * *ret_passed_in says it came from outside the UKI (so PCR 12 gets it).
- */
-static EFI_STATUS choose_cmdline(const EFI_LOADED_IMAGE *li, CHAR16 **ret, BOOLEAN *ret_passed_in)
+/* PCR 12's "measured" state: -1 nothing yet, then 1 while every measurement succeeds. */
+static void note_pcr12(INTN *state, BOOLEAN ok)
 {
-	struct section_span sec;
-	CHAR16 *buf;
-	UINTN cap;
-	ms_status r;
+	*state = *state < 0 ? ok : *state && ok;
+}
 
-	*ret = NULL;
-	*ret_passed_in = FALSE;
-	if (find_section(li, ".cmdline", &sec)) {
-		cap = sec.size + 1;
-		buf = mem_alloc_zero(cap * sizeof(CHAR16));
-		if (!buf)
-			return log_error_status(EFI_OUT_OF_RESOURCES, L"cannot allocate the command line");
-		r = cmdline_from_section(sec.data, sec.size, buf, cap);
-	} else {
-		if (li->LoadOptionsSize == 0)
-			return EFI_SUCCESS;
-		cap = li->LoadOptionsSize / sizeof(CHAR16) + 1;
-		buf = mem_alloc_zero(cap * sizeof(CHAR16));
-		if (!buf)
-			return log_error_status(EFI_OUT_OF_RESOURCES, L"cannot allocate the command line");
-		r = cmdline_from_load_options(li->LoadOptions, li->LoadOptionsSize, buf, cap);
-		if (r == MS_ERR_INVALID)
-			log_info(L"ignoring LoadOptions (%u bytes): not a text command line",
-				 li->LoadOptionsSize);
-		*ret_passed_in = r == MS_OK;
-	}
-	if (r != MS_OK) {
-		mem_free(buf);
+/*
+ * The kernel's command line for @profile: .cmdline or what was passed in
+ * (measured), then the SMBIOS words (measured). Updates *pcr12.
+ */
+static EFI_STATUS make_cmdline(const EFI_LOADED_IMAGE *li, UINT32 profile, CHAR16 **passed, struct measurer *m,
+			       BOOLEAN can_measure, INTN *pcr12, CHAR16 **ret)
+{
+	struct section_span sec = { 0 };
+	BOOLEAN passed_in;
+	CHAR16 *words;
+	EFI_STATUS err;
+
+	if (!find_section(li, profile, ".cmdline", &sec))
+		sec.data = NULL;
+	err = cmdline_choose(sec.data, sec.size, passed, ret, &passed_in);
+	if (EFI_ERROR(err))
+		return err;
+	if (can_measure && *ret && passed_in)
+		note_pcr12(pcr12, measure_cmdline(m, *ret));
+	words = smbios_cmdline_extra();
+	if (!words)
 		return EFI_SUCCESS;
-	}
-	*ret = buf;
-	return EFI_SUCCESS;
+	log_info(L"SMBIOS adds to the kernel command line: \"%s\"", words);
+	if (can_measure)
+		note_pcr12(pcr12, measure_cmdline(m, words));
+	err = cmdline_append(ret, words);
+	mem_free(words);
+	return err;
 }
 
 /*
  * Per-UKI then global extensions, then the signatures beside them, from the
  * volume we were loaded from.
  */
-static void collect_from_esp(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path, struct measurer *m,
-			     BOOLEAN can_measure, struct sysext_archive *per_uki, struct sysext_archive *global,
+static void collect_from_esp(const EFI_LOADED_IMAGE *li, UINT32 profile, const CHAR16 *image_path,
+			     struct measurer *m, BOOLEAN can_measure, struct sysext_archive *per_uki, struct sysext_archive *global,
 			     struct sysext_archive *signatures)
 {
 	CHAR16 extra_dir[EXTDIR_IMAGE_PATH_MAX];
@@ -113,7 +115,7 @@ static void collect_from_esp(const EFI_LOADED_IMAGE *li, const CHAR16 *image_pat
 	EFI_FILE_HANDLE root = NULL;
 	EFI_STATUS err;
 
-	(void)find_section(li, ".pcrsig", &pcrsig);
+	(void)find_section(li, profile, ".pcrsig", &pcrsig);
 	err = esp_open_root(li->DeviceHandle, &root);
 	if (EFI_ERROR(err)) {
 		log_info(L"no file system on the boot device (%r): no extensions", err);
@@ -131,77 +133,118 @@ static void collect_from_esp(const EFI_LOADED_IMAGE *li, const CHAR16 *image_pat
 	esp_close(root);
 }
 
+/*
+ * The initrd pieces in slot order (measure/initrd.h): .ucode first, the
+ * UKI's .initrd, then the archives; later archives win on equal paths.
+ */
+static UINTN initrd_pieces(const EFI_LOADED_IMAGE *li, UINT32 profile,
+			   struct sysext_archive *const archives[INITRD_SLOTS], struct initrd_piece pieces[INITRD_SLOTS],
+			   UINT64 *ret_total)
+{
+	static const char *const sections[INITRD_SLOTS] = {
+		[INITRD_SLOT_UCODE] = ".ucode",
+		[INITRD_SLOT_EMBEDDED] = ".initrd",
+	};
+	struct section_span sec;
+	UINTN n = 0;
+
+	*ret_total = 0;
+	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
+		if (sections[slot] && find_section(li, profile, sections[slot], &sec))
+			pieces[n++] = (struct initrd_piece){ .data = sec.data, .size = sec.size };
+		else if (archives[slot] && archives[slot]->buf)
+			pieces[n++] = (struct initrd_piece){ .data = archives[slot]->buf,
+							     .size = archives[slot]->size,
+							     .pages = archives[slot]->pages };
+		else
+			continue;
+		*ret_total += pieces[n - 1].size;
+	}
+	return n;
+}
+
+/* Our own sections, and whether the profile asked for exists (systemd-stub refuses to boot one that does not). */
+static EFI_STATUS find_own_sections(const EFI_LOADED_IMAGE *li, UINT32 profile, struct section_span *ret_linux)
+{
+	ms_status r = pe_parse(li->ImageBase, li->ImageSize, PE_LAYOUT_MEMORY, &self);
+
+	if (r != MS_OK)
+		return log_error_status(EFI_LOAD_ERROR, L"our own PE headers are malformed (%a)", ms_strerror(r));
+	if (uki_profile_check(&self, profile) != MS_OK)
+		return log_error_status(EFI_NOT_FOUND, L"profile @%u asked for, but this UKI has %u profile(s)", profile,
+					uki_profile_count(&self));
+	if (!find_section(li, profile, ".linux", ret_linux))
+		return log_error_status(EFI_NOT_FOUND, L"this UKI has no .linux section");
+	return EFI_SUCCESS;
+}
+
 /* noinline: keep stack protection (efi_main itself must run without it). */
 __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 {
 	static CHAR16 image_path_buf[EXTDIR_IMAGE_PATH_MAX];
-	struct sysext_archive per_uki = { 0 }, global = { 0 }, signatures = { 0 }, public_key = { 0 };
+	struct sysext_archive per_uki = { 0 }, global = { 0 }, signatures = { 0 }, public_key = { 0 },
+			      profile_file = { 0 };
 	struct stub_measured measured = { 0 };
 	const CHAR16 *image_path = NULL;
-	BOOLEAN can_measure, cmdline_passed_in;
+	BOOLEAN can_measure = FALSE;
+	INTN pcr12 = -1;
 	struct measurer m;
 	/* The archives this flow builds, by the initrd slot each fills. */
-	struct sysext_archive *archives[INITRD_SLOTS] = {
+	struct sysext_archive *const archives[INITRD_SLOTS] = {
 		[INITRD_SLOT_SYSEXT] = &per_uki,
 		[INITRD_SLOT_GLOBAL_SYSEXT] = &global,
 		[INITRD_SLOT_PCRSIG] = &signatures,
 		[INITRD_SLOT_PCRPKEY] = &public_key,
+		[INITRD_SLOT_PROFILE] = &profile_file,
 	};
 	struct initrd_piece pieces[INITRD_SLOTS];
-	UINTN n_pieces = 0;
+	UINTN n_pieces;
 	struct mem_usage usage;
-	UINT64 initrd_total = 0;
+	UINT64 initrd_total;
 	struct initrd_media *initrd = NULL;
-	struct section_span linux_sec = { 0 }, initrd_sec = { 0 }, pcrpkey_sec = { 0 };
+	struct section_span linux_sec = { 0 }, sec;
 	EFI_LOADED_IMAGE *li = NULL;
-	CHAR16 *cmdline = NULL;
+	CHAR16 *cmdline = NULL, *passed = NULL;
+	UINT32 profile = 0;
 	EFI_STATUS err;
-	ms_status r;
 
 	err = BS->HandleProtocol(image, &LoadedImageProtocol, (void **)&li);
 	if (EFI_ERROR(err))
 		return log_error_status(err, L"cannot get our own LOADED_IMAGE protocol");
-
-	r = pe_parse(li->ImageBase, li->ImageSize, PE_LAYOUT_MEMORY, &self);
-	if (r != MS_OK)
-		return log_error_status(EFI_LOAD_ERROR, L"our own PE headers are malformed (%a)",
-					ms_strerror(r));
-	if (!find_section(li, ".linux", &linux_sec))
-		return log_error_status(EFI_NOT_FOUND, L"this UKI has no .linux section");
+	err = passed_in_read(image, li, &profile, &passed);
+	if (!EFI_ERROR(err))
+		err = find_own_sections(li, profile, &linux_sec);
+	if (EFI_ERROR(err))
+		goto out;
 
 	if (!EFI_ERROR(image_file_path(li->FilePath, image_path_buf, EXTDIR_IMAGE_PATH_MAX)))
 		image_path = image_path_buf;
-	export_stub_variables(li, image_path);
+	export_stub_variables(li, image_path, profile);
 
 	can_measure = measurer_init(&m);
 	if (!can_measure)
 		log_info(L"no TPM: nothing is measured, extensions are passed on unmeasured");
+	if (can_measure && profile != 0)
+		note_pcr12(&pcr12, measure_profile(&m, profile));
 	if (can_measure)
-		measured.kernel_image = measure_uki_sections(&m, li->ImageBase, &self);
-
-	err = choose_cmdline(li, &cmdline, &cmdline_passed_in);
+		measured.kernel_image = measure_uki_sections(&m, li->ImageBase, &self, profile);
+	err = make_cmdline(li, profile, &passed, &m, can_measure, &pcr12, &cmdline);
 	if (EFI_ERROR(err))
-		return err;
-	if (can_measure && cmdline && cmdline_passed_in)
-		measured.kernel_parameters = measure_cmdline(&m, cmdline);
+		goto out;
+	measured.kernel_parameters = pcr12 > 0;
+	if (can_measure)
+		(void)measure_smbios(&m);
 
-	collect_from_esp(li, image_path, &m, can_measure, &per_uki, &global, &signatures);
+	collect_from_esp(li, profile, image_path, &m, can_measure, &per_uki, &global, &signatures);
 	measured.sysexts = per_uki.n_measured + global.n_measured > 0;
 	export_pcr_variables(&measured);
-	if (find_section(li, ".pcrpkey", &pcrpkey_sec))
-		(void)literal_archive(INITRD_PCR_PUBLIC_KEY_FILE, pcrpkey_sec.data, pcrpkey_sec.size, &public_key);
+	if (find_section(li, profile, ".pcrpkey", &sec))
+		(void)literal_archive(INITRD_PCR_PUBLIC_KEY_FILE, sec.data, sec.size, &public_key);
+	/* The selected profile's .profile, for userspace, as systemd-stub passes it (measured in PCR 11 only). */
+	if (find_section(li, profile, ".profile", &sec))
+		(void)literal_archive(INITRD_PROFILE_FILE, sec.data, sec.size, &profile_file);
 
-	/* The pieces in initrd slot order (measure/initrd.h); later archives win on equal paths. */
-	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
-		if (slot == INITRD_SLOT_EMBEDDED && find_section(li, ".initrd", &initrd_sec))
-			pieces[n_pieces++] = (struct initrd_piece){ .data = initrd_sec.data, .size = initrd_sec.size };
-		else if (archives[slot] && archives[slot]->buf)
-			pieces[n_pieces++] = (struct initrd_piece){ .data = archives[slot]->buf,
-								    .size = archives[slot]->size,
-								    .pages = archives[slot]->pages };
-	}
-	for (UINTN i = 0; i < n_pieces; i++)
-		initrd_total += pieces[i].size;
+	n_pieces = initrd_pieces(li, profile, archives, pieces, &initrd_total);
 	if (n_pieces > 0) {
 		err = initrd_register(pieces, n_pieces, &initrd);
 		if (EFI_ERROR(err)) {
@@ -218,14 +261,17 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	log_info(L"starting kernel (%lu bytes), initrd %lu bytes, cmdline \"%s\"", (UINT64)linux_sec.size,
 		 initrd ? initrd_total : 0, cmdline ? cmdline : L"");
 	log_info(L"memory: %lu bytes held, peak %lu bytes", usage.held, usage.peak);
+	/* Last, so that our own lines are not printed over the picture. */
+	if (find_section(li, profile, ".splash", &sec))
+		splash_show(sec.data, sec.size);
 	err = linux_start(image, linux_sec.data, linux_sec.size, cmdline);
 out:
 	initrd_unregister(initrd);
-	sysext_archive_free(&per_uki);
-	sysext_archive_free(&global);
-	sysext_archive_free(&signatures);
-	sysext_archive_free(&public_key);
+	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++)
+		if (archives[slot])
+			sysext_archive_free(archives[slot]);
 	mem_free(cmdline);
+	mem_free(passed);
 	return err;
 }
 

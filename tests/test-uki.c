@@ -185,6 +185,24 @@ static void test_virtual_size_0_is_absent(void **state)
 	assert_null(uki_section(&img, 0, ".pcrpkey"));
 }
 
+static void test_profile_text(void **state)
+{
+	uint16_t out[UKI_PROFILE_TEXT_MAX];
+	static const struct {
+		uint32_t v;
+		const char *want;
+	} cases[] = { { 0, "0" }, { 7, "7" }, { 10, "10" }, { 4294967295u, "4294967295" } };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = strlen(cases[i].want);
+
+		uki_profile_text(cases[i].v, out);
+		for (size_t k = 0; k <= n; k++)
+			assert_int_equal(out[k], (uint16_t)cases[i].want[k]);
+	}
+}
+
 static void test_section_bytes(void **state)
 {
 	static const char *const names[] = { ".linux", ".cmdline" };
@@ -248,6 +266,7 @@ int main(void)
 		cmocka_unit_test(test_measured_per_profile),
 		cmocka_unit_test(test_virtual_size_0_is_absent),
 		cmocka_unit_test(test_section_bytes),
+		cmocka_unit_test(test_profile_text),
 		cmocka_unit_test(test_order_for_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
