@@ -23,7 +23,7 @@ FUZZ_SHORT_SECONDS ?= 10
 MEASURE_SRC := $(sort $(wildcard measure/*.c))
 EFILIB_SRC := $(sort $(wildcard efi-lib/*.c))
 STUB_SRC := $(sort $(wildcard stub/*.c))
-HOST_SRC := host-tools/main.c host-tools/build.c host-tools/util.c host-tools/pe-edit.c \
+HOST_SRC := host-tools/main.c host-tools/build.c host-tools/build-join.c host-tools/build-sbat.c host-tools/util.c host-tools/pe-edit.c \
 	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/signature-archives.c host-tools/eventlog.c \
 	host-tools/pcr-policy.c host-tools/sign.c
 HOST_SRC += host-tools/base64.c host-tools/pem.c host-tools/key-file.c host-tools/pcrsig-file.c
@@ -132,7 +132,7 @@ $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
 FUZZ_HOST_manifest := host-tools/sysext-set.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_expect := host-tools/eventlog.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_sigfile := host-tools/pcrsig-file.c host-tools/base64.c host-tools/pem.c host-tools/digest.c host-tools/util.c
-FUZZ_HOST_build := host-tools/build.c host-tools/pe-edit.c host-tools/pem.c host-tools/base64.c host-tools/util.c
+FUZZ_HOST_build := host-tools/build.c host-tools/build-join.c host-tools/build-sbat.c host-tools/pe-edit.c host-tools/pem.c host-tools/base64.c host-tools/util.c
 FUZZ_HOST_prediction := host-tools/prediction.c host-tools/eventlog.c host-tools/digest.c host-tools/util.c
 FUZZ_LIBS := -lcrypto -lpthread
 # (A function, because a '%' written in a pattern rule's prerequisites is the stem.)

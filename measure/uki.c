@@ -65,6 +65,14 @@ static int names_equal(const char *a, const char *b)
 	return *a == *b;
 }
 
+const char *uki_canonical_name(const char *name)
+{
+	for (size_t i = 0; i < N(order_258); i++)
+		if (names_equal(order_258[i], name))
+			return order_258[i];
+	return NULL;
+}
+
 int uki_section_is_measured(const char *name)
 {
 	return !names_equal(name, ".pcrsig");

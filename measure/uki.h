@@ -44,6 +44,9 @@ ms_status uki_order_for_version(unsigned version, enum uki_order *ret);
 /* The canonical names of @order, including ".pcrsig" at its place. */
 size_t uki_canonical_sections(enum uki_order order, const char *const **ret);
 
+/* The canonical name (of the newest list) equal to @name, as a static string; NULL if it is not one. */
+const char *uki_canonical_name(const char *name);
+
 /* Whether a canonical section is measured at all (everything but .pcrsig). */
 int uki_section_is_measured(const char *name);
 
