@@ -170,6 +170,11 @@ $(B)/test/libsecret-scan.so: tests/cli/shim/secret-scan.c
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared $< -o $@
 cli-check: $(B)/test/libsecret-scan.so
 
+# measure/selection.c driven from tests/cli/test_selection_model.py (its independent model).
+$(B)/test/selection-driver: $(B)/test/tests/drivers/selection-driver.o $(TEST_MEASURE_OBJ)
+	$(CC) $(SAN_FLAGS) $^ -o $@
+cli-check cli-asan-check: $(B)/test/selection-driver
+
 unit: $(addprefix $(B)/test/test-,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 
