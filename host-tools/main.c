@@ -7,6 +7,7 @@
 #include "eventlog.h"
 #include "predict.h"
 #include "sign.h"
+#include "systemd-measure.h"
 
 struct command {
 	const char *name;
@@ -20,6 +21,7 @@ static const struct command commands[] = {
 	{ "cpio", cmd_cpio, "write the exact sysext archives the stub appends to the initrd" },
 	{ "eventlog", cmd_eventlog, "replay a TPM event log and compare with PCRs or a prediction" },
 	{ "sign", cmd_sign, "sign TPM2 PCR policies for the predicted values (tpm2-pcr-signature.json)" },
+	{ "systemd-measure", cmd_systemd_measure, "answer as systemd-measure 262 (calculate, sign, policy-digest), for ukify" },
 };
 
 static void usage(FILE *f)
@@ -32,6 +34,12 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	const char *self = argc > 0 ? strrchr(argv[0], '/') : NULL;
+
+	/* Under the name systemd-measure (a symlink in ukify's --tools directory): that command. */
+	self = self ? self + 1 : argc > 0 ? argv[0] : "";
+	if (strcmp(self, "systemd-measure") == 0)
+		return cmd_systemd_measure(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
