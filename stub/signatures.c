@@ -82,15 +82,17 @@ static void log_skipped(const struct signature_set *c)
 {
 	for (UINTN i = 0; i < c->n; i++) {
 		const struct pcrsig_fragment *f = &c->frags[i];
+		const char *why;
 
 		if (f->status == MS_OK)
 			continue;
+		why = f->reason ? f->reason : ms_strerror(f->status);
 		if (c->from[i].dir)
-			log_warn(L"%s\\%a: skipped, not a valid PCR signature file (%a at byte %lu)", c->from[i].dir,
-				 c->from[i].name, ms_strerror(f->status), (UINT64)f->error_offset);
+			log_warn(L"%s\\%a: skipped, not a valid PCR signature file: %a (at byte %lu)", c->from[i].dir,
+				 c->from[i].name, why, (UINT64)f->error_offset);
 		else
-			log_warn(L".pcrsig section: skipped, not a valid PCR signature file (%a at byte %lu)",
-				 ms_strerror(f->status), (UINT64)f->error_offset);
+			log_warn(L".pcrsig section: skipped, not a valid PCR signature file: %a (at byte %lu)", why,
+				 (UINT64)f->error_offset);
 	}
 }
 
