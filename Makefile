@@ -25,7 +25,7 @@ EFILIB_SRC := $(sort $(wildcard efi-lib/*.c))
 STUB_SRC := $(sort $(wildcard stub/*.c))
 HOST_SRC := host-tools/main.c host-tools/build.c host-tools/build-join.c host-tools/build-sbat.c host-tools/util.c host-tools/pe-edit.c \
 	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/signature-archives.c host-tools/eventlog.c \
-	host-tools/pcr-policy.c host-tools/sign.c host-tools/systemd-measure.c
+	host-tools/pcr-policy.c host-tools/sign.c host-tools/systemd-measure.c host-tools/predict-uki.c
 HOST_SRC += host-tools/base64.c host-tools/pem.c host-tools/key-file.c host-tools/pcrsig-file.c
 POSTLINK_SRC := host-tools/efi-postlink.c host-tools/util.c host-tools/pe-edit.c
 TPM_TOOL_SRC := $(sort $(wildcard tests/tpm/*.c))

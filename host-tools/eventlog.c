@@ -54,6 +54,8 @@ struct options {
 	unsigned bank_mask; /* --bank: bit i selects banks[i]; 0: every bank the log has */
 	uint32_t pcr_mask;  /* --pcr: bit n selects PCR n; 0: every PCR the log extends */
 	const char *expect_path;
+	bool profile_given; /* --profile: check the --expect entries of that UKI profile */
+	uint32_t profile;
 };
 
 /* One record after the header; pointers into the log buffer. */
@@ -96,6 +98,7 @@ static void usage(FILE *f)
 		"  --bank NAME             only this bank (repeatable; default: every bank in the log)\n"
 		"  --pcr N                 only this PCR (repeatable; default: every PCR the log extends)\n"
 		"  --expect FILE           check the log's events against a prediction\n"
+		"  --profile N             the UKI profile booted, when FILE predicts several\n"
 		"  --json                  machine-readable output\n"
 		"  --verbose               list every event\n\n"
 		"Exit status: 0 everything compared matches, 1 a mismatch, 2 unusable input.\n");
@@ -591,6 +594,13 @@ static int parse_entry(const struct jctx *c, const char *where, uint32_t obj, si
 	x->has_initial = r > 0;
 	if (member_string(c, where, obj, "phase", false, &x->phase) < 0)
 		return -1;
+	r = member(c, where, obj, "profile", JSON_NUMBER, false, &tok);
+	if (r < 0)
+		return -1;
+	if (r > 0 && json_uint(c->doc, tok, UINT32_MAX, &pcr) != MS_OK)
+		return errorf("%s: %s: \"profile\" must be an integer 0..4294967295", c->path, where);
+	x->has_profile = r > 0;
+	x->profile = r > 0 ? (uint32_t)pcr : 0;
 	if (member(c, where, obj, "events", JSON_ARRAY, true, &events) < 0)
 		return -1;
 	x->events = calloc(json_token(c->doc, events)->size + 1, sizeof(*x->events));
@@ -888,12 +898,41 @@ static void print_events_json(const struct replay *rp, unsigned shown)
 	printf("],");
 }
 
+/*
+ * A prediction of several UKI profiles (predict --profile all) is checked for
+ * one: --profile N, which must be one of them; with one profile it is that.
+ */
+static int check_profiles(struct options *o, const struct expect_set *set)
+{
+	bool found = false, several = false;
+	uint32_t first = 0;
+
+	for (size_t i = 0; i < set->n; i++) {
+		if (!set->items[i].has_profile)
+			continue;
+		several |= found && set->items[i].profile != first;
+		if (!found)
+			first = set->items[i].profile;
+		found = true;
+		if (o->profile_given && set->items[i].profile == o->profile)
+			return 0;
+	}
+	if (!found)
+		return 0; /* a prediction without profiles: --profile changes nothing */
+	if (o->profile_given)
+		return errorf("--profile %u: %s predicts no such profile", o->profile, o->expect_path);
+	if (several)
+		return errorf("%s predicts several UKI profiles: give --profile N", o->expect_path);
+	o->profile = first;
+	return 0;
+}
+
 /* ------------------------------------------------------------ the command */
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_LOG = 256, OPT_TPM_DIR, OPT_PCR_VALUE, OPT_NO_PCR_VALUES, OPT_BANK, OPT_PCR, OPT_EXPECT, OPT_JSON,
-	       OPT_VERBOSE };
+	       OPT_VERBOSE, OPT_PROFILE };
 	static const struct option longopts[] = {
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "tpm-dir", required_argument, NULL, OPT_TPM_DIR },
@@ -904,6 +943,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "expect", required_argument, NULL, OPT_EXPECT },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -954,6 +994,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_EXPECT: o->expect_path = optarg; break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_VERBOSE: o->verbose = true; break;
+		case OPT_PROFILE: {
+			unsigned profile;
+
+			if (parse_uint(optarg, UINT32_MAX, &profile) < 0)
+				return errorf("--profile %s: not a profile number", optarg);
+			o->profile = profile;
+			o->profile_given = true;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -1032,12 +1081,13 @@ int cmd_eventlog(int argc, char **argv)
 		goto out;
 
 	if (o.expect_path) {
-		if (eventlog_load_expect(o.expect_path, &set) < 0)
+		if (eventlog_load_expect(o.expect_path, &set) < 0 || check_profiles(&o, &set) < 0)
 			goto out;
 		for (size_t i = 0; i < set.n; i++) {
 			struct expectation *x = &set.items[i];
 
-			if ((o.bank_mask && !(o.bank_mask & (1u << x->bank))) || (o.pcr_mask && !(o.pcr_mask & (1u << x->pcr)))) {
+			if ((o.bank_mask && !(o.bank_mask & (1u << x->bank))) || (o.pcr_mask && !(o.pcr_mask & (1u << x->pcr))) ||
+			    (x->has_profile && x->profile != o.profile)) {
 				x->result = EXP_NOT_SELECTED;
 				continue;
 			}

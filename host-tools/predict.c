@@ -20,6 +20,7 @@
 
 #include "digest.h"
 #include "prediction.h"
+#include "predict-uki.h"
 #include "signature-archives.h"
 #include "sysext-set.h"
 #include "util.h"
@@ -68,6 +69,10 @@ static const struct input_help {
 	{ PREDICT_OPT_GLOBAL_MANIFEST, "  --global-manifest FILE the same for global sysexts\n" },
 	{ PREDICT_OPT_CMDLINE,
 	  "  --cmdline STR          command line passed to the UKI (PCR 12; ignored if the UKI has .cmdline)\n" },
+	{ PREDICT_OPT_PROFILE,
+	  "  --profile N|all        the UKI profile booted (\"@N\"; default 0), or every profile it has\n" },
+	{ PREDICT_OPT_CMDLINE_EXTRA,
+	  "  --kernel-cmdline-extra WORDS  what a VM host passes in SMBIOS (io.systemd.stub.kernel-cmdline-extra=)\n" },
 	{ 0, "How the boot measures:\n" },
 	{ PREDICT_OPT_BANK, "  --bank NAME            sha1, sha256, sha384, sha512 (repeatable; default: all)\n" },
 	{ PREDICT_OPT_PHASE,
@@ -108,7 +113,7 @@ static void input_usage_of(FILE *f, const int *opts, size_t n)
  */
 static const int cpio_files[] = { PREDICT_OPT_EXTRA_DIR, PREDICT_OPT_ESP_PATH, PREDICT_OPT_GLOBAL_DIR,
 				  PREDICT_OPT_SYSEXT, PREDICT_OPT_GLOBAL_SYSEXT };
-static const int cpio_rules[] = { PREDICT_OPT_SCHEME, PREDICT_OPT_SYSTEMD_VERSION, PREDICT_OPT_VERBOSE,
+static const int cpio_rules[] = { PREDICT_OPT_PROFILE, PREDICT_OPT_SCHEME, PREDICT_OPT_SYSTEMD_VERSION, PREDICT_OPT_VERBOSE,
 				  PREDICT_OPT_THREADS };
 
 static void cpio_usage(FILE *f)
@@ -215,6 +220,24 @@ int predict_input_option(struct predict_options *o, int c, const char *arg)
 	case PREDICT_OPT_OS_SEPARATOR: o->os_separator = true; break;
 	case PREDICT_OPT_VERBOSE: o->verbose = true; break;
 	case PREDICT_OPT_THREADS: r = parse_number(arg, "--threads", 64, &o->threads); break;
+	case PREDICT_OPT_PROFILE: {
+		uint16_t at[UKI_PROFILE_TEXT_MAX + 2] = { '@' }, rest[UKI_PROFILE_TEXT_MAX + 2];
+		size_t n = strlen(arg);
+
+		o->profile_given = true;
+		o->all_profiles = strcmp(arg, "all") == 0;
+		if (o->all_profiles)
+			break;
+		/* The stub's own rule: what "@N" would select. */
+		for (size_t i = 0; i < n && i < UKI_PROFILE_TEXT_MAX; i++)
+			at[i + 1] = (uint8_t)arg[i];
+		if (n == 0 || n >= UKI_PROFILE_TEXT_MAX ||
+		    cmdline_from_load_options(at, (n + 2) * sizeof(uint16_t), &o->profile, rest, n + 2) != MS_ERR_NOT_FOUND ||
+		    (o->profile == 0 && strspn(arg, "0") != n))
+			return errorf("--profile: '%s' is not a profile number (0..4294967295) or 'all'", arg);
+		break;
+	}
+	case PREDICT_OPT_CMDLINE_EXTRA: o->cmdline_extra = arg; break;
 	default: return errorf("internal error: option %d is not an input", c);
 	}
 	return r;
@@ -333,10 +356,11 @@ static int feed_section(struct multi_digest *md, const struct uki *u, const stru
 	return feed_zeros(md, size - present);
 }
 
-static int predict_sections(struct prediction *p, const struct uki *u, const char *path, enum uki_order order)
+static int predict_sections(struct prediction *p, const struct uki *u, const char *path, enum uki_order order,
+			    uint32_t profile)
 {
 	struct uki_measured_section list[UKI_MAX_MEASURED];
-	size_t n = uki_measured_sections(&u->img, order, 0, list);
+	size_t n = uki_measured_sections(&u->img, order, profile, list);
 
 	for (size_t i = 0; i < n; i++) {
 		uint8_t d[BANK_COUNT][DIGEST_MAX] = { { 0 } };
@@ -363,16 +387,20 @@ static int predict_sections(struct prediction *p, const struct uki *u, const cha
  * without building the concatenation. @arch holds the generated archives by
  * slot; the embedded .initrd comes from the UKI.
  */
-static int predict_initrd(struct prediction *p, const struct uki *u, const char *path,
+static int predict_initrd(struct prediction *p, const struct uki *u, const char *path, uint32_t profile,
 			  uint8_t *const arch[INITRD_SLOTS], const uint64_t arch_size[INITRD_SLOTS])
 {
-	const struct pe_section *s = uki_section(&u->img, 0, ".initrd");
+	/* The slots the UKI's own sections fill: .ucode first, then .initrd (the profile's). */
+	const struct pe_section *sec[INITRD_SLOTS] = {
+		[INITRD_SLOT_UCODE] = uki_section(&u->img, profile, ".ucode"),
+		[INITRD_SLOT_EMBEDDED] = uki_section(&u->img, profile, ".initrd"),
+	};
 	uint64_t sizes[INITRD_SLOTS], offsets[INITRD_SLOTS], total, pos = 0;
 	uint8_t d[BANK_COUNT][DIGEST_MAX] = { { 0 } };
 	struct multi_digest md;
 
 	for (size_t i = 0; i < INITRD_SLOTS; i++)
-		sizes[i] = i == INITRD_SLOT_EMBEDDED ? (s ? s->virtual_size : 0) : arch_size[i];
+		sizes[i] = sec[i] ? sec[i]->virtual_size : arch_size[i];
 	if (initrd_layout(sizes, INITRD_SLOTS, offsets, &total) != MS_OK)
 		return errorf("the initrd is too large");
 	if (total == 0)
@@ -386,8 +414,7 @@ static int predict_initrd(struct prediction *p, const struct uki *u, const char 
 			continue;
 		r = feed_zeros(&md, offsets[i] - pos);
 		if (r == 0)
-			r = i == INITRD_SLOT_EMBEDDED ? feed_section(&md, u, s)
-						      : multi_digest_update(&md, arch[i], sizes[i]);
+			r = sec[i] ? feed_section(&md, u, sec[i]) : multi_digest_update(&md, arch[i], sizes[i]);
 		if (r < 0) {
 			multi_digest_free(&md);
 			return -1;
@@ -411,7 +438,7 @@ static int predict_initrd(struct prediction *p, const struct uki *u, const char 
  */
 static int effective_cmdline(const struct predict_options *o, const struct uki *u, uint16_t **ret, bool *ret_passed_in)
 {
-	const struct pe_section *s = u && u->buf ? uki_section(&u->img, 0, ".cmdline") : NULL;
+	const struct pe_section *s = u && u->buf ? uki_section(&u->img, o->profile, ".cmdline") : NULL;
 	bool section_wins = s != NULL;
 	uint16_t *out = NULL;
 	ms_status m = MS_ERR_NOT_FOUND;
@@ -454,7 +481,7 @@ static int effective_cmdline(const struct predict_options *o, const struct uki *
 		free(opts);
 		if (profile != 0) {
 			free(out);
-			return errorf("--cmdline: a leading '@%u' selects a UKI profile; give --profile %u instead",
+			return errorf("--cmdline: a leading '@%u' selects a UKI profile; give --profile %u and the rest",
 				      profile, profile);
 		}
 		if (m == MS_ERR_INVALID)
@@ -554,6 +581,56 @@ static int predict_sysexts_per_file(struct prediction *p, const struct sysext_se
 	return 0;
 }
 
+/* One PCR 12 EV_IPL event over @cmdline, UTF-16 with its NUL, described by it. */
+static int predict_cmdline_event(struct prediction *p, const uint16_t *cmdline)
+{
+	char *desc = utf16_to_ascii(cmdline);
+	int r = desc ? prediction_add_data(p, PCR_KERNEL_PARAMETERS, PRED_EV_IPL, desc, NULL, cmdline,
+					   (cmdline_len16(cmdline) + 1) * sizeof(uint16_t))
+		     : errorf("out of memory");
+
+	free(desc);
+	return r;
+}
+
+/* The profile asked for must be one the stub would boot (it refuses the others). */
+static int check_profile(const struct predict_options *o, const struct uki *u, enum uki_order order)
+{
+	if (o->profile == 0)
+		return 0;
+	if (o->scheme == PREDICT_SCHEME_SYSTEMD && order < UKI_ORDER_SYSTEMD_257)
+		return errorf("--profile: systemd-stub %u knows no profiles (v257+)", o->systemd_version);
+	if (u && uki_profile_check(&u->img, o->profile) != MS_OK)
+		return errorf("%s: has no profile %u (it has %u); the stub refuses to boot \"@%u\"", o->uki, o->profile,
+			      uki_profile_count(&u->img), o->profile);
+	return 0;
+}
+
+int predict_profiles(const struct predict_options *o, uint32_t **ret, size_t *ret_n)
+{
+	struct uki u = { 0 };
+	uint32_t n = 1;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (o->all_profiles) {
+		if (!o->uki)
+			return errorf("--profile all needs --uki");
+		if (load_uki(o->uki, &u) < 0)
+			return -1;
+		n = uki_profile_count(&u.img);
+		n = n ? n : 1;
+		free(u.buf);
+	}
+	*ret = calloc(n, sizeof(**ret));
+	if (!*ret)
+		return errorf("out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		(*ret)[i] = o->all_profiles ? i : o->profile;
+	*ret_n = n;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- main flow */
 
 static int set_initial(struct prediction *p, const struct predict_options *o)
@@ -602,6 +679,8 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 
 	if (o->uki && load_uki(o->uki, &u) < 0)
 		goto out;
+	if (check_profile(o, o->uki ? &u : NULL, order) < 0)
+		goto out;
 	if (per_uki_dir_len(o, &extra_dir_len) < 0 ||
 	    collect_set(o, &per_uki, SYSEXT_PREFIX, extra_dir_len, o->extra_dir, o->sysexts, o->n_sysexts,
 			o->manifests, o->n_manifests) < 0)
@@ -627,13 +706,15 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 			o->pcrs |= 1u << PCR_KERNEL_IMAGE;
 		if (have_sysext_input || o->uki)
 			o->pcrs |= 1u << PCR_SYSEXTS;
-		if (o->cmdline)
+		if (o->cmdline || o->profile != 0 || o->cmdline_extra)
 			o->pcrs |= 1u << PCR_KERNEL_PARAMETERS;
 		if (o->uki && o->scheme == PREDICT_SCHEME_SYSEXT_STUB && sysext_set_has_bytes(&per_uki) &&
 		    sysext_set_has_bytes(&global))
 			o->pcrs |= 1u << PCR_LINUX_INITRD;
 	}
 	p.pcrs = o->pcrs;
+	p.has_profile = o->profile_given;
+	p.profile = o->profile;
 	if ((o->pcrs & (1u << PCR_KERNEL_IMAGE)) && !o->uki) {
 		errorf("PCR 11 needs --uki");
 		goto out;
@@ -682,10 +763,19 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 	 */
 	if (want_archives && o->uki) {
 		bool ours = o->scheme == PREDICT_SCHEME_SYSEXT_STUB;
+		struct pe_image *view = malloc(sizeof(*view));
 
-		if (signature_archives_build(u.buf, &u.img, ours ? o->extra_dir : NULL, extra_dir_len,
-					     ours && global_read ? o->global_dir : NULL, &sa) < 0)
+		/* The profile's .pcrsig and .pcrpkey, as the stub takes them (measure/uki.h). */
+		if (view)
+			predict_signature_view(&u.img, o->profile, view);
+		r = view ? signature_archives_build(u.buf, view, ours ? o->extra_dir : NULL, extra_dir_len,
+						    ours && global_read ? o->global_dir : NULL, &sa)
+			 : errorf("out of memory");
+		free(view);
+		if (r < 0 || predict_profile_archive(u.buf, &u.img, o->profile, &arch[INITRD_SLOT_PROFILE],
+						     &arch_size[INITRD_SLOT_PROFILE]) < 0)
 			goto out;
+		r = -1;
 		arch[INITRD_SLOT_PCRSIG] = sa.signature;
 		arch_size[INITRD_SLOT_PCRSIG] = sa.signature_size;
 		arch[INITRD_SLOT_PCRPKEY] = sa.public_key;
@@ -716,7 +806,7 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 	}
 
 	/* PCR 11 */
-	if ((o->pcrs & (1u << PCR_KERNEL_IMAGE)) && predict_sections(&p, &u, o->uki, order) < 0)
+	if ((o->pcrs & (1u << PCR_KERNEL_IMAGE)) && predict_sections(&p, &u, o->uki, order, o->profile) < 0)
 		goto out;
 	if (o->pcrs & (1u << PCR_KERNEL_IMAGE)) {
 		size_t n = o->phases_given ? o->n_phases : sizeof(default_phases) / sizeof(default_phases[0]);
@@ -726,16 +816,22 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 				goto out;
 	}
 
-	/* PCR 12 */
+	/* PCR 12: the profile (systemd-stub 257+), a passed-in command line, SMBIOS words (254+), in that order */
+	if ((o->pcrs & (1u << PCR_KERNEL_PARAMETERS)) && o->profile != 0 && predict_profile_event(&p, o->profile) < 0)
+		goto out;
 	if (effective_cmdline(o, o->uki ? &u : NULL, &cmdline, &passed_in) < 0)
 		goto out;
-	if ((o->pcrs & (1u << PCR_KERNEL_PARAMETERS)) && cmdline && passed_in) {
-		char *desc = utf16_to_ascii(cmdline);
+	if ((o->pcrs & (1u << PCR_KERNEL_PARAMETERS)) && cmdline && passed_in && predict_cmdline_event(&p, cmdline) < 0)
+		goto out;
+	if (o->cmdline_extra && !(o->scheme == PREDICT_SCHEME_SYSTEMD && o->systemd_version < 254)) {
+		uint16_t *words = NULL;
 
-		r = desc ? prediction_add_data(&p, PCR_KERNEL_PARAMETERS, PRED_EV_IPL, desc, NULL, cmdline,
-					       (cmdline_len16(cmdline) + 1) * sizeof(uint16_t))
-			 : errorf("out of memory");
-		free(desc);
+		r = predict_cmdline_words(o->cmdline_extra, &words);
+		if (r == 0 && words && (o->pcrs & (1u << PCR_KERNEL_PARAMETERS)))
+			r = predict_cmdline_event(&p, words);
+		if (r == 0 && words)
+			r = predict_cmdline_append(&cmdline, words);
+		free(words);
 		if (r < 0)
 			goto out;
 		r = -1;
@@ -771,7 +867,7 @@ static int compute(struct predict_options *o, bool cpio_mode, struct prediction 
 		if (cmdline && prediction_add_data(&p, PCR_LINUX_INITRD, PRED_EV_EVENT_TAG, "LOADED_IMAGE::LoadOptions",
 						   NULL, cmdline, (cmdline_len16(cmdline) + 1) * sizeof(uint16_t)) < 0)
 			goto out;
-		if (predict_initrd(&p, &u, o->uki, arch, arch_size) < 0)
+		if (predict_initrd(&p, &u, o->uki, o->profile, arch, arch_size) < 0)
 			goto out;
 	}
 
@@ -782,6 +878,7 @@ out:
 	free(cmdline);
 	free(arch[INITRD_SLOT_SYSEXT]);
 	free(arch[INITRD_SLOT_GLOBAL_SYSEXT]);
+	free(arch[INITRD_SLOT_PROFILE]);
 	signature_archives_free(&sa);
 	free(u.buf);
 	sysext_set_free(&per_uki);
@@ -796,21 +893,46 @@ int predict_compute(struct predict_options *o, struct prediction *ret)
 	return compute(o, false, ret);
 }
 
+/* One prediction per profile asked for (--profile all: every one), printed as one document. */
+static int predict_all(struct predict_options *o)
+{
+	struct prediction *ps = NULL;
+	uint32_t *profiles = NULL;
+	size_t n = 0, done = 0;
+	int r = predict_profiles(o, &profiles, &n);
+
+	if (r == 0 && !(ps = calloc(n, sizeof(*ps))))
+		r = errorf("out of memory");
+	for (; r == 0 && done < n; done++) {
+		o->profile = profiles[done];
+		r = compute(o, false, &ps[done]);
+	}
+	if (r == 0) {
+		if (o->json)
+			prediction_print_json_many(ps, n, stdout);
+		else
+			prediction_print_table_many(ps, n, stdout);
+		r = fflush(stdout) == 0 ? 0 : errorf("cannot write the output: %s", strerror(errno));
+	}
+	for (size_t i = 0; ps && i < done; i++)
+		prediction_free(&ps[i]);
+	free(ps);
+	free(profiles);
+	return r;
+}
+
 static int main_common(int argc, char **argv, bool cpio_mode)
 {
 	struct predict_options o = { 0 };
 	struct prediction p = { 0 };
 	int r = parse_args(argc, argv, &o, cpio_mode);
 
-	if (r == 0)
-		r = compute(&o, cpio_mode, &p);
-	if (r == 0 && !cpio_mode) {
-		if (o.json)
-			prediction_print_json(&p, stdout);
-		else
-			prediction_print_table(&p, stdout);
-		r = fflush(stdout) == 0 ? 0 : errorf("cannot write the output: %s", strerror(errno));
-	}
+	if (r == 0 && cpio_mode && o.all_profiles)
+		r = errorf("cpio: --profile all is for predictions; give one profile");
+	if (r == 0 && cpio_mode)
+		r = compute(&o, true, &p);
+	else if (r == 0)
+		r = predict_all(&o);
 	prediction_free(&p);
 	predict_options_free(&o);
 	return r == 1 ? 0 : r < 0 ? 1 : 0;

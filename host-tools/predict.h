@@ -35,6 +35,10 @@ struct predict_options {
 	const char *initial[BANK_COUNT];
 	size_t n_initial;
 	bool os_separator, json, verbose, secure_boot;
+	uint32_t profile;          /* the UKI profile booted (@N) */
+	bool all_profiles;         /* --profile all: every profile the UKI has */
+	bool profile_given;        /* --profile was given: predictions say which profile */
+	const char *cmdline_extra; /* words a VM host passes in SMBIOS (io.systemd.stub.kernel-cmdline-extra=) */
 	unsigned threads;
 	const char *output; /* cpio */
 };
@@ -65,6 +69,8 @@ enum {
 	PREDICT_OPT_VERBOSE,
 	PREDICT_OPT_THREADS,
 	PREDICT_OPT_ESP_PATH,
+	PREDICT_OPT_PROFILE,
+	PREDICT_OPT_CMDLINE_EXTRA,
 	PREDICT_OPT_END,
 };
 
@@ -86,7 +92,9 @@ enum {
 	{ "os-separator", no_argument, NULL, PREDICT_OPT_OS_SEPARATOR },               \
 	{ "verbose", no_argument, NULL, PREDICT_OPT_VERBOSE },                         \
 	{ "threads", required_argument, NULL, PREDICT_OPT_THREADS },                   \
-	{ "esp-path", required_argument, NULL, PREDICT_OPT_ESP_PATH }
+	{ "esp-path", required_argument, NULL, PREDICT_OPT_ESP_PATH },                 \
+	{ "profile", required_argument, NULL, PREDICT_OPT_PROFILE },                   \
+	{ "kernel-cmdline-extra", required_argument, NULL, PREDICT_OPT_CMDLINE_EXTRA }
 
 /* Apply input option @c (a PREDICT_OPT_*) with @arg. Returns 0, or -1 with the error printed. */
 int predict_input_option(struct predict_options *o, int c, const char *arg);
@@ -105,6 +113,13 @@ size_t predict_default_phases(const char *const **ret);
  * printed (and @ret empty).
  */
 int predict_compute(struct predict_options *o, struct prediction *ret);
+
+/*
+ * The profiles @o asks for, of the UKI @o->uki: --profile all gives every
+ * profile it has (0 for a UKI without any); otherwise o->profile alone.
+ * *ret is malloc()ed. Returns 0, or -1 with the error printed.
+ */
+int predict_profiles(const struct predict_options *o, uint32_t **ret, size_t *ret_n);
 
 /* Free what predict_input_option() allocated. */
 void predict_options_free(struct predict_options *o);
