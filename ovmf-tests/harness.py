@@ -118,6 +118,9 @@ PANIC_MARKERS = (
 
 #: Seconds to wait for QEMU to exit once the facts END marker is out.
 POWEROFF_GRACE = 30
+#: The same after the last of several boots (boot()'s `boots`): the guest reboots once more, and the
+#: firmware, the shell's startup.nsh countdown and its `reset -s` come before the power-off.
+REBOOT_POWEROFF_GRACE = 180
 
 SECTOR = 512
 MIB = 1024 * 1024
@@ -445,8 +448,8 @@ while :; do sleep 60; done
 
 def init_script() -> str:
     """The /init shell script of the test initrd."""
-    repl = {"@MODULES@": MODULE_LIST_PATH, "@CHECK@": CHECK_LIST_PATH, "@HOOK@": HOOK_PATH, "@REBOOT@": REBOOT_FLAG_PATH,
-            "@LOADER_GUID@": LOADER_VENDOR_GUID, "@GLOBAL_GUID@": EFI_GLOBAL_GUID,
+    repl = {"@MODULES@": MODULE_LIST_PATH, "@CHECK@": CHECK_LIST_PATH, "@HOOK@": HOOK_PATH,
+            "@REBOOT@": REBOOT_FLAG_PATH, "@LOADER_GUID@": LOADER_VENDOR_GUID, "@GLOBAL_GUID@": EFI_GLOBAL_GUID,
             "@BEGIN@": FACTS_BEGIN, "@END@": FACTS_END}
     text = INIT_SCRIPT
     for key, value in repl.items():
@@ -1371,7 +1374,7 @@ def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float,
             if reason is None and text.count(FACTS_END) >= boots:
                 # Facts are in but the guest does not power off: do not wait for the full timeout.
                 end_seen_at = end_seen_at or time.monotonic()
-                if time.monotonic() - end_seen_at > POWEROFF_GRACE:
+                if time.monotonic() - end_seen_at > (POWEROFF_GRACE if boots == 1 else REBOOT_POWEROFF_GRACE):
                     return "timeout", text
             if reason is not None:
                 if reason == "qemu-error" or reason == "poweroff":
