@@ -130,12 +130,20 @@ EFI_STATUS esp_read_file(EFI_FILE_HANDLE dir, const CHAR16 *name, UINT8 *dest, U
 	if (EFI_ERROR(err))
 		return err;
 	while (done < size) {
+		UINTN asked;
+
 		n = size - done > READ_CHUNK ? READ_CHUNK : (UINTN)(size - done);
 		if (done + n > readable)
 			n = (UINTN)(readable - done);
+		asked = n;
 		err = f->Read(f, &n, dest + done);
 		if (EFI_ERROR(err))
 			goto out;
+		/* No more than @asked bytes were written: believing more would hand over what the pages held. */
+		if (n > asked) {
+			err = EFI_PROTOCOL_ERROR;
+			goto out;
+		}
 		if (n == 0) {
 			err = EFI_END_OF_FILE; /* shorter than the listing said */
 			goto out;

@@ -3,11 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admit.h"
 #include "build.h"
 #include "eventlog.h"
 #include "predict.h"
 #include "sign.h"
 #include "systemd-measure.h"
+#include "validate.h"
 
 struct command {
 	const char *name;
@@ -22,6 +24,8 @@ static const struct command commands[] = {
 	{ "eventlog", cmd_eventlog, "replay a TPM event log and compare with PCRs or a prediction" },
 	{ "sign", cmd_sign, "sign TPM2 PCR policies for the predicted values (tpm2-pcr-signature.json)" },
 	{ "systemd-measure", cmd_systemd_measure, "answer as systemd-measure 262 (calculate, sign, policy-digest), for ukify" },
+	{ "validate", cmd_validate, "check sysext/confext images as systemd-sysext would take them" },
+	{ "admit", cmd_admit, "in the initrd: move away the images validate refuses, before systemd-sysext" },
 };
 
 static void usage(FILE *f)

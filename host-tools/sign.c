@@ -30,6 +30,7 @@
 #include "predict.h"
 #include "prediction.h"
 #include "util.h"
+#include "validate.h"
 #include "measure/json.h"
 #include "measure/pcrsig.h"
 #include "measure/uki.h"
@@ -48,6 +49,7 @@ struct sign_args {
 	const char *output, *append, *signature, *verify;
 	uint32_t pcrs;
 	bool digest_only;
+	struct validate_options validate; /* --validate: every sysext must pass `sysext-stub validate` */
 };
 
 /* One approved state: a bank and (when PCR 11 is signed) a phase, with its policy digest. */
@@ -82,7 +84,11 @@ static void usage(FILE *f)
 	      "The prediction (as sysext-stub predict):\n",
 	      f);
 	predict_input_usage(f);
-	fputs("Exit status: 0 done (--verify: every state approved), 1 --verify: a state is not, 2 error.\n", f);
+	fputs("Sysexts:\n", f);
+	validate_usage(f, true);
+	fputs("Exit status: 0 done (--verify: every state approved), 1 --verify: a state is not, or --validate\n"
+	      "refused a sysext, 2 error.\n",
+	      f);
 }
 
 /* "11,13", "11+13" (systemd's form) or "13". */
@@ -122,6 +128,7 @@ static int parse_args(int argc, char **argv, struct sign_args *a)
 	};
 	static const struct option longopts[] = {
 		PREDICT_INPUT_LONGOPTS,
+		VALIDATE_LONGOPTS,
 		{ "private-key", required_argument, NULL, OPT_PRIVATE_KEY },
 		{ "public-key", required_argument, NULL, OPT_PUBLIC_KEY },
 		{ "pcrs", required_argument, NULL, OPT_PCRS },
@@ -153,6 +160,10 @@ static int parse_args(int argc, char **argv, struct sign_args *a)
 		default:
 			if (c >= PREDICT_OPT_UKI && c < PREDICT_OPT_END) {
 				r = predict_input_option(&a->in, c, optarg);
+				break;
+			}
+			if (c >= VALIDATE_OPT_VALIDATE && c < VALIDATE_OPT_END) {
+				r = validate_option(&a->validate, c, optarg);
 				break;
 			}
 			return errorf("try 'sysext-stub sign --help'");
@@ -660,6 +671,13 @@ static int run(struct sign_args *a)
 	a->in.pcrs = a->pcrs;
 	if (compute_profiles(a, &ps, &nps, &e, &n) < 0)
 		goto out;
+	/* The sysexts are the same for every profile (ps[0] always exists): one validation. A refused
+	 * sysext: nothing is signed. */
+	if ((r = validate_prediction(&a->validate, &ps[0])) != 0) {
+		r = r == 1 ? 1 : -1;
+		goto out;
+	}
+	r = -1;
 
 	if (a->verify) {
 		r = verify_file(a, &k, e, n);
@@ -708,5 +726,6 @@ int cmd_sign(int argc, char **argv)
 	else if (r == 0)
 		r = run(&a);
 	predict_options_free(&a.in);
+	validate_options_free(&a.validate);
 	return r == 0 ? 0 : r == 1 ? EXIT_MISMATCH : EXIT_ERROR;
 }
