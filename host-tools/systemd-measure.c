@@ -300,6 +300,14 @@ static int compute(const struct measure_args *a, struct prediction *p, const cha
 
 /* ---------------------------------------------------------------- output */
 
+/* `"sha256": [`: one bank's list of entries, as systemd-measure groups them. */
+static void open_bank(struct json_out *w, const char *name)
+{
+	jw_key(w, name);
+	jw_value_start(w, 1);
+	jw_open(w, '[');
+}
+
 static void print_calculate(const struct measure_args *a, const struct prediction *p, const char *const *phases)
 {
 	struct json_out w = { .f = stdout, .pretty = a->json == JSON_PRETTY };
@@ -320,9 +328,7 @@ static void print_calculate(const struct measure_args *a, const struct predictio
 	for (size_t b = 0; b < BANK_COUNT; b++) {
 		if (!(p->banks & (1u << b)))
 			continue;
-		jw_key(&w, banks[b].name);
-		jw_value_start(&w, 1);
-		jw_open(&w, '[');
+		open_bank(&w, banks[b].name);
 		for (size_t k = 0; k < p->n_phases; k++) {
 			jw_value_start(&w, 0);
 			jw_open(&w, '{');
@@ -400,9 +406,7 @@ static int print_policies(const struct measure_args *a, const struct prediction 
 	for (size_t b = 0; b < BANK_COUNT; b++) {
 		if (!(p->banks & (1u << b)))
 			continue;
-		jw_key(&w, banks[b].name);
-		jw_value_start(&w, 1);
-		jw_open(&w, '[');
+		open_bank(&w, banks[b].name);
 		for (size_t k = 0; k < p->n_phases; k++) {
 			prediction_value(p, b, PCR_KERNEL_IMAGE, phases[k], v);
 			if (print_entry(&w, a, &banks[b], priv, pub ? pkfp : NULL, v) < 0)

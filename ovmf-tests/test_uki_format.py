@@ -228,15 +228,19 @@ def nested(files: dict, name: str, line: str) -> str:
     return f"fs0:\\EFI\\{name}.nsh"
 
 
+def section_headers(d: bytes) -> tuple[int, list]:
+    """The PE header's offset and the offset of every section header, in table order."""
+    pe = struct.unpack_from("<I", d, 0x3C)[0]
+    n, optsz = struct.unpack_from("<H", d, pe + 6)[0], struct.unpack_from("<H", d, pe + 20)[0]
+    return pe, [pe + 24 + optsz + 40 * i for i in range(n)]
+
+
 def add_sections(path: Path, out: Path, sections: list) -> None:
     """Append (name, data) sections to the PE at `path`, after its last one (as build lays them out)."""
     d = bytearray(path.read_bytes())
-    pe = struct.unpack_from("<I", d, 0x3C)[0]
-    n, optsz = struct.unpack_from("<H", d, pe + 6)[0], struct.unpack_from("<H", d, pe + 20)[0]
-    opt = pe + 24
+    pe, headers = section_headers(d)
+    n, opt, table, last = len(headers), pe + 24, headers[0], headers[-1]
     sa, fa = struct.unpack_from("<II", d, opt + 32)
-    table = opt + optsz
-    last = table + 40 * (n - 1)
     vs, va = struct.unpack_from("<II", d, last + 8)
     va = (va + vs + sa - 1) // sa * sa
     d += bytes(-len(d) % fa)
@@ -273,10 +277,7 @@ def test_profiles_ucode_smbios_and_hostile_with_our_stub(kernel, workdir, uki_pa
     last = 78
     # Hostile, refused: two profiles whose sections overlap in memory (profile 2's .cmdline at profile 1's address).
     d = bytearray(uki.read_bytes())
-    pe = struct.unpack_from("<I", d, 0x3C)[0]
-    nsec, optsz = struct.unpack_from("<H", d, pe + 6)[0], struct.unpack_from("<H", d, pe + 20)[0]
-    headers = [pe + 24 + optsz + 40 * i for i in range(nsec)]
-    cmdlines = [h for h in headers if bytes(d[h:h + 8]) == b".cmdline"]
+    cmdlines = [h for h in section_headers(d)[1] if bytes(d[h:h + 8]) == b".cmdline"]
     d[cmdlines[2] + 12:cmdlines[2] + 16] = d[cmdlines[1] + 12:cmdlines[1] + 16]
     (workdir / "overlap.efi").write_bytes(bytes(d))
 
@@ -429,7 +430,7 @@ def test_ukify_builds_around_our_stub(kernel, workdir):
     # The .pcrsig of each profile (signed through our systemd-measure) approves that profile's PCR 11.
     for profile in (0, 1):
         sig = workdir / f"pcrsig{profile}.json"
-        secs = [s for s in harness_sections(uki) if s[0] == ".pcrsig"]
+        secs = [s for s in pe_sections(uki) if s[0] == ".pcrsig"]
         sig.write_bytes(secs[profile][1].rstrip(b"\0 "))
         v = subprocess.run([str(CLI), "sign", "--verify", str(sig), "--public-key", str(pub), "--uki", str(uki),
                             "--profile", str(profile), "--pcrs", "11", "--bank", "sha256", "--bank", "sha384"],
@@ -455,14 +456,11 @@ def test_ukify_builds_around_our_stub(kernel, workdir):
     assert screen_region(shots[0], 120, 40) == [[tuple(p) for p in row] for row in rows]
 
 
-def harness_sections(path: Path) -> list:
+def pe_sections(path: Path) -> list:
     """(name, raw bytes up to VirtualSize) of every section, in table order."""
     d = path.read_bytes()
-    pe = struct.unpack_from("<I", d, 0x3C)[0]
-    n, optsz = struct.unpack_from("<H", d, pe + 6)[0], struct.unpack_from("<H", d, pe + 20)[0]
     out = []
-    for i in range(n):
-        o = pe + 24 + optsz + 40 * i
+    for o in section_headers(d)[1]:
         vs, _va, rs, ro = struct.unpack_from("<IIII", d, o + 8)
         out.append((d[o:o + 8].rstrip(b"\0").decode(), d[ro:ro + min(vs, rs)]))
     return out
