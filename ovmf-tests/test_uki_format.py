@@ -44,11 +44,11 @@ import pytest
 import debian
 import harness
 from test_boot import CLI, STUB, tail
+from test_sysext import STUB_FEATURES
 
 SMBIOS_WORDS = "smbios.word=1  two"  # two spaces: mangling keeps runs
 SMBIOS_ARGS = ["-smbios", f"type=11,value=io.systemd.stub.kernel-cmdline-extra={SMBIOS_WORDS}"]
 BASE_CMDLINE = "console=ttyS0 panic=-1 video=efifb:off"
-STUB_FEATURES = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 6) | (1 << 9) | (1 << 10) | (1 << 12)
 TAG_PROFILE = 0x13aed6db
 SMBIOS_TAGS = {1: 0xd5cb7cbc, 2: 0xe0d47bc8, 11: 0xc0b3bd23}
 EV_EVENT_TAG = 6
