@@ -29,12 +29,11 @@ BOOLEAN measurer_init(struct measurer *m);
 EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 len, const CHAR16 *description);
 
 /*
- * The same with an event of any @type whose event data are the
- * @event_size bytes at @event_data (e.g. an EV_EVENT_TAG record). The
- * confidential-computing log, which knows no tags, gets an EV_IPL event
- * described by @description instead.
+ * One EV_EVENT_TAG event into @pcr over @len bytes at @data; the event
+ * data is TCG_PCClientTaggedEvent: @tag, then @description (UTF-16 with
+ * its NUL) with its size. Same failure rules as measure_ipl().
  */
-EFI_STATUS measure_typed(struct measurer *m, UINT32 pcr, const void *data, UINT64 len, UINT32 type,
-			 const void *event_data, UINTN event_size, const CHAR16 *description);
+EFI_STATUS measure_tagged(struct measurer *m, UINT32 pcr, UINT32 tag, const void *data, UINT64 len,
+			  const CHAR16 *description);
 
 #endif

@@ -218,9 +218,9 @@ static int predict_part(const struct host_addon *a, enum addon_part part, struct
 
 int addon_list_predict(const struct addon_list *l, struct prediction *p, enum addon_events which)
 {
-	if (which == ADDON_EVENTS_EARLY) {
-		if (predict_cmdline(l, p) < 0)
-			return -1;
+	if (which == ADDON_EVENTS_CMDLINE)
+		return predict_cmdline(l, p);
+	if (which == ADDON_EVENTS_DEVICETREES) {
 		for (size_t i = 0; i < l->n; i++)
 			if (predict_part(&l->items[i], ADDON_PART_DTB, p) < 0)
 				return -1;

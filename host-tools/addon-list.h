@@ -47,10 +47,16 @@ int addon_list_add(struct addon_list *l, const char *name, const char *path);
 /* The addons' joined command line (measure/addon.h), UTF-16 with NUL, into *@ret (NULL: none). */
 int addon_list_cmdline(const struct addon_list *l, uint16_t **ret);
 
-/* Which of the addons' PCR 12 events: before the companion archives, or after them. */
+/*
+ * Which of the addons' PCR 12 events, in systemd-stub 262's order around
+ * the others (docs/MEASUREMENTS.md): the command line after the passed-in
+ * one, the devicetrees after the SMBIOS words, the initrd pieces after the
+ * companion archives.
+ */
 enum addon_events {
-	ADDON_EVENTS_EARLY, /* the joined command line, then each .dtb */
-	ADDON_EVENTS_LATE,  /* each .ucode (last addon first), then each .initrd */
+	ADDON_EVENTS_CMDLINE,      /* the joined command line */
+	ADDON_EVENTS_DEVICETREES, /* each .dtb */
+	ADDON_EVENTS_INITRDS,     /* each .ucode (last addon first), then each .initrd */
 };
 
 /* Append those events to @p. */

@@ -26,10 +26,13 @@
 #include <openssl/pem.h>
 
 #include "measure/addon.h"
+#include "measure/bmp.h"
 #include "measure/endian.h"
 #include "measure/json.h"
 #include "measure/pcrsig.h"
 #include "measure/pe.h"
+#include "build-join.h"
+#include "build-sbat.h"
 #include "pcrsig-file.h"
 #include "pe-edit.h"
 #include "pem.h"
@@ -39,7 +42,8 @@
 #define PART_SIZE_MAX ((uint64_t)UINT32_MAX)
 #define STUB_SIZE_MAX ((uint64_t)64 << 20)
 
-/* Append order follows ukify: small metadata first, the kernel last. */
+/* Append order: small metadata first, the kernel after the initrd (the order of the sections does not
+ * change what is measured: PCR 11 takes them in systemd's canonical order). */
 static const struct build_part parts_template[BUILD_N_PARTS] = {
 	{ "os-release", ".osrel", 1, NULL, NULL, 0 },
 	{ "cmdline", ".cmdline", 1, NULL, NULL, 0 },
@@ -48,8 +52,13 @@ static const struct build_part parts_template[BUILD_N_PARTS] = {
 	{ "initrd", ".initrd", 0, NULL, NULL, 0 },
 	{ "linux", ".linux", 0, NULL, NULL, 0 },
 	{ "pcrsig", ".pcrsig", 0, NULL, NULL, 0 },
+	{ "devicetree", ".dtb", 0, NULL, NULL, 0 },
+	{ "hwids", ".hwids", 0, NULL, NULL, 0 },
+	{ "splash", ".splash", 0, NULL, NULL, 0 },
+	{ "ucode", ".ucode", 0, NULL, NULL, 0 },
 };
 #define PART_LINUX 5 /* index of .linux in parts_template */
+#define PART_PCRSIG 6
 
 /* An addon's, in ukify's order: what measure/addon.h uses, and the .uname it is checked by. */
 static const struct build_part addon_parts_template[BUILD_N_ADDON_PARTS] = {
@@ -76,17 +85,25 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: sysext-stub build --linux FILE --output FILE [options]\n"
+		"       sysext-stub build --profile TEXT|@FILE [section options] --output FILE   (a profile PE)\n"
 		"       sysext-stub build --addon --output FILE [addon options]\n"
-		"Assemble a Unified Kernel Image around the stub, or a UKI addon.\n\n"
+		"Assemble a Unified Kernel Image around the stub, a profile PE, or a UKI addon.\n\n"
 		"  --stub FILE         EFI stub (default: sysext-stub-x64.efi next to this program;\n"
 		"                      with --addon sysext-addon-x64.efi.stub, or systemd's addonx64.efi.stub)\n"
 		"  --linux FILE        kernel image (PE/EFI, e.g. /boot/vmlinuz-*)  -> .linux\n"
 		"  --initrd FILE       initrd                                        -> .initrd\n"
+		"  --ucode FILE        CPU microcode (an uncompressed cpio)          -> .ucode\n"
 		"  --cmdline TEXT|@FILE   kernel command line                        -> .cmdline\n"
 		"  --os-release TEXT|@FILE  os-release contents                      -> .osrel\n"
 		"  --uname TEXT|@FILE  kernel version string                         -> .uname\n"
+		"  --splash FILE       BMP image shown before the kernel starts      -> .splash\n"
+		"  --devicetree FILE   device tree blob                              -> .dtb\n"
+		"  --hwids FILE        hardware-ID table (as ukify builds it)        -> .hwids\n"
 		"  --pcrpkey FILE      PEM public key for signed PCR policies        -> .pcrpkey\n"
 		"  --pcrsig FILE       PCR signature JSON                            -> .pcrsig\n"
+		"  --sbat TEXT|@FILE   SBAT entries, merged with the stub's and the kernel's into the stub's .sbat\n"
+		"  --profile TEXT|@FILE   this UKI's (first) profile                 -> .profile\n"
+		"  --join-profile FILE a profile PE: its sections become one more profile (repeatable)\n"
 		"  --output FILE       the UKI to write (written atomically)\n\n"
 		"Addon options (--addon; at least one of the first four):\n"
 		"  --cmdline TEXT|@FILE   appended to the UKI's command line         -> .cmdline\n"
@@ -155,6 +172,12 @@ static int check_part_content(struct build_part *p)
 		if (!key)
 			return errorf("--pcrpkey %s: not a PEM public key (-----BEGIN PUBLIC KEY-----)", p->arg);
 		EVP_PKEY_free(key);
+	} else if (strcmp(p->section, ".splash") == 0) {
+		struct bmp_image img;
+		ms_status r = bmp_parse(p->data, p->size, &img);
+
+		if (r != MS_OK)
+			return errorf("--splash %s: not a BMP image the stub can draw (%s)", p->arg, ms_strerror(r));
 	} else if (strcmp(p->section, ".pcrsig") == 0) {
 		struct json_token *tokens;
 		const char *reason = NULL;
@@ -181,10 +204,26 @@ static int check_stub(const char *path, const struct pe_image *img, const struct
 {
 	if (img->subsystem != PE_SUBSYSTEM_EFI_APPLICATION)
 		return errorf("%s: not an EFI application (PE subsystem %u)", path, img->subsystem);
-	for (size_t i = 0; i < n_parts; i++)
+	for (size_t i = 0; i < n_parts && !(parts[i].arg && strcmp(parts[i].section, ".profile") == 0); i++)
 		if (parts[i].arg && pe_find_section(img, parts[i].section))
 			return errorf("%s: already has a %s section (is it a UKI rather than a stub?)", path,
 				      parts[i].section);
+	return 0;
+}
+
+/* The stub's .sbat gets @sbat's data in place, as ukify does: only within the section's raw data. */
+static int replace_sbat(const char *path, const struct pe_image *img, uint8_t *out, const struct build_part *sbat)
+{
+	const struct pe_section *s = pe_find_section(img, ".sbat");
+
+	if (!s)
+		return errorf("%s: has no .sbat section for --sbat", path);
+	if (sbat->size > s->raw_size || (s + 1 < img->sections + img->n_sections &&
+					  (uint64_t)s->virtual_address + sbat->size > s[1].virtual_address))
+		return errorf("--sbat: %zu bytes do not fit the stub's .sbat (%u bytes)", sbat->size, s->raw_size);
+	memset(out + s->raw_offset, 0, s->raw_size);
+	memcpy(out + s->raw_offset, sbat->data, sbat->size);
+	le32_write(out + s->header_offset + 8, (uint32_t)sbat->size);
 	return 0;
 }
 
@@ -230,10 +269,10 @@ static int stub_kept_size(const char *path, const struct pe_image *img, size_t l
 }
 
 int build_assemble(const char *stub_path, const uint8_t *stub, size_t stub_len, const struct build_part *parts,
-		   size_t n_parts, uint8_t **ret_buf, size_t *ret_len)
+		   size_t n_parts, const struct build_part *sbat, uint8_t **ret_buf, size_t *ret_len)
 {
 	struct pe_image *img = calloc(1, sizeof(*img));
-	uint32_t n_new = 0, va, raw, headers_end, first_raw = UINT32_MAX, init_data;
+	uint32_t n_new = 0, va, raw, headers_end, first_raw = UINT32_MAX, init_data, last_size;
 	uint64_t out_len;
 	size_t kept = 0;
 	uint8_t *out = NULL;
@@ -273,9 +312,12 @@ int build_assemble(const char *stub_path, const uint8_t *stub, size_t stub_len, 
 		goto out;
 	}
 
-	/* Plan: VAs after the last section, raw data after the kept file bytes. */
+	/* Plan: VAs after the last section (and its --sbat data), raw data after the kept file bytes. */
 	last = &img->sections[img->n_sections - 1];
-	if (align_up_u32(last->virtual_address + pe_section_loaded_size(last), img->section_alignment, &va) < 0 ||
+	last_size = pe_section_loaded_size(last);
+	if (sbat && strcmp(last->name, ".sbat") == 0 && sbat->size > last_size)
+		last_size = (uint32_t)sbat->size;
+	if (align_up_u32(last->virtual_address + last_size, img->section_alignment, &va) < 0 ||
 	    kept > UINT32_MAX || align_up_u32((uint32_t)kept, img->file_alignment, &raw) < 0) {
 		errorf("%s: image too large", stub_path);
 		goto out;
@@ -289,7 +331,8 @@ int build_assemble(const char *stub_path, const uint8_t *stub, size_t stub_len, 
 
 			if (!parts[i].arg)
 				continue;
-			if (align_up_u32((uint32_t)parts[i].size, img->file_alignment, &raw_size) < 0 ||
+			if (parts[i].size == 0 || parts[i].size > PART_SIZE_MAX ||
+			    align_up_u32((uint32_t)parts[i].size, img->file_alignment, &raw_size) < 0 ||
 			    align_up_u32((uint32_t)parts[i].size, img->section_alignment, &vsize_aligned) < 0 ||
 			    (uint64_t)v + vsize_aligned > UINT32_MAX) {
 				errorf("--%s %s: too large for a PE image", parts[i].option, parts[i].arg);
@@ -319,6 +362,8 @@ int build_assemble(const char *stub_path, const uint8_t *stub, size_t stub_len, 
 	}
 	le32_write(out + img->pe_offset + 4 + PE_COFF_POINTER_TO_SYMBOL_TABLE, 0);
 	le32_write(out + img->pe_offset + 4 + PE_COFF_NUMBER_OF_SYMBOLS, 0);
+	if (sbat && replace_sbat(stub_path, img, out, sbat) < 0)
+		goto out;
 
 	init_data = le32_read(out + img->opt_offset + PE_OPT_SIZE_OF_INITIALIZED_DATA);
 	{
@@ -434,7 +479,40 @@ static int any_given(const struct build_part *parts, size_t n_parts, const char 
 	return 0;
 }
 
-int cmd_build(int argc, char **argv)
+/* Everything `build` was asked for: a UKI (or profile PE), or an addon. */
+struct build_request {
+	struct build_part parts[N_PARTS_MAX];
+	size_t n_parts;
+	int addon;
+	struct build_part profile, sbat;
+	const char **joins;
+	size_t n_joins;
+	const char *output;
+	char *stub_path;
+};
+
+/* The parts of the kind asked for, each option given put into its part. */
+static int choose_parts(struct build_request *q, const char *const given[], const struct option *longopts)
+{
+	static const char *const addon_content[] = { ".cmdline", ".dtb", ".initrd", ".ucode", NULL };
+
+	if (q->addon) {
+		q->n_parts = BUILD_N_ADDON_PARTS;
+		build_addon_parts_init(q->parts);
+		if (q->profile.arg || q->n_joins || q->sbat.arg)
+			return errorf("build: --%s is not part of an addon",
+				      q->profile.arg ? "profile" : q->n_joins ? "join-profile" : "sbat");
+	}
+	if (assign_parts(given, longopts, q->addon, q->parts, q->n_parts) < 0)
+		return -1;
+	if (q->addon && !q->output)
+		return errorf("build: --output is required (see sysext-stub build --help)");
+	if (q->addon && !any_given(q->parts, q->n_parts, addon_content))
+		return errorf("build: an addon needs at least one of --cmdline, --dtb, --initrd, --ucode");
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct build_request *q)
 {
 	static const struct option longopts[] = {
 		{ "os-release", required_argument, NULL, 0 },
@@ -444,95 +522,204 @@ int cmd_build(int argc, char **argv)
 		{ "initrd", required_argument, NULL, 0 },
 		{ "linux", required_argument, NULL, 0 },
 		{ "pcrsig", required_argument, NULL, 0 },
-		{ "dtb", required_argument, NULL, 0 },
+		{ "devicetree", required_argument, NULL, 0 },
+		{ "hwids", required_argument, NULL, 0 },
+		{ "splash", required_argument, NULL, 0 },
 		{ "ucode", required_argument, NULL, 0 },
+		{ "dtb", required_argument, NULL, 0 },
 		{ "stub", required_argument, NULL, 's' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "addon", no_argument, NULL, 'a' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "join-profile", required_argument, NULL, 'j' },
+		{ "sbat", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char *const addon_content[] = { ".cmdline", ".dtb", ".initrd", ".ucode", NULL };
 	const char *given[sizeof(longopts) / sizeof(longopts[0])] = { NULL };
-	struct build_part parts[N_PARTS_MAX];
-	const char *output = NULL;
-	char *stub_path = NULL;
-	uint8_t *stub = NULL, *uki = NULL;
-	size_t stub_len = 0, uki_len = 0, n_parts = BUILD_N_PARTS;
-	int c, idx, ret = 1, addon = 0;
+	const char **grown;
+	int c, idx;
 
-	build_parts_init(parts);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
 		switch (c) {
 		case 's':
-			free(stub_path);
-			stub_path = strdup(optarg);
+			free(q->stub_path);
+			q->stub_path = strdup(optarg);
+			if (!q->stub_path)
+				return errorf("out of memory");
 			break;
 		case 'o':
-			output = optarg;
+			q->output = optarg;
+			break;
+		case 'p':
+			q->profile.arg = optarg;
+			break;
+		case 'b':
+			q->sbat.arg = optarg;
+			break;
+		case 'j':
+			grown = realloc(q->joins, (q->n_joins + 1) * sizeof(*grown));
+			if (!grown)
+				return errorf("out of memory");
+			q->joins = grown;
+			q->joins[q->n_joins++] = optarg;
 			break;
 		case 'a':
-			addon = 1;
+			q->addon = 1;
 			break;
 		case 'h':
 			usage(stdout);
-			ret = 0;
-			goto out;
+			return 1;
 		case 0:
 			given[idx] = optarg;
 			break;
 		default:
 			usage(stderr);
-			goto out;
+			return -1;
 		}
 	}
-	if (optind < argc) {
-		errorf("build: unexpected argument '%s'", argv[optind]);
-		goto out;
-	}
-	if (addon) {
-		n_parts = BUILD_N_ADDON_PARTS;
-		build_addon_parts_init(parts);
-	}
-	if (assign_parts(given, longopts, addon, parts, n_parts) < 0)
-		goto out;
-	if (!output || (!addon && !parts[PART_LINUX].arg)) {
-		errorf("build: %s required (see sysext-stub build --help)",
-		       addon ? "--output is" : "--linux and --output are");
-		goto out;
-	}
-	if (addon && !any_given(parts, n_parts, addon_content)) {
-		errorf("build: an addon needs at least one of --cmdline, --dtb, --initrd, --ucode");
-		goto out;
-	}
-	if (!stub_path)
-		stub_path = default_stub_path(addon ? "sysext-addon-x64.efi.stub" : "sysext-stub-x64.efi");
-	if (!stub_path) {
-		errorf("build: --stub is required (no %s next to this program)",
-		       addon ? "sysext-addon-x64.efi.stub" : "sysext-stub-x64.efi");
-		goto out;
-	}
+	if (optind < argc)
+		return errorf("build: unexpected argument '%s'", argv[optind]);
+	if (choose_parts(q, given, longopts) < 0)
+		return -1;
+	if (q->addon)
+		return 0;
+	if (!q->output || (!q->parts[PART_LINUX].arg && !q->profile.arg))
+		return errorf("build: --output and --linux (or, for a profile PE, --profile) are required "
+			      "(see sysext-stub build --help)");
+	if (q->n_joins && !q->parts[PART_LINUX].arg)
+		return errorf("build: --join-profile needs --linux (profiles join a UKI)");
+	/* A UKI with profiles gets a base profile, as ukify gives it. */
+	if (q->n_joins && !q->profile.arg)
+		q->profile.arg = "ID=main";
+	return 0;
+}
 
-	if (read_file(stub_path, STUB_SIZE_MAX, &stub, &stub_len) < 0)
+/*
+ * The sections to append, in order: without --join-profile, the .profile
+ * first (a profile PE, or a UKI of one profile) and the parts; with it, the
+ * parts (the base, shared by every profile), the base's .profile, then
+ * each joined profile's sections.
+ */
+static int plan_sections(struct build_request *q, struct build_part **ret, size_t *ret_n)
+{
+	struct build_part *list = calloc(q->n_parts + 1, sizeof(*list)), *joined, *grown;
+	size_t n = 0, n_joined;
+
+	if (!list)
+		return errorf("out of memory");
+	if (q->profile.arg && !q->n_joins)
+		list[n++] = q->profile;
+	for (size_t i = 0; i < q->n_parts; i++)
+		if (q->parts[i].arg)
+			list[n++] = q->parts[i];
+	if (q->profile.arg && q->n_joins)
+		list[n++] = q->profile;
+	for (size_t j = 0; j < q->n_joins; j++) {
+		if (profile_pe_read(q->joins[j], &joined, &n_joined) < 0)
+			goto fail;
+		grown = realloc(list, (n + n_joined) * sizeof(*list));
+		if (!grown) {
+			for (size_t i = 0; i < n_joined; i++)
+				free(joined[i].data);
+			free(joined);
+			errorf("out of memory");
+			goto fail;
+		}
+		list = grown;
+		memcpy(list + n, joined, n_joined * sizeof(*list));
+		n += n_joined;
+		free(joined);
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+fail:
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].option, "join-profile") == 0)
+			free(list[i].data);
+	free(list);
+	return -1;
+}
+
+/* Load and check every part given on the command line, and merge --sbat. */
+static int load_parts(struct build_request *q, const uint8_t *stub, size_t stub_len)
+{
+	/* An addon has no .linux (nor --sbat, refused by choose_parts()). */
+	struct build_part *k = q->addon ? NULL : &q->parts[PART_LINUX];
+	uint8_t *text;
+	size_t text_len;
+	int r;
+
+	for (size_t i = 0; i < q->n_parts; i++)
+		if (q->parts[i].arg && (load_part(&q->parts[i]) < 0 || check_part_content(&q->parts[i]) < 0))
+			return -1;
+	if (k && k->arg && check_kernel(k) < 0)
+		return -1;
+	if (q->profile.arg && load_part(&q->profile) < 0)
+		return -1;
+	if (!q->sbat.arg)
+		return 0;
+	if (load_part(&q->sbat) < 0)
+		return -1;
+	text = q->sbat.data;
+	text_len = q->sbat.size;
+	r = sbat_merge(stub, stub_len, k->data, k->size, (const char *)text, text_len, &q->sbat.data, &q->sbat.size);
+	free(text);
+	if (r < 0)
+		q->sbat.data = NULL;
+	return r;
+}
+
+int cmd_build(int argc, char **argv)
+{
+	struct build_request q = {
+		.profile = { "profile", ".profile", 1, NULL, NULL, 0 },
+		.sbat = { "sbat", ".sbat", 1, NULL, NULL, 0 },
+		.n_parts = BUILD_N_PARTS,
+	};
+	struct build_part *list = NULL;
+	size_t n = 0;
+	uint8_t *stub = NULL, *uki = NULL;
+	size_t stub_len = 0, uki_len = 0;
+	int r, ret = 1;
+
+	build_parts_init(q.parts);
+	r = parse_args(argc, argv, &q);
+	if (r != 0) {
+		ret = r > 0 ? 0 : 1;
 		goto out;
-	for (size_t i = 0; i < n_parts; i++)
-		if (parts[i].arg && (load_part(&parts[i]) < 0 || check_part_content(&parts[i]) < 0))
-			goto out;
-	if (!addon && check_kernel(&parts[PART_LINUX]) < 0)
+	}
+	if (!q.stub_path)
+		q.stub_path = default_stub_path(q.addon ? "sysext-addon-x64.efi.stub" : "sysext-stub-x64.efi");
+	if (!q.stub_path) {
+		errorf("build: --stub is required (no %s next to this program)",
+		       q.addon ? "sysext-addon-x64.efi.stub" : "sysext-stub-x64.efi");
 		goto out;
-	if (build_assemble(stub_path, stub, stub_len, parts, n_parts, &uki, &uki_len) < 0)
+	}
+	if (read_file(q.stub_path, STUB_SIZE_MAX, &stub, &stub_len) < 0 || load_parts(&q, stub, stub_len) < 0 ||
+	    plan_sections(&q, &list, &n) < 0)
 		goto out;
-	if (addon && check_addon(output, stub_path, uki, uki_len) < 0)
+	if (build_assemble(q.stub_path, stub, stub_len, list, n, q.sbat.arg ? &q.sbat : NULL, &uki, &uki_len) < 0)
 		goto out;
-	if (write_file_atomic(output, uki, uki_len, 0666) < 0)
+	if (q.addon && check_addon(q.output, q.stub_path, uki, uki_len) < 0)
+		goto out;
+	if (write_file_atomic(q.output, uki, uki_len, 0666) < 0)
 		goto out;
 	ret = 0;
 out:
-	for (size_t i = 0; i < n_parts; i++)
-		free(parts[i].data);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].option, "join-profile") == 0)
+			free(list[i].data);
+	free(list);
+	for (size_t i = 0; i < q.n_parts; i++)
+		free(q.parts[i].data);
+	free(q.profile.data);
+	free(q.sbat.data);
+	free(q.joins);
 	free(uki);
 	free(stub);
-	free(stub_path);
+	free(q.stub_path);
 	return ret;
 }

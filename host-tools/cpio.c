@@ -23,15 +23,16 @@ static const int cpio_files[] = { PREDICT_OPT_ESP, PREDICT_OPT_EXTRA_DIR, PREDIC
 				  PREDICT_OPT_GLOBAL_DIR, PREDICT_OPT_GLOBAL_CRED_DIR, PREDICT_OPT_SYSEXT,
 				  PREDICT_OPT_GLOBAL_SYSEXT, PREDICT_OPT_CONFEXT, PREDICT_OPT_GLOBAL_CONFEXT,
 				  PREDICT_OPT_CRED, PREDICT_OPT_GLOBAL_CRED };
-static const int cpio_rules[] = { PREDICT_OPT_SCHEME, PREDICT_OPT_SYSTEMD_VERSION, PREDICT_OPT_VERBOSE,
-				  PREDICT_OPT_THREADS };
+static const int cpio_rules[] = { PREDICT_OPT_PROFILE, PREDICT_OPT_SCHEME, PREDICT_OPT_SYSTEMD_VERSION,
+				  PREDICT_OPT_VERBOSE, PREDICT_OPT_THREADS };
 
 static void usage(FILE *f)
 {
 	fputs("Usage: sysext-stub cpio --output FILE [options]\n"
 	      "Write the archives the stub appends to the UKI's .initrd, byte for byte (docs/MEASUREMENTS.md).\n\n"
 	      "Inputs (at least one directory or file):\n"
-	      "  --uki FILE             the UKI: adds its signature (.pcrsig, merged) and public-key archives\n",
+	      "  --uki FILE             the UKI: adds its literal archives (.pcrsig merged, .pcrpkey, .osrel,\n"
+	      "                         the booted profile's .profile)\n",
 	      f);
 	predict_input_usage_of(f, cpio_files, sizeof(cpio_files) / sizeof(cpio_files[0]));
 	fputs("How the stub picks:\n", f);
@@ -104,6 +105,10 @@ static int cpio(struct predict_options *o)
 	struct predict_inputs in = { 0 };
 	int r = -1;
 
+	if (o->all_profiles) {
+		errorf("cpio: --profile all is for predictions; give one profile");
+		goto out;
+	}
 	if (predict_resolve_defaults(o) < 0 || predict_load_inputs(o, &in) < 0)
 		goto out;
 	if (!o->output) {

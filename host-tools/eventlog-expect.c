@@ -172,6 +172,13 @@ static int parse_entry(const struct jctx *c, const char *where, uint32_t obj, si
 	x->has_initial = r > 0;
 	if (member_string(c, where, obj, "phase", false, &x->phase) < 0)
 		return -1;
+	r = member(c, where, obj, "profile", JSON_NUMBER, false, &tok);
+	if (r < 0)
+		return -1;
+	if (r > 0 && json_uint(c->doc, tok, UINT32_MAX, &pcr) != MS_OK)
+		return errorf("%s: %s: \"profile\" must be an integer 0..4294967295", c->path, where);
+	x->has_profile = r > 0;
+	x->profile = r > 0 ? (uint32_t)pcr : 0;
 	if (member(c, where, obj, "events", JSON_ARRAY, true, &events) < 0)
 		return -1;
 	x->events = calloc(json_token(c->doc, events)->size + 1, sizeof(*x->events));

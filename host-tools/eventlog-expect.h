@@ -29,6 +29,8 @@ struct expectation {
 	size_t bank;
 	unsigned pcr;
 	char *phase; /* or NULL */
+	bool has_profile; /* "profile": the UKI profile the entry predicts (predict --profile) */
+	uint32_t profile;
 	uint8_t hash[DIGEST_MAX];
 	bool has_initial;
 	uint8_t initial[DIGEST_MAX];

@@ -49,6 +49,8 @@ struct options {
 	unsigned bank_mask; /* --bank: bit i selects banks[i]; 0: every bank the log has */
 	uint32_t pcr_mask;  /* --pcr: bit n selects PCR n; 0: every PCR the log extends */
 	const char *expect_path;
+	bool profile_given; /* --profile: check the --expect entries of that UKI profile */
+	uint32_t profile;
 };
 
 static void usage(FILE *f)
@@ -65,6 +67,7 @@ static void usage(FILE *f)
 		"  --bank NAME             only this bank (repeatable; default: every bank in the log)\n"
 		"  --pcr N                 only this PCR (repeatable; default: every PCR the log extends)\n"
 		"  --expect FILE           check the log's events against a prediction\n"
+		"  --profile N             the UKI profile booted, when FILE predicts several\n"
 		"  --json                  machine-readable output\n"
 		"  --verbose               list every event\n\n"
 		"Exit status: 0 everything compared matches, 1 a mismatch, 2 unusable input.\n");
@@ -161,7 +164,7 @@ static int read_tpm_dir(const char *dir, bool given, unsigned bank_mask, uint32_
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_LOG = 256, OPT_TPM_DIR, OPT_PCR_VALUE, OPT_NO_PCR_VALUES, OPT_BANK, OPT_PCR, OPT_EXPECT, OPT_JSON,
-	       OPT_VERBOSE };
+	       OPT_VERBOSE, OPT_PROFILE };
 	static const struct option longopts[] = {
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "tpm-dir", required_argument, NULL, OPT_TPM_DIR },
@@ -172,6 +175,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "expect", required_argument, NULL, OPT_EXPECT },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "profile", required_argument, NULL, OPT_PROFILE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -222,6 +226,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_EXPECT: o->expect_path = optarg; break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_VERBOSE: o->verbose = true; break;
+		case OPT_PROFILE: {
+			unsigned profile;
+
+			if (parse_uint(optarg, UINT32_MAX, &profile) < 0)
+				return errorf("--profile %s: not a profile number", optarg);
+			o->profile = profile;
+			o->profile_given = true;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -299,7 +312,36 @@ static int choose_pcrs(const struct options *o, const struct replay *rp, unsigne
 	return 0;
 }
 
-/* Check each expectation the selection (--bank, --pcr) leaves, in a bank the log has. */
+/*
+ * A prediction of several UKI profiles (predict --profile all) is checked for
+ * one: --profile N, which must be one of them; with one profile it is that.
+ */
+static int check_profiles(struct options *o, const struct expect_set *set)
+{
+	bool found = false, several = false;
+	uint32_t first = 0;
+
+	for (size_t i = 0; i < set->n; i++) {
+		if (!set->items[i].has_profile)
+			continue;
+		several |= found && set->items[i].profile != first;
+		if (!found)
+			first = set->items[i].profile;
+		found = true;
+		if (o->profile_given && set->items[i].profile == o->profile)
+			return 0;
+	}
+	if (!found)
+		return 0; /* a prediction without profiles: --profile changes nothing */
+	if (o->profile_given)
+		return errorf("--profile %u: %s predicts no such profile", o->profile, o->expect_path);
+	if (several)
+		return errorf("%s predicts several UKI profiles: give --profile N", o->expect_path);
+	o->profile = first;
+	return 0;
+}
+
+/* Check each expectation the selection (--bank, --pcr, --profile) leaves, in a bank the log has. */
 static void check_expectations(const struct options *o, const struct replay *rp, struct expect_set *set,
 			       size_t *ret_checked, size_t *ret_failed)
 {
@@ -307,7 +349,8 @@ static void check_expectations(const struct options *o, const struct replay *rp,
 	for (size_t i = 0; i < set->n; i++) {
 		struct expectation *x = &set->items[i];
 
-		if ((o->bank_mask && !(o->bank_mask & (1u << x->bank))) || (o->pcr_mask && !(o->pcr_mask & (1u << x->pcr)))) {
+		if ((o->bank_mask && !(o->bank_mask & (1u << x->bank))) || (o->pcr_mask && !(o->pcr_mask & (1u << x->pcr))) ||
+		    (x->has_profile && x->profile != o->profile)) {
 			x->result = EXP_NOT_SELECTED;
 			continue;
 		}
@@ -347,7 +390,7 @@ int cmd_eventlog(int argc, char **argv)
 	    choose_pcrs(&o, rp, rep.banks, &rep.pcrs, act) < 0)
 		goto out;
 	if (o.expect_path) {
-		if (eventlog_load_expect(o.expect_path, &set) < 0)
+		if (eventlog_load_expect(o.expect_path, &set) < 0 || check_profiles(&o, &set) < 0)
 			goto out;
 		check_expectations(&o, rp, &set, &rep.checked, &rep.failed);
 	}

@@ -9,6 +9,7 @@
 #include "eventlog.h"
 #include "predict.h"
 #include "sign.h"
+#include "systemd-measure.h"
 #include "validate.h"
 
 struct command {
@@ -23,6 +24,7 @@ static const struct command commands[] = {
 	{ "cpio", cmd_cpio, "write the exact sysext archives the stub appends to the initrd" },
 	{ "eventlog", cmd_eventlog, "replay a TPM event log and compare with PCRs or a prediction" },
 	{ "sign", cmd_sign, "sign TPM2 PCR policies for the predicted values (tpm2-pcr-signature.json)" },
+	{ "systemd-measure", cmd_systemd_measure, "answer as systemd-measure 262 (calculate, sign, policy-digest), for ukify" },
 	{ "validate", cmd_validate, "check sysext/confext images as systemd-sysext would take them" },
 	{ "admit", cmd_admit, "in the initrd: move away the images validate refuses, before systemd-sysext" },
 };
@@ -37,6 +39,12 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	const char *self = argc > 0 ? strrchr(argv[0], '/') : NULL;
+
+	/* Under the name systemd-measure (a symlink in ukify's --tools directory): that command. */
+	self = self ? self + 1 : argc > 0 ? argv[0] : "";
+	if (strcmp(self, "systemd-measure") == 0)
+		return cmd_systemd_measure(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

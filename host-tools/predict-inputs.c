@@ -151,6 +151,48 @@ static int load_uki(const char *path, struct loaded_uki *u)
 	return 0;
 }
 
+/* The profile asked for must be one the stub would boot (it refuses the others). */
+static int check_profile(const struct predict_options *o, const struct loaded_uki *u, enum uki_order order)
+{
+	if (o->profile == 0)
+		return 0;
+	if (o->scheme == PREDICT_SCHEME_SYSTEMD && order < UKI_ORDER_SYSTEMD_257)
+		return errorf("--profile: systemd-stub %u knows no profiles (v257+)", o->systemd_version);
+	if (u && uki_profile_check(&u->img, o->profile) != MS_OK)
+		return errorf("%s: has no profile %u (it has %u); the stub refuses to boot \"@%u\"", o->uki, o->profile,
+			      uki_profile_count(&u->img), o->profile);
+	return 0;
+}
+
+int predict_profiles(struct predict_options *o, uint32_t **ret, size_t *ret_n)
+{
+	struct loaded_uki u = { 0 };
+	uint32_t n = 1;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (o->all_profiles) {
+		if (predict_resolve_defaults(o) < 0)
+			return -1;
+		if (!o->uki)
+			return errorf("--profile all needs --uki");
+		if (load_uki(o->uki, &u) < 0) {
+			free(u.buf);
+			return -1;
+		}
+		n = uki_profile_count(&u.img);
+		n = n ? n : 1;
+		free(u.buf);
+	}
+	*ret = calloc(n, sizeof(**ret));
+	if (!*ret)
+		return errorf("out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		(*ret)[i] = o->all_profiles ? i : o->profile;
+	*ret_n = n;
+	return 0;
+}
+
 static enum ext_rule rule_for(const struct predict_options *o)
 {
 	if (o->scheme == PREDICT_SCHEME_SYSEXT_STUB)
@@ -288,16 +330,20 @@ static void warn_unread(const struct predict_options *o, const struct predict_in
 	}
 }
 
-/* The UKI's .uname as the stub compares it (its string ends at a NUL or the file's bytes), or NULL. */
-static const uint8_t *uki_uname(const struct loaded_uki *u, size_t *ret_len)
+/*
+ * The .uname in effect for @profile as the stub compares it (its string
+ * ends at a NUL or the file's bytes), or NULL.
+ */
+static const uint8_t *uki_uname(const struct loaded_uki *u, uint32_t profile, size_t *ret_len)
 {
-	const struct pe_section *s = u->buf ? pe_find_section(&u->img, ".uname") : NULL;
+	const struct pe_section *s = u->buf ? uki_section(&u->img, profile, ".uname") : NULL;
 	size_t offset = 0;
+	uint32_t size;
 
 	*ret_len = 0;
-	if (!s || s->virtual_size == 0)
+	if (!s)
 		return NULL;
-	pe_section_content(&u->img, s, &offset, ret_len);
+	uki_section_bytes(&u->img, s, &offset, ret_len, &size);
 	return *ret_len ? u->buf + offset : NULL;
 }
 
@@ -310,7 +356,7 @@ static int load_addons(const struct predict_options *o, struct predict_inputs *i
 	static const enum sel_dir_role roles[2] = { SEL_DIR_GLOBAL_ADDONS, SEL_DIR_PER_UKI };
 	bool ours = o->scheme == PREDICT_SCHEME_SYSEXT_STUB, reads = ours || o->systemd_version >= SYSTEMD_ADDONS_SINCE;
 	size_t uname_len;
-	const uint8_t *uname = uki_uname(&in->uki, &uname_len);
+	const uint8_t *uname = uki_uname(&in->uki, o->profile, &uname_len);
 
 	addon_list_init(&in->addons, ours ? ADDON_RULE_OURS : ADDON_RULE_SYSTEMD, uname, uname_len);
 	for (size_t r = 0; r < 2; r++) {
@@ -350,7 +396,7 @@ int predict_load_inputs(const struct predict_options *o, struct predict_inputs *
 	in->banks = o->banks;
 	if (o->uki && load_uki(o->uki, &in->uki) < 0)
 		return -1;
-	if (per_uki_dir_len(o, &in->extra_dir_len) < 0)
+	if (check_profile(o, o->uki ? &in->uki : NULL, in->order) < 0 || per_uki_dir_len(o, &in->extra_dir_len) < 0)
 		return -1;
 	for (size_t i = 0; i < companion_target_count; i++) {
 		const struct companion_target *t = &companion_targets[i];
@@ -401,11 +447,10 @@ int predict_build_archives(const struct predict_options *o, struct predict_input
 {
 	/* Ours reads signature files next to the sysexts (stub/signatures.c); systemd-stub passes .pcrsig on as it is. */
 	bool ours = o->scheme == PREDICT_SCHEME_SYSEXT_STUB;
-	/* os-release is handed over by ours and by systemd-stub 257+. */
-	bool os_release = ours || o->systemd_version >= 257;
 
-	if (signature_archives_build(in->uki.buf, &in->uki.img, ours ? o->extra_dir : NULL, in->extra_dir_len,
-				     ours ? o->global_dir : NULL, os_release, &in->sa) < 0)
+	if (signature_archives_build(in->uki.buf, &in->uki.img, o->profile, ours ? o->extra_dir : NULL,
+				     in->extra_dir_len, ours ? o->global_dir : NULL, ours ? 0 : o->systemd_version,
+				     &in->sa) < 0)
 		return -1;
 	for (size_t slot = 0; slot < INITRD_SLOTS; slot++)
 		if (in->sa.archive[slot]) {

@@ -12,7 +12,7 @@
  *   predict_load_inputs(o, &in);      UKI, companion sets picked and limited, addons read
  *   predict_choose_banks(o, &in);     banks every file has a digest in
  *   predict_read_sets(o, &in, want);  hash every file once (+ its archive)
- *   predict_build_archives(o, &in);   .pcrsig merged, .pcrpkey, .osrel
+ *   predict_build_archives(o, &in);   .pcrsig merged, .pcrpkey, .osrel, .profile
  *   ...
  *   predict_inputs_free(&in);
  */
@@ -72,7 +72,14 @@ bool predict_have_sysext_input(const struct predict_options *o);
 const struct sysext_set *predict_set(const struct predict_inputs *in, enum ext_kind kind, enum sel_dir_role role);
 
 /*
- * Load the UKI, pick every companion set as the stub would (names, limits,
+ * The profiles @o asks for, of the UKI @o->uki (--esp resolved first): --profile all
+ * gives every profile it has (0 for a UKI without any); otherwise
+ * o->profile alone. *ret is malloc()ed. Returns 0, or -1 with the error printed.
+ */
+int predict_profiles(struct predict_options *o, uint32_t **ret, size_t *ret_n);
+
+/*
+ * Load the UKI (refusing a profile the stub would not boot), pick every companion set as the stub would (names, limits,
  * order), and read the addons it would use, into the zeroed @in. Returns 0, or -1 with the error printed
  * (free @in either way).
  */
@@ -91,7 +98,10 @@ int predict_choose_banks(const struct predict_options *o, struct predict_inputs 
  */
 int predict_read_sets(const struct predict_options *o, struct predict_inputs *in, bool want_archives);
 
-/* The literal archives of the UKI (signatures merged with its directories', public key, os-release; needs --uki). */
+/*
+ * The literal archives of the UKI for o->profile (signatures merged with its
+ * directories', public key, os-release, profile; needs --uki).
+ */
 int predict_build_archives(const struct predict_options *o, struct predict_inputs *in);
 
 void predict_inputs_free(struct predict_inputs *in);

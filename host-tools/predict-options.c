@@ -6,6 +6,8 @@
 
 #include "digest.h"
 #include "util.h"
+#include "measure/cmdline.h"
+#include "measure/uki.h"
 
 /* The --help text of each input option, in the order predict lists them; opt 0: a heading. */
 static const struct input_help {
@@ -43,6 +45,10 @@ static const struct input_help {
 	  "  --global-manifest FILE the same for \\loader\\extensions and \\loader\\credentials\n" },
 	{ PREDICT_OPT_CMDLINE,
 	  "  --cmdline STR          command line passed to the UKI (PCR 12; ignored if the UKI has .cmdline)\n" },
+	{ PREDICT_OPT_PROFILE,
+	  "  --profile N|all        the UKI profile booted (\"@N\"; default 0), or every profile it has\n" },
+	{ PREDICT_OPT_CMDLINE_EXTRA,
+	  "  --kernel-cmdline-extra WORDS  what a VM host passes in SMBIOS (io.systemd.stub.kernel-cmdline-extra=)\n" },
 	{ 0, "How the boot measures:\n" },
 	{ PREDICT_OPT_BANK, "  --bank NAME            sha1, sha256, sha384, sha512 (repeatable; default: all)\n" },
 	{ PREDICT_OPT_PHASE,
@@ -101,6 +107,25 @@ static int parse_number(const char *s, const char *what, unsigned max, unsigned 
 {
 	if (parse_uint(s, max, ret) < 0)
 		return errorf("%s: invalid value '%s'", what, s);
+	return 0;
+}
+
+/* --profile N|all: N as the stub reads "@N" (measure/cmdline.h), so both accept the same numbers. */
+static int parse_profile(struct predict_options *o, const char *arg)
+{
+	uint16_t at[UKI_PROFILE_TEXT_MAX + 2] = { '@' }, rest[UKI_PROFILE_TEXT_MAX + 2];
+	size_t n = strlen(arg);
+
+	o->profile_given = true;
+	o->all_profiles = strcmp(arg, "all") == 0;
+	if (o->all_profiles)
+		return 0;
+	for (size_t i = 0; i < n && i < UKI_PROFILE_TEXT_MAX; i++)
+		at[i + 1] = (uint8_t)arg[i];
+	if (n == 0 || n >= UKI_PROFILE_TEXT_MAX ||
+	    cmdline_from_load_options(at, (n + 2) * sizeof(uint16_t), &o->profile, rest, n + 2) != MS_ERR_NOT_FOUND ||
+	    (o->profile == 0 && strspn(arg, "0") != n))
+		return errorf("--profile: '%s' is not a profile number (0..4294967295) or 'all'", arg);
 	return 0;
 }
 
@@ -164,6 +189,8 @@ int predict_input_option(struct predict_options *o, int c, const char *arg)
 	case PREDICT_OPT_OS_SEPARATOR: o->os_separator = true; break;
 	case PREDICT_OPT_VERBOSE: o->verbose = true; break;
 	case PREDICT_OPT_THREADS: r = parse_number(arg, "--threads", 64, &o->threads); break;
+	case PREDICT_OPT_PROFILE: r = parse_profile(o, arg); break;
+	case PREDICT_OPT_CMDLINE_EXTRA: o->cmdline_extra = arg; break;
 	default: return errorf("internal error: option %d is not an input", c);
 	}
 	return r;

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "prediction.h"
@@ -44,6 +45,10 @@ struct predict_options {
 	const char *initial[BANK_COUNT];
 	size_t n_initial;
 	bool os_separator, json, verbose, secure_boot;
+	uint32_t profile;          /* the UKI profile booted (@N) */
+	bool all_profiles;         /* --profile all: every profile the UKI has */
+	bool profile_given;        /* --profile was given: predictions say which profile */
+	const char *cmdline_extra; /* words a VM host passes in SMBIOS (io.systemd.stub.kernel-cmdline-extra=) */
 	unsigned threads;
 	const char *output; /* cpio */
 	char *owned[8];     /* paths --esp resolved, freed with the options */
@@ -85,6 +90,8 @@ enum {
 	PREDICT_OPT_GLOBAL_CRED,
 	PREDICT_OPT_ADDON,
 	PREDICT_OPT_GLOBAL_ADDON,
+	PREDICT_OPT_PROFILE,
+	PREDICT_OPT_CMDLINE_EXTRA,
 	PREDICT_OPT_END,
 };
 
@@ -115,7 +122,9 @@ enum {
 	{ "cred", required_argument, NULL, PREDICT_OPT_CRED },                         \
 	{ "global-cred", required_argument, NULL, PREDICT_OPT_GLOBAL_CRED },           \
 	{ "addon", required_argument, NULL, PREDICT_OPT_ADDON },                       \
-	{ "global-addon", required_argument, NULL, PREDICT_OPT_GLOBAL_ADDON }
+	{ "global-addon", required_argument, NULL, PREDICT_OPT_GLOBAL_ADDON },         \
+	{ "profile", required_argument, NULL, PREDICT_OPT_PROFILE },                   \
+	{ "kernel-cmdline-extra", required_argument, NULL, PREDICT_OPT_CMDLINE_EXTRA }
 
 /* Apply input option @c (a PREDICT_OPT_*) with @arg. Returns 0, or -1 with the error printed. */
 int predict_input_option(struct predict_options *o, int c, const char *arg);

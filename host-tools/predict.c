@@ -5,9 +5,10 @@
  *
  * What is predicted (docs/MEASUREMENTS.md has the rules):
  *   PCR 11  UKI sections, canonical order, + boot phases (systemd-measure)
- *   PCR 12  a passed-in command line (only when the UKI has no .cmdline),
- *           the addons' command line and devicetrees, credentials and
- *           confexts: per file (ours) or per archive, then the addons'
+ *   PCR 12  the profile (not 0), a passed-in command line (only when the
+ *           UKI has no .cmdline), the addons' command line, SMBIOS words
+ *           (--kernel-cmdline-extra), the addons' devicetrees, credentials
+ *           and confexts: per file (ours) or per archive, then the addons'
  *           microcode and initrds (host-tools/addon-list.c)
  *   PCR 13  the sysexts: per file (sysext-stub) or per archive (systemd)
  *   PCR 9   what the Linux EFI stub measures: load options, then the initrd
@@ -25,6 +26,7 @@
 
 #include "digest.h"
 #include "predict-inputs.h"
+#include "predict-uki.h"
 #include "prediction.h"
 #include "util.h"
 #include "measure/cmdline.h"
@@ -106,7 +108,7 @@ static int resolve_pcrs(struct predict_options *o, const struct predict_inputs *
 			o->pcrs |= 1u << PCR_KERNEL_IMAGE;
 		if (predict_have_sysext_input(o) || o->uki)
 			o->pcrs |= 1u << PCR_SYSEXTS;
-		if (o->cmdline || pcr12_files)
+		if (o->cmdline || o->profile != 0 || o->cmdline_extra || pcr12_files)
 			o->pcrs |= 1u << PCR_KERNEL_PARAMETERS;
 		if (o->uki && o->scheme == PREDICT_SCHEME_SYSEXT_STUB && bytes)
 			o->pcrs |= 1u << PCR_LINUX_INITRD;
@@ -130,23 +132,23 @@ static bool wants_archives(const struct predict_options *o)
 
 /* ---------------------------------------------------------------- PCR 11: the UKI */
 
-/* Hash @size bytes of @s as the loader maps it, straight from the file: raw data, then zeros. */
-static int feed_section(struct multi_digest *md, const struct loaded_uki *u, const struct pe_section *s, uint64_t size)
+/* Hash the bytes of @s as the stub uses and measures them (uki_section_bytes), straight from the file. */
+static int feed_section(struct multi_digest *md, const struct loaded_uki *u, const struct pe_section *s)
 {
 	size_t offset, present;
+	uint32_t size;
 
-	pe_section_content(&u->img, s, &offset, &present);
-	if (present > size)
-		present = (size_t)size;
+	uki_section_bytes(&u->img, s, &offset, &present, &size);
 	if (multi_digest_update(md, u->buf + offset, present) < 0)
 		return -1;
 	return multi_digest_update_zeros(md, size - present);
 }
 
-static int predict_sections(struct prediction *p, const struct loaded_uki *u, const char *path, enum uki_order order)
+static int predict_sections(struct prediction *p, const struct loaded_uki *u, const char *path, enum uki_order order,
+			    uint32_t profile)
 {
 	struct uki_measured_section list[UKI_MAX_MEASURED];
-	size_t n = uki_measured_sections(&u->img, order, list);
+	size_t n = uki_measured_sections(&u->img, order, profile, list);
 
 	for (size_t i = 0; i < n; i++) {
 		uint8_t d[BANK_COUNT][DIGEST_MAX] = { { 0 } };
@@ -156,8 +158,7 @@ static int predict_sections(struct prediction *p, const struct loaded_uki *u, co
 					strlen(list[i].name) + 1) < 0 ||
 		    multi_digest_init(&md, p->banks) < 0)
 			return -1;
-		/* Measured: exactly VirtualSize bytes. */
-		if (feed_section(&md, u, list[i].section, list[i].section->virtual_size) < 0) {
+		if (feed_section(&md, u, list[i].section) < 0) {
 			multi_digest_free(&md);
 			return -1;
 		}
@@ -172,7 +173,7 @@ static int predict_pcr11(struct prediction *p, const struct predict_options *o, 
 {
 	size_t n = o->phases_given ? o->n_phases : sizeof(default_phases) / sizeof(default_phases[0]);
 
-	if (predict_sections(p, &in->uki, o->uki, in->order) < 0)
+	if (predict_sections(p, &in->uki, o->uki, in->order, o->profile) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (prediction_add_phase(p, o->phases_given ? o->phases[i] : default_phases[i]) < 0)
@@ -188,8 +189,8 @@ static int predict_pcr11(struct prediction *p, const struct predict_options *o, 
  */
 static int effective_cmdline(const struct predict_options *o, const struct loaded_uki *u, uint16_t **ret, bool *ret_passed_in)
 {
-	const struct pe_section *s = u && u->buf ? pe_find_section(&u->img, ".cmdline") : NULL;
-	bool section_wins = s && pe_section_loaded_size(s) > 0;
+	const struct pe_section *s = u && u->buf ? uki_section(&u->img, o->profile, ".cmdline") : NULL;
+	bool section_wins = s != NULL;
 	uint16_t *out = NULL;
 	ms_status m = MS_ERR_NOT_FOUND;
 
@@ -201,13 +202,14 @@ static int effective_cmdline(const struct predict_options *o, const struct loade
 		warnf("--cmdline is ignored: the UKI has a .cmdline, which the stub always uses");
 	if (section_wins) {
 		size_t offset, present;
+		uint32_t size;
 
 		/*
 		 * Only the bytes the file holds: the loader's zero fill past
 		 * them ends the command line anyway, and sizing by VirtualSize
 		 * would let a tiny hostile UKI ask for gigabytes here.
 		 */
-		pe_section_content(&u->img, s, &offset, &present);
+		uki_section_bytes(&u->img, s, &offset, &present, &size);
 		out = calloc(present + 1, sizeof(uint16_t));
 		if (!out)
 			return errorf("out of memory");
@@ -216,6 +218,7 @@ static int effective_cmdline(const struct predict_options *o, const struct loade
 		/* Exactly what the stub does with LoadOptions holding this string. */
 		size_t n = strlen(o->cmdline);
 		uint16_t *opts = calloc(n + 1, sizeof(uint16_t));
+		uint32_t profile;
 
 		out = calloc(n + 1, sizeof(uint16_t));
 		if (!opts || !out) {
@@ -225,8 +228,13 @@ static int effective_cmdline(const struct predict_options *o, const struct loade
 		}
 		for (size_t i = 0; i < n; i++)
 			opts[i] = (uint8_t)o->cmdline[i];
-		m = cmdline_from_load_options(opts, (n + 1) * sizeof(uint16_t), out, n + 1);
+		m = cmdline_from_load_options(opts, (n + 1) * sizeof(uint16_t), &profile, out, n + 1);
 		free(opts);
+		if (profile != 0) {
+			free(out);
+			return errorf("--cmdline: a leading '@%u' selects a UKI profile; give --profile %u and the rest",
+				      profile, profile);
+		}
 		if (m == MS_ERR_INVALID)
 			warnf("--cmdline: not printable ASCII; the stub would ignore it");
 		*ret_passed_in = m == MS_OK;
@@ -297,24 +305,47 @@ static int predict_companions(struct prediction *p, const struct predict_options
 	return 0;
 }
 
-/* A command line passed in (UTF-16 with its NUL), the addons' first events, the credentials and confexts, the addons' last. */
-static int predict_pcr12(struct prediction *p, const struct predict_options *o, const struct predict_inputs *in,
-			 const uint16_t *cmdline)
+/* One PCR 12 EV_IPL event over @cmdline, UTF-16 with its NUL, described by it (a passed-in line, SMBIOS words). */
+static int predict_cmdline_event(struct prediction *p, const uint16_t *cmdline)
 {
-	if (cmdline) {
-		char *desc = utf16_to_ascii(cmdline);
-		int r = desc ? prediction_add_data(p, PCR_KERNEL_PARAMETERS, PRED_EV_IPL, desc, NULL, cmdline,
-						   (cmdline_len16(cmdline) + 1) * sizeof(uint16_t))
-			     : errorf("out of memory");
+	char *desc = utf16_to_ascii(cmdline);
+	int r = desc ? prediction_add_data(p, PCR_KERNEL_PARAMETERS, PRED_EV_IPL, desc, NULL, cmdline,
+					   (cmdline_len16(cmdline) + 1) * sizeof(uint16_t))
+		     : errorf("out of memory");
 
-		free(desc);
-		if (r < 0)
-			return -1;
-	}
-	if (addon_list_predict(&in->addons, p, ADDON_EVENTS_EARLY) < 0 ||
+	free(desc);
+	return r;
+}
+
+/* The SMBIOS words as the stub reads them (ours, systemd-stub 254+), or *@ret NULL. */
+static int smbios_words(const struct predict_options *o, uint16_t **ret)
+{
+	*ret = NULL;
+	if (!o->cmdline_extra || (o->scheme == PREDICT_SCHEME_SYSTEMD && o->systemd_version < 254))
+		return 0;
+	return predict_cmdline_words(o->cmdline_extra, ret);
+}
+
+/*
+ * In systemd-stub 262's order: the profile (not 0), a command line passed
+ * in (@passed), the addons' command line, the SMBIOS @words, the addons'
+ * devicetrees, the credentials and confexts, the addons' initrd pieces.
+ */
+static int predict_pcr12(struct prediction *p, const struct predict_options *o, const struct predict_inputs *in,
+			 const uint16_t *passed, const uint16_t *words)
+{
+	if (o->profile != 0 && predict_profile_event(p, o->profile) < 0)
+		return -1;
+	if (passed && predict_cmdline_event(p, passed) < 0)
+		return -1;
+	if (addon_list_predict(&in->addons, p, ADDON_EVENTS_CMDLINE) < 0)
+		return -1;
+	if (words && predict_cmdline_event(p, words) < 0)
+		return -1;
+	if (addon_list_predict(&in->addons, p, ADDON_EVENTS_DEVICETREES) < 0 ||
 	    predict_companions(p, o, in, PCR_KERNEL_PARAMETERS) < 0)
 		return -1;
-	return addon_list_predict(&in->addons, p, ADDON_EVENTS_LATE);
+	return addon_list_predict(&in->addons, p, ADDON_EVENTS_INITRDS);
 }
 
 static int set_initial(struct prediction *p, const struct predict_options *o)
@@ -345,26 +376,27 @@ static int predict_pcr13(struct prediction *p, const struct predict_options *o, 
 /* ---------------------------------------------------------------- PCR 9: what Linux's EFI stub measures */
 
 /*
- * The initrd's pieces in the stub's slot order (measure/initrd.h): the UKI's
- * .ucode and .initrd as the loader maps them, the generated archives, the
- * addons' pieces (several per slot).
+ * The initrd's pieces in the stub's slot order (measure/initrd.h): the
+ * .ucode and .initrd in effect for @profile (measure/uki.h), the generated
+ * archives, the addons' pieces (several per slot).
  */
-static size_t initrd_pieces(const struct predict_inputs *in, struct initrd_span out[INITRD_MAX_PIECES])
+static size_t initrd_pieces(const struct predict_inputs *in, uint32_t profile, struct initrd_span out[INITRD_MAX_PIECES])
 {
 	const struct loaded_uki *u = &in->uki;
 	size_t n = 0;
 
 	for (size_t slot = 0; slot < INITRD_SLOTS; slot++) {
 		const char *section = slot == INITRD_SLOT_UCODE ? ".ucode" : slot == INITRD_SLOT_EMBEDDED ? ".initrd" : NULL;
-		const struct pe_section *s = section ? pe_find_section(&u->img, section) : NULL;
+		const struct pe_section *s = section ? uki_section(&u->img, profile, section) : NULL;
 
 		if (slot == INITRD_SLOT_UCODE_ADDONS || slot == INITRD_SLOT_ADDON_INITRDS) {
 			n += addon_list_pieces(&in->addons, slot, out + n, INITRD_MAX_PIECES - n);
-		} else if (s && pe_section_loaded_size(s) > 0) {
+		} else if (s) {
 			size_t offset, present;
+			uint32_t size;
 
-			pe_section_content(&u->img, s, &offset, &present);
-			out[n++] = (struct initrd_span){ u->buf + offset, present, pe_section_loaded_size(s) };
+			uki_section_bytes(&u->img, s, &offset, &present, &size);
+			out[n++] = (struct initrd_span){ u->buf + offset, present, size };
 		} else if (!section && in->archive_size[slot]) {
 			out[n++] = (struct initrd_span){ in->archive[slot], in->archive_size[slot], in->archive_size[slot] };
 		}
@@ -377,12 +409,12 @@ static size_t initrd_pieces(const struct predict_inputs *in, struct initrd_span 
  * (measure/initrd.c), hashed piece by piece without building the
  * concatenation.
  */
-static int predict_initrd(struct prediction *p, const struct predict_inputs *in, const char *path)
+static int predict_initrd(struct prediction *p, const struct predict_inputs *in, const char *path, uint32_t profile)
 {
 	struct initrd_span pieces[INITRD_MAX_PIECES];
 	uint64_t sizes[INITRD_MAX_PIECES], offsets[INITRD_MAX_PIECES], total, pos = 0;
 	uint8_t d[BANK_COUNT][DIGEST_MAX] = { { 0 } };
-	size_t n = initrd_pieces(in, pieces);
+	size_t n = initrd_pieces(in, profile, pieces);
 	struct multi_digest md;
 
 	for (size_t i = 0; i < n; i++)
@@ -417,28 +449,37 @@ static int predict_pcr9(struct prediction *p, const struct predict_options *o, c
 	if (cmdline && prediction_add_data(p, PCR_LINUX_INITRD, PRED_EV_EVENT_TAG, "LOADED_IMAGE::LoadOptions", NULL,
 					   cmdline, (cmdline_len16(cmdline) + 1) * sizeof(uint16_t)) < 0)
 		return -1;
-	return predict_initrd(p, in, o->uki);
+	return predict_initrd(p, in, o->uki, o->profile);
 }
 
-/* The command line the kernel gets: @cmdline, then the addons' (measure/addon.h); *@ret NULL if the same. */
-static int with_addons(const uint16_t *cmdline, const struct addon_list *l, uint16_t **ret)
+/*
+ * The command line the kernel gets: @cmdline, then the addons' joined line
+ * (measure/addon.h), then the SMBIOS @words, as systemd-stub 262 appends
+ * them; *@ret NULL when there is none.
+ */
+static int kernel_cmdline(const uint16_t *cmdline, const struct addon_list *l, const uint16_t *words, uint16_t **ret)
 {
-	uint16_t *joined = NULL, *out;
-	size_t cap;
+	uint16_t *joined = NULL, *out = NULL;
+	int r = 0;
 
 	*ret = NULL;
-	if (addon_list_cmdline(l, &joined) < 0)
-		return -1;
-	if (!joined)
-		return 0;
-	cap = (cmdline ? cmdline_len16(cmdline) : 0) + cmdline_len16(joined) + 2;
-	out = calloc(cap, sizeof(uint16_t));
-	if (!out || addon_cmdline_extend(cmdline, joined, out, cap) != MS_OK) {
-		free(out);
-		free(joined);
-		return errorf("out of memory");
+	if (cmdline) {
+		size_t n = (cmdline_len16(cmdline) + 1) * sizeof(uint16_t);
+
+		if (!(out = malloc(n)))
+			return errorf("out of memory");
+		memcpy(out, cmdline, n);
 	}
+	r = addon_list_cmdline(l, &joined);
+	if (r == 0 && joined)
+		r = predict_cmdline_append(&out, joined);
+	if (r == 0 && words)
+		r = predict_cmdline_append(&out, words);
 	free(joined);
+	if (r < 0) {
+		free(out);
+		return -1;
+	}
 	*ret = out;
 	return 0;
 }
@@ -454,27 +495,27 @@ size_t predict_default_phases(const char *const **ret)
 /* The PCRs of o->pcrs, from the loaded inputs, into @p. */
 static int predict_pcrs(struct prediction *p, const struct predict_options *o, const struct predict_inputs *in)
 {
-	uint16_t *cmdline = NULL, *kernel_cmdline = NULL;
+	uint16_t *cmdline = NULL, *words = NULL, *full = NULL;
 	bool passed_in = false;
 	int r = -1;
 
 	if ((o->pcrs & (1u << PCR_KERNEL_IMAGE)) && predict_pcr11(p, o, in) < 0)
 		return -1;
 	/* Always: it warns about a --cmdline the UKI overrides. */
-	if (effective_cmdline(o, o->uki ? &in->uki : NULL, &cmdline, &passed_in) < 0)
-		return -1;
-	if ((o->pcrs & (1u << PCR_KERNEL_PARAMETERS)) && predict_pcr12(p, o, in, passed_in ? cmdline : NULL) < 0)
+	if (effective_cmdline(o, o->uki ? &in->uki : NULL, &cmdline, &passed_in) < 0 || smbios_words(o, &words) < 0)
+		goto out;
+	if ((o->pcrs & (1u << PCR_KERNEL_PARAMETERS)) && predict_pcr12(p, o, in, passed_in ? cmdline : NULL, words) < 0)
 		goto out;
 	if ((o->pcrs & (1u << PCR_SYSEXTS)) && predict_pcr13(p, o, in) < 0)
 		goto out;
 	if (o->pcrs & (1u << PCR_LINUX_INITRD)) {
-		if (with_addons(cmdline, &in->addons, &kernel_cmdline) < 0 ||
-		    predict_pcr9(p, o, in, kernel_cmdline ? kernel_cmdline : cmdline) < 0)
+		if (kernel_cmdline(cmdline, &in->addons, words, &full) < 0 || predict_pcr9(p, o, in, full) < 0)
 			goto out;
 	}
 	r = 0;
 out:
-	free(kernel_cmdline);
+	free(full);
+	free(words);
 	free(cmdline);
 	return r;
 }
@@ -492,6 +533,8 @@ int predict_compute(struct predict_options *o, struct prediction *ret)
 		goto out;
 	p.banks = in.banks;
 	p.pcrs = o->pcrs;
+	p.has_profile = o->profile_given;
+	p.profile = o->profile;
 	if (predict_pcrs(&p, o, &in) < 0)
 		goto out;
 	*ret = p;
@@ -503,23 +546,42 @@ out:
 	return r;
 }
 
-int cmd_predict(int argc, char **argv)
+/* One prediction per profile asked for (--profile all: every one), printed as one document. */
+static int predict_all(struct predict_options *o)
 {
-	struct predict_options o = { 0 };
-	struct prediction p = { 0 };
-	int r = parse_args(argc, argv, &o);
+	struct prediction *ps = NULL;
+	uint32_t *profiles = NULL;
+	size_t n = 0, done = 0;
+	int r = predict_profiles(o, &profiles, &n);
 
-	if (r == 0)
-		r = predict_compute(&o, &p);
+	if (r == 0 && !(ps = calloc(n, sizeof(*ps))))
+		r = errorf("out of memory");
+	for (; r == 0 && done < n; done++) {
+		o->profile = profiles[done];
+		r = predict_compute(o, &ps[done]);
+	}
 	if (r == 0) {
-		if (o.json)
-			r = prediction_print_json(&p, stdout);
+		if (o->json)
+			r = prediction_print_json_many(ps, n, stdout);
 		else
-			prediction_print_table(&p, stdout);
+			prediction_print_table_many(ps, n, stdout);
 	}
 	if (r == 0 && fflush(stdout) != 0)
 		r = errorf("cannot write the output: %s", strerror(errno));
-	prediction_free(&p);
+	for (size_t i = 0; ps && i < done; i++)
+		prediction_free(&ps[i]);
+	free(ps);
+	free(profiles);
+	return r;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+	struct predict_options o = { 0 };
+	int r = parse_args(argc, argv, &o);
+
+	if (r == 0)
+		r = predict_all(&o);
 	predict_options_free(&o);
 	return r == 1 ? 0 : r < 0 ? 1 : 0;
 }

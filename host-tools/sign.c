@@ -285,6 +285,64 @@ static int compute_entries(const struct sign_args *a, const struct prediction *p
 	return 0;
 }
 
+/*
+ * The entries of every profile to sign: the one --profile names, or, for a
+ * UKI with profiles, all of them (one signature file for every boot menu
+ * entry). *ret_ps holds the predictions the entries point into.
+ */
+static int compute_profiles(struct sign_args *a, struct prediction **ret_ps, size_t *ret_nps,
+			    struct policy_entry **ret, size_t *ret_n)
+{
+	struct policy_entry *all = NULL, *e = NULL, *grown, *sorted;
+	uint32_t *profiles = NULL;
+	size_t np = 0, n = 0, k = 0, at = 0;
+	int r;
+
+	*ret_ps = NULL;
+	*ret_nps = 0;
+	if (!a->in.profile_given && a->in.uki)
+		a->in.all_profiles = true;
+	r = predict_profiles(&a->in, &profiles, &np);
+	if (r == 0 && !(*ret_ps = calloc(np, sizeof(**ret_ps))))
+		r = errorf("out of memory");
+	for (size_t i = 0; r == 0 && i < np; i++) {
+		a->in.profile = profiles[i];
+		r = predict_compute(&a->in, &(*ret_ps)[i]);
+		*ret_nps = i + 1;
+		if (r == 0)
+			r = compute_entries(a, &(*ret_ps)[i], &e, &k);
+		if (r == 0 && !(grown = realloc(all, (n + k + 1) * sizeof(*all)))) {
+			free(e);
+			r = errorf("out of memory");
+		}
+		if (r == 0) {
+			all = grown;
+			memcpy(all + n, e, k * sizeof(*e));
+			n += k;
+			free(e);
+		}
+	}
+	free(profiles);
+	if (r < 0) {
+		free(all);
+		return -1;
+	}
+	/* Grouped by bank for the JSON, each bank's entries in profile order. */
+	sorted = calloc(n + 1, sizeof(*sorted));
+	if (!sorted) {
+		free(all);
+		return errorf("out of memory");
+	}
+	for (size_t b = 0; b < BANK_COUNT; b++)
+		for (size_t i = 0; i < n; i++)
+			if (all[i].bank == b)
+				sorted[at++] = all[i];
+	free(all);
+	*ret = sorted;
+	*ret_n = n;
+	return 0;
+}
+
 static void describe(FILE *f, const struct policy_entry *e)
 {
 	fputs(banks[e->bank].name, f);
@@ -600,20 +658,22 @@ out:
 static int run(struct sign_args *a)
 {
 	struct keys k = { 0 };
-	struct prediction p = { 0 };
+	struct prediction *ps = NULL;
 	struct policy_entry *e = NULL;
 	uint8_t pkfp[POLICY_DIGEST_SIZE];
 	bool have_pkfp;
-	size_t n = 0, json_len = 0, merged_len = 0;
+	size_t n = 0, nps = 0, json_len = 0, merged_len = 0;
 	char *json = NULL, *merged = NULL;
 	int r = -1;
 
 	if (check_args(a) < 0 || load_keys(a, &k) < 0)
 		goto out;
 	a->in.pcrs = a->pcrs;
-	if (predict_compute(&a->in, &p) < 0 || compute_entries(a, &p, &e, &n) < 0)
+	if (compute_profiles(a, &ps, &nps, &e, &n) < 0)
 		goto out;
-	if ((r = validate_prediction(&a->validate, &p)) != 0) { /* a refused sysext: nothing is signed */
+	/* The sysexts are the same for every profile (ps[0] always exists): one validation. A refused
+	 * sysext: nothing is signed. */
+	if ((r = validate_prediction(&a->validate, &ps[0])) != 0) {
 		r = r == 1 ? 1 : -1;
 		goto out;
 	}
@@ -650,7 +710,9 @@ out:
 	free(json);
 	keys_free(&k);
 	free(e);
-	prediction_free(&p);
+	for (size_t i = 0; i < nps; i++)
+		prediction_free(&ps[i]);
+	free(ps);
 	return r;
 }
 

@@ -18,6 +18,7 @@
 #include "measure/pcrsig.h"
 #include "measure/companion.h"
 #include "measure/sysext-archive.h"
+#include "measure/uki.h"
 #include "sysext-set.h"
 #include "util.h"
 
@@ -57,28 +58,15 @@ static int add_directory(struct fragment_list *l, const char *dir, enum sel_dir_
 	return r;
 }
 
-static int copy_into(void *ctx, size_t index, const char *path, uint8_t *data, uint64_t size)
-{
-	(void)index;
-	(void)path;
-	memcpy(data, ctx, size);
-	return 1;
-}
-
-/* A cpio holding .extra/@name (0444), as stub/signatures.c literal_archive() builds it. */
+/* A cpio holding .extra/@name, as the stub's literal_archive() builds it (measure/sysext-archive.h). */
 static int literal_archive(const char *name, const void *data, size_t size, uint8_t **ret, uint64_t *ret_size)
 {
-	const char *names[1] = { name };
-	const uint64_t sizes[1] = { size };
 	uint64_t planned = 0;
-	size_t kept = 0;
 	uint8_t *buf;
 
-	if (sysext_archive_plan(&companion_literal_layout, names, sizes, 1, &planned) != MS_OK || !(buf = calloc(1, planned)))
+	if (sysext_archive_literal_plan(name, size, &planned) != MS_OK || !(buf = calloc(1, planned)))
 		return errorf("/.extra/%s: cannot lay out its archive (%zu bytes)", name, size);
-	if (sysext_archive_fill(buf, planned, &companion_literal_layout, names, sizes, 1, copy_into, (void *)data, ret_size,
-				&kept) != MS_OK ||
-	    kept != 1) {
+	if (sysext_archive_literal_fill(buf, planned, name, data, size, ret_size) != MS_OK) {
 		free(buf);
 		return errorf("/.extra/%s: cannot lay out its archive", name);
 	}
@@ -125,27 +113,32 @@ out:
 	return r;
 }
 
-/* A UKI section as the loader maps it (loaded size, zero-filled past the raw data) in a new buffer; NULL if absent. */
-static int section_bytes(const uint8_t *uki_buf, const struct pe_image *img, const char *name, uint8_t **ret,
-			 size_t *ret_len)
+/*
+ * The section @name in effect for @profile (measure/uki.h: VirtualSize
+ * bytes, zero-filled past the raw data, as the stub uses it) in a new
+ * buffer; NULL if absent.
+ */
+static int section_bytes(const uint8_t *uki_buf, const struct pe_image *img, uint32_t profile, const char *name,
+			 uint8_t **ret, size_t *ret_len)
 {
-	const struct pe_section *s = pe_find_section(img, name);
+	const struct pe_section *s = uki_section(img, profile, name);
 	size_t offset, present;
+	uint32_t size;
 
 	*ret = NULL;
 	*ret_len = 0;
-	if (!s || pe_section_loaded_size(s) == 0)
+	if (!s)
 		return 0;
-	*ret_len = pe_section_loaded_size(s);
-	if (!(*ret = calloc(1, *ret_len)))
+	uki_section_bytes(img, s, &offset, &present, &size);
+	if (!(*ret = calloc(1, size)))
 		return errorf("out of memory");
-	pe_section_content(img, s, &offset, &present);
-	memcpy(*ret, uki_buf + offset, present < *ret_len ? present : *ret_len);
+	memcpy(*ret, uki_buf + offset, present);
+	*ret_len = size;
 	return 0;
 }
 
 /* The signature archive: .pcrsig alone, byte for byte, or merged with the signature files. */
-static int build_signatures(const uint8_t *uki_buf, const struct pe_image *img, const char *extra_dir,
+static int build_signatures(const uint8_t *uki_buf, const struct pe_image *img, uint32_t profile, const char *extra_dir,
 			    size_t extra_dir_len, const char *global_dir, struct signature_archives *ret)
 {
 	struct fragment_list *l = calloc(1, sizeof(*l));
@@ -155,7 +148,7 @@ static int build_signatures(const uint8_t *uki_buf, const struct pe_image *img, 
 
 	if (!l)
 		return errorf("out of memory");
-	r = section_bytes(uki_buf, img, ".pcrsig", &section, &section_len);
+	r = section_bytes(uki_buf, img, profile, ".pcrsig", &section, &section_len);
 	if (r == 0 && section) {
 		l->frags[0] = (struct pcrsig_fragment){ .data = section,
 							.len = section_len <= PCRSIG_SECTION_MERGE_MAX ? section_len : 0 };
@@ -179,23 +172,23 @@ static int build_signatures(const uint8_t *uki_buf, const struct pe_image *img, 
 	return r;
 }
 
-int signature_archives_build(const uint8_t *uki_buf, const struct pe_image *img, const char *extra_dir,
-			     size_t extra_dir_len, const char *global_dir, bool os_release,
+int signature_archives_build(const uint8_t *uki_buf, const struct pe_image *img, uint32_t profile,
+			     const char *extra_dir, size_t extra_dir_len, const char *global_dir, unsigned systemd_version,
 			     struct signature_archives *ret)
 {
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	r = build_signatures(uki_buf, img, extra_dir, extra_dir_len, global_dir, ret);
-	/* The sections handed over as they are (measure/companion.c), os-release only where asked. */
+	r = build_signatures(uki_buf, img, profile, extra_dir, extra_dir_len, global_dir, ret);
+	/* The sections handed over as they are (measure/companion.c), by the stubs that hand them over. */
 	for (size_t i = 0; r == 0 && i < companion_literal_count; i++) {
 		const struct companion_literal *c = &companion_literals[i];
 		uint8_t *bytes;
 		size_t len;
 
-		if (c->slot == INITRD_SLOT_OS_RELEASE && !os_release)
+		if (systemd_version && systemd_version < c->systemd_since)
 			continue;
-		r = section_bytes(uki_buf, img, c->section, &bytes, &len);
+		r = section_bytes(uki_buf, img, profile, c->section, &bytes, &len);
 		if (r == 0 && bytes)
 			r = literal_archive(c->file, bytes, len, &ret->archive[c->slot], &ret->size[c->slot]);
 		free(bytes);

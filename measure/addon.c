@@ -2,7 +2,6 @@
 #include "addon.h"
 
 #include "cmdline.h"
-#include "endian.h"
 
 /* PE subsystems the firmware's LoadImage accepts: application, boot and runtime driver. */
 #define PE_SUBSYSTEM_EFI_BOOT_DRIVER 11
@@ -172,40 +171,4 @@ int addon_cmdline_finish(uint16_t *joined)
 {
 	cmdline_mangle16(joined);
 	return joined[0] != 0;
-}
-
-ms_status addon_cmdline_extend(const uint16_t *base, const uint16_t *joined, uint16_t *out, size_t cap)
-{
-	size_t nb = base ? cmdline_len16(base) : 0, nj = cmdline_len16(joined), at = 0;
-
-	if (!out || nb + nj + 2 > cap)
-		return MS_ERR_BUFFER_TOO_SMALL;
-	for (size_t i = 0; i < nb; i++)
-		out[at++] = base[i];
-	if (nb)
-		out[at++] = ' ';
-	for (size_t i = 0; i < nj; i++)
-		out[at++] = joined[i];
-	out[at] = 0;
-	return MS_OK;
-}
-
-ms_status addon_tag_event_data(enum addon_part part, const char *name, size_t name_len, uint8_t *out, size_t cap,
-			       size_t *ret_size)
-{
-	size_t desc = (name_len + 1) * 2;
-
-	if (part >= ADDON_PARTS || part_tags[part] == 0 || !name || !out || !ret_size)
-		return MS_ERR_INVALID;
-	if (name_len > SIZE_MAX / 2 - 1 || desc > UINT32_MAX || desc > SIZE_MAX - ADDON_TAG_EVENT_HEADER)
-		return MS_ERR_OVERFLOW;
-	if (ADDON_TAG_EVENT_HEADER + desc > cap)
-		return MS_ERR_BUFFER_TOO_SMALL;
-	le32_write(out, part_tags[part]);
-	le32_write(out + 4, (uint32_t)desc);
-	for (size_t i = 0; i < name_len; i++)
-		le16_write(out + ADDON_TAG_EVENT_HEADER + 2 * i, (uint8_t)name[i]);
-	le16_write(out + ADDON_TAG_EVENT_HEADER + 2 * name_len, 0);
-	*ret_size = ADDON_TAG_EVENT_HEADER + desc;
-	return MS_OK;
 }

@@ -28,7 +28,7 @@
  *   .cmdline  every addon's, global directory first, each directory in
  *             name order, joined (addon_cmdline_add) and measured once as
  *             one EV_IPL event, like a passed-in command line; then
- *             appended to the kernel command line (addon_cmdline_extend);
+ *             appended to the kernel command line (cmdline_extend());
  *   .dtb      installed as the devicetree, one EV_EVENT_TAG event each
  *             (ADDON_TAG_DEVICETREE), in addon order;
  *   .ucode    an initrd piece before the UKI's .ucode, the addons in
@@ -38,8 +38,9 @@
  *   .initrd   an initrd piece after everything else, in addon order, one
  *             tagged event each, after the .ucode events.
  * A tagged event's digest covers the section bytes; its event data is
- * {uint32 tag, uint32 size, the addon's file name as UTF-16LE with NUL}
- * (addon_tag_event_data()).
+ * TCG_PCClientTaggedEvent {addon_part_tag(), size, the addon's file name
+ * as UTF-16LE with NUL}, built where events are made (efi-lib/tcg2.c,
+ * measure_tagged()).
  */
 #ifndef MEASURE_ADDON_H
 #define MEASURE_ADDON_H
@@ -144,21 +145,5 @@ size_t addon_cmdline_room(uint64_t total_len, size_t n);
  * Returns nonzero if anything is left: that string is what PCR 12 measures.
  */
 int addon_cmdline_finish(uint16_t *joined);
-
-/*
- * The kernel command line with the addons': @base (NULL or empty: none),
- * a space, @joined; or @joined alone. @out has @cap units, at least the
- * two lengths plus 2.
- */
-ms_status addon_cmdline_extend(const uint16_t *base, const uint16_t *joined, uint16_t *out, size_t cap);
-
-/*
- * The event data of a tagged event for @part of the addon named @name
- * (ASCII, @name_len bytes): {tag, size of the rest, name as UTF-16LE with
- * NUL}, little-endian, into @out of @cap bytes; *@ret_size its length.
- */
-#define ADDON_TAG_EVENT_HEADER 8
-ms_status addon_tag_event_data(enum addon_part part, const char *name, size_t name_len, uint8_t *out, size_t cap,
-			       size_t *ret_size);
 
 #endif

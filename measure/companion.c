@@ -26,8 +26,9 @@ const size_t companion_target_count = sizeof(companion_targets) / sizeof(compani
 const struct archive_layout companion_literal_layout = EXTENSION_LAYOUT(INITRD_EXTRA_PREFIX);
 
 const struct companion_literal companion_literals[] = {
-	{ ".pcrpkey", INITRD_PCR_PUBLIC_KEY_FILE, INITRD_SLOT_PCRPKEY },
-	{ ".osrel", INITRD_OS_RELEASE_FILE, INITRD_SLOT_OS_RELEASE },
+	{ ".pcrpkey", INITRD_PCR_PUBLIC_KEY_FILE, INITRD_SLOT_PCRPKEY, 252 },
+	{ ".osrel", INITRD_OS_RELEASE_FILE, INITRD_SLOT_OS_RELEASE, 257 },
+	{ ".profile", INITRD_PROFILE_FILE, INITRD_SLOT_PROFILE, 257 },
 };
 
 const size_t companion_literal_count = sizeof(companion_literals) / sizeof(companion_literals[0]);

@@ -53,14 +53,17 @@ extern const struct archive_layout companion_literal_layout;
 
 /*
  * UKI sections handed over as they are, each as one literal file, not
- * measured (PCR 11 covers them): .pcrpkey as tpm2-pcr-public-key.pem,
- * .osrel as os-release (systemd-stub 257+). .pcrsig is not here: it is
+ * measured (PCR 11 covers them): .pcrpkey as tpm2-pcr-public-key.pem
+ * (systemd-stub 252+), .osrel as os-release and the booted profile's
+ * .profile as profile (systemd-stub 257+). Each is the section in effect
+ * for the booted profile (measure/uki.h). .pcrsig is not here: it is
  * merged with the signature files first (measure/pcrsig.h).
  */
 struct companion_literal {
 	const char *section;
 	const char *file;
 	enum initrd_slot slot;
+	unsigned systemd_since; /* the first systemd-stub release that hands it over */
 };
 extern const struct companion_literal companion_literals[];
 extern const size_t companion_literal_count;

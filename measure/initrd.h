@@ -56,6 +56,7 @@ enum initrd_slot {
 #define INITRD_PCR_SIGNATURE_FILE "tpm2-pcr-signature.json"
 #define INITRD_PCR_PUBLIC_KEY_FILE "tpm2-pcr-public-key.pem"
 #define INITRD_OS_RELEASE_FILE "os-release"
+#define INITRD_PROFILE_FILE "profile" /* the selected profile's .profile */
 
 /* Round @v up to a multiple of 4; MS_ERR_OVERFLOW if that does not fit. */
 ms_status align4_u64(uint64_t v, uint64_t *ret);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "sysext-archive.h"
 
+#include "companion.h"
+
 ms_status sysext_archive_plan(const struct archive_layout *layout, const char *const *names, const uint64_t *sizes,
 			      size_t n, uint64_t *ret_size)
 {
@@ -67,4 +69,33 @@ ms_status sysext_archive_path(const char *prefix, const char *name, char *out, s
 		out[k++] = name[i];
 	out[k] = 0;
 	return MS_OK;
+}
+
+ms_status sysext_archive_literal_plan(const char *name, uint64_t size, uint64_t *ret_size)
+{
+	const char *names[1] = { name };
+
+	return sysext_archive_plan(&companion_literal_layout, names, &size, 1, ret_size);
+}
+
+static int copy_literal(void *ctx, size_t index, const char *path, uint8_t *data, uint64_t size)
+{
+	const uint8_t *from = ctx;
+
+	(void)index;
+	(void)path;
+	for (uint64_t i = 0; i < size; i++)
+		data[i] = from[i];
+	return 1;
+}
+
+ms_status sysext_archive_literal_fill(uint8_t *buf, uint64_t cap, const char *name, const uint8_t *data,
+				      uint64_t size, uint64_t *ret_size)
+{
+	const char *names[1] = { name };
+	size_t kept = 0;
+	ms_status r = sysext_archive_fill(buf, cap, &companion_literal_layout, names, &size, 1, copy_literal,
+					  (void *)data, ret_size, &kept);
+
+	return r == MS_OK && kept != 1 ? MS_ERR_INVALID : r;
 }

@@ -47,6 +47,17 @@ ms_status sysext_archive_fill(uint8_t *buf, uint64_t cap, const struct archive_l
 			      const char *const *names, const uint64_t *sizes, size_t n, sysext_fill_fn fill, void *ctx,
 			      uint64_t *ret_size, size_t *ret_kept);
 
+/*
+ * A literal archive: the one file .extra/@name holding @size bytes of
+ * @data, laid out as companion_literal_layout (measure/companion.h) says,
+ * as systemd-stub passes .pcrsig, .pcrpkey, .osrel and .profile. Plan
+ * with sysext_archive_literal_plan(), then fill @buf (@cap bytes, at least
+ * the planned size); *ret_size is the archive's size.
+ */
+ms_status sysext_archive_literal_plan(const char *name, uint64_t size, uint64_t *ret_size);
+ms_status sysext_archive_literal_fill(uint8_t *buf, uint64_t cap, const char *name, const uint8_t *data,
+				      uint64_t size, uint64_t *ret_size);
+
 /* "<prefix>/<name>" into @out (@cap bytes incl. NUL): the path events name. */
 ms_status sysext_archive_path(const char *prefix, const char *name, char *out, size_t cap);
 

@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import hashlib
 import json
 import lzma
 import os
 import re
 import shutil
+import socket
 import signal
 import struct
 import subprocess
@@ -47,7 +49,7 @@ import time
 import uuid
 import zlib
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, Sequence, Union
+from typing import Callable, Iterable, Mapping, Optional, Sequence, Union
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,6 +89,9 @@ CHECK_LIST_PATH = "/etc/sysext-stub-check"
 MODULE_LIST_PATH = "/etc/sysext-stub-modules"
 #: Where build_initrd puts a test's hook script, run by /init after the first facts.
 HOOK_PATH = "/etc/sysext-stub-hook"
+#: Present in an initrd built with reboot=True: /init reboots after its facts instead of powering off
+#: (for several boots in one QEMU run; see boot()'s `boots`).
+REBOOT_FLAG_PATH = "/etc/sysext-stub-reboot"
 
 OVMF_DIR = Path("/usr/share/OVMF")
 OVMF_CODE = OVMF_DIR / "OVMF_CODE_4M.fd"
@@ -113,6 +118,9 @@ PANIC_MARKERS = (
 
 #: Seconds to wait for QEMU to exit once the facts END marker is out.
 POWEROFF_GRACE = 30
+#: The same after the last of several boots (boot()'s `boots`): the guest reboots once more, and the
+#: firmware, the shell's startup.nsh countdown and its `reset -s` come before the power-off.
+REBOOT_POWEROFF_GRACE = 180
 
 SECTOR = 512
 MIB = 1024 * 1024
@@ -431,6 +439,7 @@ echo "done"
 echo "@END@"
 # Let the UART drain before the power goes.
 sleep 1
+[ -e @REBOOT@ ] && reboot -f
 poweroff -f
 echo o > /proc/sysrq-trigger
 while :; do sleep 60; done
@@ -440,7 +449,7 @@ while :; do sleep 60; done
 def init_script() -> str:
     """The /init shell script of the test initrd."""
     repl = {"@MODULES@": MODULE_LIST_PATH, "@CHECK@": CHECK_LIST_PATH, "@HOOK@": HOOK_PATH,
-            "@LOADER_GUID@": LOADER_VENDOR_GUID, "@GLOBAL_GUID@": EFI_GLOBAL_GUID,
+            "@REBOOT@": REBOOT_FLAG_PATH, "@LOADER_GUID@": LOADER_VENDOR_GUID, "@GLOBAL_GUID@": EFI_GLOBAL_GUID,
             "@BEGIN@": FACTS_BEGIN, "@END@": FACTS_END}
     text = INIT_SCRIPT
     for key, value in repl.items():
@@ -560,7 +569,8 @@ def add_host_programs(cpio: "CpioArchive", paths: Iterable[StrPath]) -> None:
 def build_initrd(out_path: StrPath, kernel: Kernel,
                  extra_files: Optional[Mapping[str, Union[bytes, tuple[bytes, int]]]] = None,
                  check_paths: Iterable[str] = (), *, modules: Sequence[str] = ("efivarfs",),
-                 hook: Optional[str] = None, host_programs: Sequence[StrPath] = ()) -> None:
+                 hook: Optional[str] = None, host_programs: Sequence[StrPath] = (),
+                 reboot: bool = False) -> None:
     """Write the test initrd (uncompressed newc cpio) to out_path.
 
     It holds busybox, /init (see :data:`INIT_SCRIPT`), the efivarfs module
@@ -570,7 +580,8 @@ def build_initrd(out_path: StrPath, kernel: Kernel,
     `modules` are loaded (with their dependencies) before anything else;
     `hook` is a shell script /init runs after the first facts (it may print
     ``note KEY VALUE`` lines); `host_programs` are copied from the host with
-    the libraries they need (:func:`add_host_programs`).
+    the libraries they need (:func:`add_host_programs`). With `reboot`, /init
+    reboots after its facts instead of powering off (for boot()'s `boots`).
     """
     if not BUSYBOX.is_file():
         raise HarnessError(f"{BUSYBOX} missing: install busybox-static")
@@ -600,6 +611,8 @@ def build_initrd(out_path: StrPath, kernel: Kernel,
     if hook is not None:
         cpio.add_file(HOOK_PATH.lstrip("/"), hook.encode(), 0o755)
     add_host_programs(cpio, host_programs)
+    if reboot:
+        cpio.add_file(REBOOT_FLAG_PATH.lstrip("/"), b"reboot after the facts\n")
     for path, value in sorted((extra_files or {}).items()):
         data, mode = value if isinstance(value, tuple) else (value, 0o644)
         cpio.add_file(path, bytes(data), mode)
@@ -1037,6 +1050,14 @@ _FACT_KEYS = {"kernel", "cmdline", "extra", "extra-absent", "file", "file-missin
               "efivarfs-absent", "efivar", "secureboot", "note"}
 
 
+def parse_facts_all(text: str) -> list:
+    """Every FACTS section of a serial log, in order (one per boot of a run with several)."""
+    lines = text.replace("\r", "\n").split("\n")
+    starts = [i for i, line in enumerate(lines) if line.strip() == FACTS_BEGIN]
+    ends = starts[1:] + [len(lines)]
+    return [parse_facts("\n".join(lines[a:b])) for a, b in zip(starts, ends)]
+
+
 def parse_facts(text: str) -> Facts:
     """Parse the last FACTS section of a serial log.
 
@@ -1088,6 +1109,8 @@ class BootResult:
     stamps: list = dataclasses.field(default_factory=list)
     #: with serial_stamps: the console bytes as received (surrogate-escaped), for :func:`stamp_of`
     raw_log: str = ""
+    #: every FACTS section, one per boot (boot()'s `boots`)
+    all_facts: list = dataclasses.field(default_factory=list)
 
     def tail(self, n: int = 40) -> str:
         """The last n lines of the serial log."""
@@ -1181,18 +1204,19 @@ def _qemu_opt(value: StrPath) -> str:
 
 def _qemu_command(esp: Path, vars_copy: Path, serial_log: Path, *, secure_boot: bool,
                   memory_mib: int, tpm_socket: Optional[Path], extra_drives: Sequence[StrPath],
-                  serial_to_stdout: bool = False, qemu_args: Sequence[str] = ()) -> list:
+                  serial_to_stdout: bool = False, qemu_args: Sequence[str] = (), reboot: bool = False) -> list:
     """The qemu-system-x86_64 command line for one boot.
 
     With `serial_to_stdout` the serial port goes to QEMU's stdout (for
-    :class:`_SerialStamper`) instead of straight into `serial_log`.
+    :class:`_SerialStamper`) instead of straight into `serial_log`. With
+    `reboot` a guest reboot restarts the firmware instead of ending QEMU.
     """
     code = OVMF_CODE_SECBOOT if secure_boot else OVMF_CODE
     machine = "q35,smm=on" if secure_boot else "q35"
     serial = (["-chardev", "stdio,id=serial0,signal=off", "-serial", "chardev:serial0"] if serial_to_stdout
               else ["-serial", f"file:{_qemu_opt(serial_log)}"])
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", machine, "-m", str(memory_mib),
-           "-smp", "1", "-nodefaults", "-nic", "none", "-display", "none", "-no-reboot",
+           "-smp", "1", "-nodefaults", "-nic", "none", "-display", "none", *([] if reboot else ["-no-reboot"]),
            "-monitor", "none", *serial, *qemu_args]
     if secure_boot:
         cmd += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
@@ -1252,6 +1276,51 @@ def stamp_of(result: "BootResult", needle: str) -> Optional[float]:
     return None
 
 
+def screendump(workdir: StrPath, out_path: StrPath, timeout: float = 20) -> tuple[int, int, bytes]:
+    """The guest's screen now, through QMP (a boot with ``qmp=True``): (width, height, RGB bytes).
+
+    QEMU writes it as a binary PPM; it is read back here. Needs a display
+    device (``-vga std``; the harness's QEMU has none by default).
+    """
+    sock = socket.socket(socket.AF_UNIX)
+    sock.settimeout(timeout)
+    sock.connect(str(Path(workdir) / "qmp.sock"))
+    with sock, sock.makefile("rw") as f:
+        f.readline()  # the greeting
+        for cmd in ({"execute": "qmp_capabilities"},
+                    {"execute": "screendump", "arguments": {"filename": str(out_path)}}):
+            f.write(json.dumps(cmd) + "\n")
+            f.flush()
+            while True:
+                reply = json.loads(f.readline())
+                if "return" in reply or "error" in reply:
+                    break
+            if "error" in reply:
+                raise HarnessError(f"QMP {cmd['execute']}: {reply['error']}")
+    return read_ppm(out_path)
+
+
+def read_ppm(path: StrPath) -> tuple[int, int, bytes]:
+    """A binary PPM (P6, maxval 255) as (width, height, RGB bytes, rows top to bottom)."""
+    data = Path(path).read_bytes()
+    fields, at = [], 0
+    while len(fields) < 4:
+        while data[at:at + 1].isspace():
+            at += 1
+        if data[at:at + 1] == b"#":
+            at = data.index(b"\n", at)
+            continue
+        end = at
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[at:end])
+        at = end
+    if fields[0] != b"P6" or fields[3] != b"255":
+        raise HarnessError(f"{path}: not a P6 PPM with maxval 255")
+    w, h = int(fields[1]), int(fields[2])
+    return w, h, data[at + 1:at + 1 + 3 * w * h]
+
+
 _ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;=?]*[ -/]*[@-~]|[@-Z\\-_])")
 
 
@@ -1275,27 +1344,37 @@ def _classify(text: str, qemu_exited: bool, stop_at_shell: bool = True) -> Optio
 
 
 def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float,
-           stop_at_shell: bool = True) -> tuple[str, str]:
-    """Poll the serial log until a stop condition; return (reason, text)."""
+           stop_at_shell: bool = True, boots: int = 1,
+           on_serial: Sequence[tuple[str, Callable[[], None]]] = ()) -> tuple[str, str]:
+    """Poll the serial log until a stop condition; return (reason, text).
+
+    With `boots` > 1 the guest is expected to print that many FACTS sections
+    (rebooting in between) before it powers off. Each (needle, action) of
+    `on_serial` runs once, as soon as needle has appeared on the console.
+    """
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
     crash_seen_at: Optional[float] = None
     end_seen_at: Optional[float] = None
+    pending = list(on_serial)
     with open(serial_log, "rb") as f:
         while True:
             exited = qemu.poll() is not None
             chunks.append(f.read())
             text = b"".join(chunks).decode(errors="replace")
+            for item in [p for p in pending if p[0] in text]:
+                pending.remove(item)
+                item[1]()
             reason = _classify(text, exited, stop_at_shell)
             if reason == "panic" and not exited:
                 # Give the kernel a moment to print the backtrace, then stop.
                 crash_seen_at = crash_seen_at or time.monotonic()
                 if time.monotonic() - crash_seen_at < 2:
                     reason = None
-            if reason is None and FACTS_END in text:
+            if reason is None and text.count(FACTS_END) >= boots:
                 # Facts are in but the guest does not power off: do not wait for the full timeout.
                 end_seen_at = end_seen_at or time.monotonic()
-                if time.monotonic() - end_seen_at > POWEROFF_GRACE:
+                if time.monotonic() - end_seen_at > (POWEROFF_GRACE if boots == 1 else REBOOT_POWEROFF_GRACE):
                     return "timeout", text
             if reason is not None:
                 if reason == "qemu-error" or reason == "poweroff":
@@ -1311,7 +1390,8 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
          memory_mib: int = 2048, extra_drives: Sequence[StrPath] = (),
          workdir: Optional[StrPath] = None, stop_at_shell: bool = True,
          tpm_banks: str = DEFAULT_TPM_BANKS, tpm_state: Optional[StrPath] = None,
-         serial_stamps: bool = False, qemu_args: Sequence[str] = ()) -> BootResult:
+         serial_stamps: bool = False, qemu_args: Sequence[str] = (), boots: int = 1,
+         qmp: bool = False, on_serial: Sequence[tuple[str, Callable[[Path], None]]] = ()) -> BootResult:
     """Boot an ESP image under QEMU/OVMF (TCG) and collect the serial log and facts.
 
     With stop_at_shell=False the OVMF shell banner does not end the boot
@@ -1326,6 +1406,13 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
     With `serial_stamps` the console is read through a pipe and every chunk
     gets a host timestamp (:attr:`BootResult.stamps`, :func:`stamp_of`);
     `qemu_args` are appended to QEMU's command line (e.g. ``-icount``).
+
+    `boots` > 1: one QEMU run boots that many times (initrds built with
+    ``reboot=True`` reboot after their facts, and something, usually
+    startup.nsh's ``reset -s``, ends it); :attr:`BootResult.all_facts` has
+    every boot's facts. With `qmp`, QEMU listens for QMP on
+    ``<workdir>/qmp.sock`` (see :func:`screendump`); each (needle, action)
+    of `on_serial` calls action(workdir) once needle appears on the console.
     """
     esp = Path(esp_image).resolve()
     if not esp.is_file():
@@ -1351,9 +1438,12 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
         if tpm:
             swtpm_dir = Path(tempfile.mkdtemp(prefix="sw.", dir="/tmp"))
             swtpm = _start_swtpm(swtpm_dir, tpm_banks, Path(tpm_state) if tpm_state is not None else None)
+        if qmp:
+            qemu_args = [*qemu_args, "-qmp", f"unix:{_qemu_opt(wd / 'qmp.sock')},server=on,wait=off"]
         cmd = _qemu_command(esp, vars_copy, serial_log, secure_boot=secure_boot, memory_mib=memory_mib,
                             tpm_socket=swtpm_dir / "swtpm.sock" if swtpm_dir else None,
-                            extra_drives=extra_drives, serial_to_stdout=serial_stamps, qemu_args=qemu_args)
+                            extra_drives=extra_drives, serial_to_stdout=serial_stamps, qemu_args=qemu_args,
+                            reboot=boots > 1)
         (wd / "qemu.cmd").write_text(" ".join(cmd) + "\n")
         start = time.monotonic()
         with open(qemu_stderr_path, "wb") as err:
@@ -1366,7 +1456,8 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
         if serial_stamps:
             stamper = _SerialStamper(qemu.stdout, serial_log, start)
             stamper.start()
-        reason, text = _watch(qemu, serial_log, timeout, stop_at_shell)
+        reason, text = _watch(qemu, serial_log, timeout, stop_at_shell, boots,
+                              [(needle, functools.partial(action, wd)) for needle, action in on_serial])
     finally:
         _kill_group(qemu)
         _kill_group(swtpm)
@@ -1379,7 +1470,7 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
             shutil.rmtree(swtpm_dir, ignore_errors=True)
     stderr = qemu_stderr_path.read_text(errors="replace") if qemu_stderr_path.exists() else ""
     result = BootResult(log=text, facts=parse_facts(text), reason=reason, duration=duration,
-                        workdir=wd, qemu_stderr=stderr, command=cmd)
+                        workdir=wd, qemu_stderr=stderr, command=cmd, all_facts=parse_facts_all(text))
     if stamper is not None:
         result.stamps = list(stamper.stamps)
         result.raw_log = serial_log.read_bytes().decode(errors="surrogateescape")

@@ -15,6 +15,8 @@
 # validate's tests: zlib1g-dev (fuzz-imagefs compares our inflate with zlib's),
 # e2fsprogs (an ext4 image, which validate must call unsupported); veritysetup
 # (cryptsetup-bin) is their hash-tree oracle and squashfs-tools makes images.
+# python3-pefile for ukify 262 (Debian unstable's systemd-ukify, fetched by the tests, runs on
+# Debian 12's python3 with it: the "build with ukify" tests).
 set -eu
 
 PACKAGES="
@@ -28,7 +30,7 @@ systemd systemd-boot-efi sbsigntool openssl bc
 libtss2-dev libtss2-tcti-swtpm0 tpm2-tools cryptsetup-bin
 valgrind gnuplot-nox strace
 xxd jq squashfs-tools
-mmdebstrap
+mmdebstrap python3-pefile
 zlib1g-dev e2fsprogs
 "
 

@@ -7,6 +7,7 @@
 #include "efi-lib/image-load.h"
 #include "efi-lib/log.h"
 #include "efi-lib/mem.h"
+#include "measure/cmdline.h"
 #include "measure/extdir.h"
 
 #include "pcr-kernel.h"
@@ -19,8 +20,6 @@ static const enum sel_dir_role addon_dirs[] = { SEL_DIR_GLOBAL_ADDONS, SEL_DIR_P
 /* A full path: the directory, '\', the name. */
 #define ADDON_PATH_MAX (EXTDIR_IMAGE_PATH_MAX + EXT_NAME_MAX + 2)
 
-/* The parsed headers of the addon being inspected (too large for the stack). */
-static struct pe_image scratch;
 
 static void copy_free(struct addon_copy *c)
 {
@@ -62,11 +61,11 @@ static EFI_STATUS copy_part(enum addon_part part, const UINT8 *src, UINT64 size,
 
 /* Inspect the mapped addon and copy out what it contributes; when it is not used, say why in one line. */
 static BOOLEAN take_parts(const EFI_LOADED_IMAGE *li, const CHAR16 *path, const void *uname, UINTN uname_size,
-			  struct addon_entry *e)
+			  struct pe_image *scratch, struct addon_entry *e)
 {
 	const UINT8 *base = li->ImageBase;
 	struct addon_info info;
-	enum addon_verdict v = addon_inspect(base, li->ImageSize, PE_LAYOUT_MEMORY, &scratch, &info);
+	enum addon_verdict v = addon_inspect(base, li->ImageSize, PE_LAYOUT_MEMORY, scratch, &info);
 
 	if (v == ADDON_USE && !addon_uname_matches(ADDON_RULE_OURS, uname, uname_size, base + info.uname.offset,
 						   info.uname.size))
@@ -97,17 +96,25 @@ static BOOLEAN take_parts(const EFI_LOADED_IMAGE *li, const CHAR16 *path, const 
 	return TRUE;
 }
 
-static void load_one(EFI_HANDLE image, EFI_HANDLE device, const CHAR16 *dir, const char *name, const void *uname,
-		     UINTN uname_size, struct addon_set *set)
+/* What loading one addon needs besides the set: the UKI's .uname, and room too large for the stack. */
+struct addon_loader {
+	EFI_HANDLE image, device;
+	const void *uname;
+	UINTN uname_size;
+	struct pe_image scratch; /* the parsed headers of the addon being inspected */
+	CHAR16 path[ADDON_PATH_MAX];
+};
+
+static void load_one(struct addon_loader *ld, const CHAR16 *dir, const char *name, struct addon_set *set)
 {
-	static CHAR16 path[ADDON_PATH_MAX];
+	CHAR16 *path = ld->path;
 	struct addon_entry *e = &set->entries[set->n];
 	EFI_LOADED_IMAGE *li = NULL;
 	EFI_HANDLE loaded = NULL;
 	UINTN at = StrLen(dir);
 	EFI_STATUS err;
 
-	if (set->n >= ADDON_SET_MAX || at + 1 >= ADDON_PATH_MAX)
+	if (at + 1 >= ADDON_PATH_MAX)
 		return;
 	StrCpy(path, dir);
 	path[at++] = L'\\';
@@ -116,7 +123,7 @@ static void load_one(EFI_HANDLE image, EFI_HANDLE device, const CHAR16 *dir, con
 	e->dir = dir;
 	CopyMem(e->name, (void *)name, strlena((CHAR8 *)name) + 1);
 
-	err = image_load_file(image, device, path, &loaded, &li);
+	err = image_load_file(ld->image, ld->device, path, &loaded, &li);
 	if (EFI_ERROR(err)) {
 		log_error_status(err, L"%s: skipped, %s", path,
 				 err == EFI_SECURITY_VIOLATION || err == EFI_ACCESS_DENIED
@@ -124,7 +131,7 @@ static void load_one(EFI_HANDLE image, EFI_HANDLE device, const CHAR16 *dir, con
 					 : L"the firmware cannot load it");
 		return;
 	}
-	if (take_parts(li, path, uname, uname_size, e)) {
+	if (take_parts(li, path, ld->uname, ld->uname_size, &ld->scratch, e)) {
 		log_info(L"%s: addon used:%a%a%a%a", path, e->parts[ADDON_PART_CMDLINE].buf ? " .cmdline" : "",
 			 e->parts[ADDON_PART_DTB].buf ? " .dtb" : "", e->parts[ADDON_PART_INITRD].buf ? " .initrd" : "",
 			 e->parts[ADDON_PART_UCODE].buf ? " .ucode" : "");
@@ -136,16 +143,32 @@ static void load_one(EFI_HANDLE image, EFI_HANDLE device, const CHAR16 *dir, con
 void addons_load(EFI_HANDLE image, EFI_HANDLE device, const struct companion_dirs *dirs, const void *uname,
 		 UINTN uname_size, struct addon_set *set)
 {
+	struct addon_loader *ld;
+	UINTN total = 0;
+
 	SetMem(set, sizeof(*set), 0);
+	for (UINTN d = 0; d < sizeof(addon_dirs) / sizeof(addon_dirs[0]); d++)
+		if (dirs->dirs[addon_dirs[d]].sel)
+			total += sel_dir_count(dirs->dirs[addon_dirs[d]].sel, EXT_KIND_ADDON);
+	if (total == 0)
+		return;
+	/* Heap, not static: the stub image must stay below 0x20000 (measure-check). Each listing keeps at
+	 * most EXT_ADDON_MAX_FILES, so total <= ADDON_SET_MAX. */
+	ld = mem_alloc_zero(sizeof(*ld));
+	set->entries = ld ? mem_alloc_zero(total * sizeof(*set->entries)) : NULL;
+	if (!set->entries) {
+		log_error_status(EFI_OUT_OF_RESOURCES, L"%u addon(s) not used: no memory to load them", total);
+		mem_free(ld);
+		return;
+	}
+	*ld = (struct addon_loader){ .image = image, .device = device, .uname = uname, .uname_size = uname_size };
 	for (UINTN d = 0; d < sizeof(addon_dirs) / sizeof(addon_dirs[0]); d++) {
 		const struct dir_listing *l = &dirs->dirs[addon_dirs[d]];
 
-		if (!l->sel)
-			continue;
-		for (UINTN i = 0; i < sel_dir_count(l->sel, EXT_KIND_ADDON); i++)
-			load_one(image, device, l->path, sel_dir_file(l->sel, EXT_KIND_ADDON, i)->name, uname,
-				 uname_size, set);
+		for (UINTN i = 0; l->sel && i < sel_dir_count(l->sel, EXT_KIND_ADDON); i++)
+			load_one(ld, l->path, sel_dir_file(l->sel, EXT_KIND_ADDON, i)->name, set);
 	}
+	mem_free(ld);
 }
 
 /* The joined command line of every addon's .cmdline (measure/addon.h), NULL if there is none. */
@@ -207,7 +230,7 @@ void addons_apply_cmdline(struct addon_set *set, struct measurer *m, BOOLEAN can
 	}
 	cap = (*cmdline ? StrLen(*cmdline) : 0) + StrLen(joined) + 2;
 	out = mem_alloc_zero(cap * sizeof(CHAR16));
-	if (!out || addon_cmdline_extend(*cmdline, joined, out, cap) != MS_OK) {
+	if (!out || cmdline_extend(*cmdline, joined, out, cap) != MS_OK) {
 		/* Measured but not used: PCR 12 then predicts a line the kernel does not get, never the reverse. */
 		log_error_status(EFI_OUT_OF_RESOURCES, L"the addons' command line is not used: no memory for it");
 		mem_free(out);
@@ -219,21 +242,16 @@ void addons_apply_cmdline(struct addon_set *set, struct measurer *m, BOOLEAN can
 	mem_free(joined);
 }
 
-/* One tagged event for @part of @e. */
+/* One tagged event for @part of @e, described by the addon's file name. */
 static EFI_STATUS measure_part(struct measurer *m, const struct addon_entry *e, enum addon_part part)
 {
-	UINT8 event[ADDON_TAG_EVENT_HEADER + (EXT_NAME_MAX + 1) * 2];
 	CHAR16 desc[EXT_NAME_MAX + 1];
 	const struct addon_copy *c = &e->parts[part];
-	size_t event_size = 0;
 
-	if (addon_tag_event_data(part, e->name, strlena((CHAR8 *)e->name), event, sizeof(event),
-				 &event_size) != MS_OK)
-		return EFI_INVALID_PARAMETER;
 	listing_ascii16(e->name, desc, EXT_NAME_MAX + 1);
 	if (fault_hit(e->name, FAULT_MEASURE))
 		return EFI_DEVICE_ERROR;
-	return measure_typed(m, ADDON_PCR, c->buf, c->size, EV_EVENT_TAG, event, event_size, desc);
+	return measure_tagged(m, ADDON_PCR, addon_part_tag(part), c->buf, c->size, desc);
 }
 
 /* Measure @part of entry @i; on failure drop it (never use what should have been measured). */
@@ -315,6 +333,8 @@ void addons_free(struct addon_set *set)
 {
 	for (UINTN i = 0; i < set->n; i++)
 		entry_free(&set->entries[i]);
+	mem_free(set->entries);
+	set->entries = NULL;
 	set->n = 0;
 	devicetree_restore(&set->dt);
 }

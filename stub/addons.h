@@ -45,7 +45,7 @@ struct addon_entry {
 
 struct addon_set {
 	UINTN n;
-	struct addon_entry entries[ADDON_SET_MAX];
+	struct addon_entry *entries; /* room for every addon the listings kept (pool memory), NULL: none */
 	struct devicetree dt;
 	BOOLEAN measured; /* an addon event went into PCR 12 */
 };

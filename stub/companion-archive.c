@@ -161,34 +161,21 @@ out:
 	mem_free(in);
 }
 
-static int copy_into(void *ctx, size_t index, const char *path, uint8_t *data, uint64_t size)
-{
-	(void)index;
-	(void)path;
-	CopyMem(data, ctx, size);
-	return 1;
-}
-
 EFI_STATUS literal_archive(const char *name, const void *data, UINTN size, struct extra_archive *ret)
 {
-	const char *names[1] = { name };
-	const uint64_t sizes[1] = { size };
 	EFI_PHYSICAL_ADDRESS addr = 0;
 	UINT64 planned = 0, final = 0;
-	size_t kept = 0;
 	UINTN pages;
 	EFI_STATUS err;
 
 	SetMem(ret, sizeof(*ret), 0);
-	if (sysext_archive_plan(&companion_literal_layout, names, sizes, 1, &planned) != MS_OK)
+	if (sysext_archive_literal_plan(name, size, &planned) != MS_OK)
 		return log_error_status(EFI_BAD_BUFFER_SIZE, L"/.extra/%a: too large (%lu bytes)", name, (UINT64)size);
 	pages = EFI_SIZE_TO_PAGES(planned);
 	err = mem_alloc_pages(pages, &addr);
 	if (EFI_ERROR(err))
 		return log_error_status(err, L"/.extra/%a: cannot allocate %lu bytes", name, planned);
-	if (sysext_archive_fill((UINT8 *)(UINTN)addr, planned, &companion_literal_layout, names, sizes, 1, copy_into,
-				(void *)data, &final, &kept) != MS_OK ||
-	    kept != 1) {
+	if (sysext_archive_literal_fill((UINT8 *)(UINTN)addr, planned, name, data, size, &final) != MS_OK) {
 		mem_free_pages(addr, pages);
 		return log_error_status(EFI_LOAD_ERROR, L"/.extra/%a: internal error laying out the archive", name);
 	}

@@ -5,6 +5,7 @@
 
 #include "efi-lib/esp.h"
 #include "efi-lib/log.h"
+#include "efi-lib/mem.h"
 #include "measure/extdir.h"
 
 #include "signatures.h"
@@ -18,7 +19,7 @@ static const CHAR16 *const global_dir_path[SEL_DIR_GLOBAL_ADDONS + 1] = {
 
 void companion_dirs_open(EFI_HANDLE device, const CHAR16 *image_path, struct companion_dirs *ret)
 {
-	static CHAR16 extra_dir[EXTDIR_IMAGE_PATH_MAX];
+	CHAR16 *extra_dir;
 	EFI_FILE_HANDLE root = NULL;
 	EFI_STATUS err;
 
@@ -32,12 +33,15 @@ void companion_dirs_open(EFI_HANDLE device, const CHAR16 *image_path, struct com
 		const CHAR16 *path = global_dir_path[role];
 
 		if (role == SEL_DIR_PER_UKI) {
-			if (!image_path ||
+			/* Pool memory, not static: the stub image must stay below 0x20000 (measure-check). */
+			extra_dir = image_path ? mem_alloc_zero(EXTDIR_IMAGE_PATH_MAX * sizeof(CHAR16)) : NULL;
+			if (!extra_dir ||
 			    extdir_from_image_path(image_path, StrLen(image_path), extra_dir, EXTDIR_IMAGE_PATH_MAX) != MS_OK) {
 				log_info(L"not started from a file path: no per-UKI directory");
+				mem_free(extra_dir);
 				continue;
 			}
-			path = extra_dir;
+			path = ret->extra_dir = extra_dir;
 		}
 		/* Failures are logged by listing_open; a directory that is not there is nothing to take. */
 		(void)listing_open(root, path, sel_dir_kinds(role, EXT_RULE_SYSEXT_STUB), &ret->dirs[role]);
@@ -49,6 +53,8 @@ void companion_dirs_close(struct companion_dirs *d)
 {
 	for (UINTN role = 0; role <= SEL_DIR_GLOBAL_ADDONS; role++)
 		listing_close(&d->dirs[role]);
+	mem_free(d->extra_dir);
+	d->extra_dir = NULL;
 }
 
 void companions_pack(const struct companion_dirs *d, struct measurer *m, BOOLEAN can_measure, const void *pcrsig,

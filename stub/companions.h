@@ -23,11 +23,14 @@
 /* The directories, by role (measure/selection.h), with what was kept from each; closed ones are zeroed. */
 struct companion_dirs {
 	struct dir_listing dirs[SEL_DIR_GLOBAL_ADDONS + 1];
+	CHAR16 *extra_dir; /* the per-UKI directory's path (pool memory): dirs[SEL_DIR_PER_UKI].path */
 };
 
 /*
  * Open the volume of @device and list every directory (the per-UKI one only
- * when @image_path is known). Absence is not an error; nothing is measured yet.
+ * when @image_path is known). Absence is not an error; nothing is measured
+ * yet. The listings' paths (which the addons name in messages) stay valid
+ * until companion_dirs_close().
  */
 void companion_dirs_open(EFI_HANDLE device, const CHAR16 *image_path, struct companion_dirs *ret);
 void companion_dirs_close(struct companion_dirs *d);

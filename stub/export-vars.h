@@ -12,18 +12,19 @@
 /* What went into which PCR this boot (all FALSE without a TPM). */
 struct stub_measured {
 	BOOLEAN kernel_image;      /* PCR 11: every section measured */
-	BOOLEAN kernel_parameters; /* PCR 12: a passed-in command line or a credential measured */
+	BOOLEAN kernel_parameters; /* PCR 12: something measured there (a command line, a profile, a credential, ...) */
 	BOOLEAN sysexts;           /* PCR 13: at least one extension measured */
 	BOOLEAN confexts;          /* PCR 12: at least one configuration extension measured */
 };
 
 /*
- * StubInfo, StubFeatures, StubImageIdentifier, StubDevicePartUUID, and the
+ * StubInfo, StubFeatures, StubProfile (@profile in decimal),
+ * StubImageIdentifier, StubDevicePartUUID, and the
  * Loader* ones a boot loader would have set (LoaderDevicePartUUID,
  * LoaderImageIdentifier, LoaderFirmwareInfo, LoaderFirmwareType) when no
  * boot loader did. @image_path may be NULL (not started from a file).
  */
-void export_stub_variables(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path);
+void export_stub_variables(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path, UINT32 profile);
 
 /*
  * StubPcrKernelImage="11", StubPcrKernelParameters="12", StubPcrInitRDSysExts="13",

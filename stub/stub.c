@@ -1,19 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stub.c - the boot flow of the sysext-stub UKI stub, in one screen:
- *   find our own PE sections -> measure them (PCR 11) -> choose the command
- *   line (PCR 12 if passed in) -> load the addons, append their command
- *   line, install their devicetrees (PCR 12) -> collect and measure the
- *   companion files (PCR 12, 13) -> measure the addons' initrd pieces
- *   (PCR 12) -> export the EFI variables -> register the initrd pieces
- *   (LoadFile2) -> start the embedded kernel.
+ *   read what we were started with (a profile "@N", a command line) ->
+ *   find our own PE sections for that profile -> measure the profile
+ *   (PCR 12) and the sections (PCR 11) -> list the companion directories
+ *   and load the addons -> the kernel command line: .cmdline or what was
+ *   passed in, the addons', SMBIOS words (each measured into PCR 12) ->
+ *   measure SMBIOS (PCR 1) -> install the addons' devicetrees (PCR 12) ->
+ *   pack and measure the companion files (PCR 12, 13) -> measure the
+ *   addons' initrd pieces (PCR 12) -> export the EFI variables ->
+ *   register the initrd pieces (LoadFile2) -> show the splash -> start
+ *   the embedded kernel. That is systemd-stub 262's PCR 12 order
+ *   (docs/MEASUREMENTS.md).
  * Every failure prints one line naming what is wrong and returns an error
  * to the firmware; nothing here waits for input.
  */
 #include <efi.h>
 #include <efilib.h>
 
-#include "efi-lib/esp.h"
 #include "efi-lib/image-path.h"
 #include "efi-lib/initrd-media.h"
 #include "efi-lib/linux.h"
@@ -21,124 +25,165 @@
 #include "efi-lib/mem.h"
 #include "efi-lib/stack-guard.h"
 #include "efi-lib/tcg2.h"
-#include "measure/cmdline.h"
+#include "measure/companion.h"
 #include "measure/extdir.h"
 #include "measure/initrd.h"
 #include "measure/pe.h"
-#include "measure/companion.h"
+#include "measure/uki.h"
 #include "addons.h"
-#include "export-vars.h"
-#include "pcr-kernel.h"
 #include "companions.h"
+#include "export-vars.h"
+#include "kernel-cmdline.h"
+#include "pcr-kernel.h"
+#include "smbios-words.h"
+#include "splash.h"
 
-
-/* The parsed headers of our own image (too large for a comfortable stack frame). */
-static struct pe_image self;
+/*
+ * The parsed headers of our own image: too large for a comfortable stack
+ * frame, and allocated at run time rather than static, since the stub
+ * image must stay below 0x20000 (measure-check).
+ */
+static struct pe_image *self;
 
 struct section_span {
 	const UINT8 *data;
 	UINTN size;
 };
 
-static BOOLEAN find_section(const EFI_LOADED_IMAGE *li, const char *name, struct section_span *ret)
+/*
+ * The section @name in effect for @profile (measure/uki.h: the one rule
+ * PCR 11 measures by too): present only with VirtualSize > 0, and then
+ * VirtualSize bytes.
+ */
+static BOOLEAN find_section(const EFI_LOADED_IMAGE *li, UINT32 profile, const char *name, struct section_span *ret)
 {
-	const struct pe_section *s = pe_find_section(&self, name);
-	size_t offset, size;
+	const struct pe_section *s = uki_section(self, profile, name);
+	size_t offset, present;
+	uint32_t size;
 
 	if (!s)
 		return FALSE;
-	pe_section_content(&self, s, &offset, &size);
+	uki_section_bytes(self, s, &offset, &present, &size);
 	ret->data = (const UINT8 *)li->ImageBase + offset;
 	ret->size = size;
-	return size > 0;
+	return TRUE;
 }
 
-/*
- * The UKI's .cmdline wins; without one, the LoadOptions we were started
- * with are used if they are text. *ret is NULL when there is none;
- * *ret_passed_in says it came from outside the UKI (so PCR 12 gets it).
- */
-static EFI_STATUS choose_cmdline(const EFI_LOADED_IMAGE *li, CHAR16 **ret, BOOLEAN *ret_passed_in)
+/* Our own sections, and whether the profile asked for exists (systemd-stub refuses to boot one that does not). */
+static EFI_STATUS find_own_sections(const EFI_LOADED_IMAGE *li, UINT32 profile, struct section_span *ret_linux)
 {
-	struct section_span sec;
-	CHAR16 *buf;
-	UINTN cap;
 	ms_status r;
 
-	*ret = NULL;
-	*ret_passed_in = FALSE;
-	if (find_section(li, ".cmdline", &sec)) {
-		cap = sec.size + 1;
-		buf = mem_alloc_zero(cap * sizeof(CHAR16));
-		if (!buf)
-			return log_error_status(EFI_OUT_OF_RESOURCES, L"cannot allocate the command line");
-		r = cmdline_from_section(sec.data, sec.size, buf, cap);
-	} else {
-		if (li->LoadOptionsSize == 0)
-			return EFI_SUCCESS;
-		cap = li->LoadOptionsSize / sizeof(CHAR16) + 1;
-		buf = mem_alloc_zero(cap * sizeof(CHAR16));
-		if (!buf)
-			return log_error_status(EFI_OUT_OF_RESOURCES, L"cannot allocate the command line");
-		r = cmdline_from_load_options(li->LoadOptions, li->LoadOptionsSize, buf, cap);
-		if (r == MS_ERR_INVALID)
-			log_info(L"ignoring LoadOptions (%u bytes): not a text command line",
-				 li->LoadOptionsSize);
-		*ret_passed_in = r == MS_OK;
-	}
-	if (r != MS_OK) {
-		mem_free(buf);
-		return EFI_SUCCESS;
-	}
-	*ret = buf;
+	self = mem_alloc_zero(sizeof(*self));
+	if (!self)
+		return log_error_status(EFI_OUT_OF_RESOURCES, L"cannot allocate room for our own PE headers");
+	r = pe_parse(li->ImageBase, li->ImageSize, PE_LAYOUT_MEMORY, self);
+	if (r != MS_OK)
+		return log_error_status(EFI_LOAD_ERROR, L"our own PE headers are malformed (%a)", ms_strerror(r));
+	if (uki_profile_check(self, profile) != MS_OK)
+		return log_error_status(EFI_NOT_FOUND, L"profile @%u asked for, but this UKI has %u profile(s)", profile,
+					uki_profile_count(self));
+	if (!find_section(li, profile, ".linux", ret_linux))
+		return log_error_status(EFI_NOT_FOUND, L"this UKI has no .linux section");
 	return EFI_SUCCESS;
 }
 
-/* The UKI's sections handed over as literal files (measure/companion.h), unmeasured: PCR 11 covers them. */
-static void pack_literals(const EFI_LOADED_IMAGE *li, struct extra_archive archives[INITRD_SLOTS])
+/*
+ * The kernel's command line for @profile, in systemd-stub 262's order:
+ * .cmdline or what was passed in (measured), then the addons' (measured
+ * once), then the SMBIOS words (measured). *@pcr12 becomes TRUE when any
+ * of them went into PCR 12.
+ */
+static EFI_STATUS make_cmdline(const EFI_LOADED_IMAGE *li, UINT32 profile, CHAR16 **passed,
+			       struct addon_set *addons, struct measurer *m, BOOLEAN can_measure, BOOLEAN *pcr12,
+			       CHAR16 **ret)
+{
+	struct section_span sec = { 0 };
+	BOOLEAN passed_in;
+	CHAR16 *words;
+	EFI_STATUS err;
+
+	if (!find_section(li, profile, ".cmdline", &sec))
+		sec.data = NULL;
+	err = cmdline_choose(sec.data, sec.size, passed, ret, &passed_in);
+	if (EFI_ERROR(err))
+		return err;
+	if (can_measure && *ret && passed_in) {
+		err = measure_cmdline(m, *ret);
+		if (EFI_ERROR(err))
+			log_error_status(err, L"cannot measure the command line into PCR %d", PCR_KERNEL_PARAMETERS);
+		*pcr12 |= !EFI_ERROR(err);
+	}
+	addons_apply_cmdline(addons, m, can_measure, ret);
+	words = smbios_cmdline_extra();
+	if (!words)
+		return EFI_SUCCESS;
+	log_info(L"SMBIOS adds to the kernel command line: \"%s\"", words);
+	if (can_measure) {
+		err = measure_cmdline(m, words);
+		if (EFI_ERROR(err))
+			log_error_status(err, L"cannot measure the SMBIOS command-line words into PCR %d",
+					 PCR_KERNEL_PARAMETERS);
+		*pcr12 |= !EFI_ERROR(err);
+	}
+	err = cmdline_append(ret, words);
+	mem_free(words);
+	return err;
+}
+
+/*
+ * The UKI's sections handed over as literal files (measure/companion.h:
+ * .pcrpkey, .osrel, the profile's .profile), unmeasured: PCR 11 covers them.
+ */
+static void pack_literals(const EFI_LOADED_IMAGE *li, UINT32 profile, struct extra_archive archives[INITRD_SLOTS])
 {
 	for (UINTN i = 0; i < companion_literal_count; i++) {
 		const struct companion_literal *c = &companion_literals[i];
 		struct section_span sec;
 
-		if (find_section(li, c->section, &sec))
+		if (find_section(li, profile, c->section, &sec))
 			(void)literal_archive(c->file, sec.data, sec.size, &archives[c->slot]);
 	}
 }
 
 /*
- * Register the UKI's .ucode and .initrd, the archives and the addons' pieces, in
- * initrd slot order (measure/initrd.h; later archives win on equal paths).
- * On success the media owns the archives and the addons' pieces (and
- * frees them once the kernel has its copy).
+ * Register the profile's .ucode and .initrd, the archives and the addons'
+ * pieces, in initrd slot order (measure/initrd.h; later archives win on
+ * equal paths). On success the media owns the archives and the addons'
+ * pieces (and frees them once the kernel has its copy).
  */
-static EFI_STATUS hand_over_initrd(const EFI_LOADED_IMAGE *li, struct extra_archive archives[INITRD_SLOTS],
-				   struct addon_set *addons, struct initrd_media **ret, UINT64 *ret_total)
+static EFI_STATUS hand_over_initrd(const EFI_LOADED_IMAGE *li, UINT32 profile,
+				   struct extra_archive archives[INITRD_SLOTS], struct addon_set *addons,
+				   struct initrd_media **ret, UINT64 *ret_total)
 {
-	static struct initrd_piece pieces[INITRD_MAX_PIECES];
+	/* Heap, not static (the stub image stays small): initrd_register() copies them. */
+	struct initrd_piece *pieces = mem_alloc_zero(INITRD_MAX_PIECES * sizeof(*pieces));
 	struct section_span sec;
 	UINTN n = 0;
 	EFI_STATUS err;
 
 	*ret = NULL;
 	*ret_total = 0;
+	if (!pieces)
+		return log_error_status(EFI_OUT_OF_RESOURCES, L"cannot register the initrd: no memory");
 	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
 		if (slot == INITRD_SLOT_UCODE_ADDONS || slot == INITRD_SLOT_ADDON_INITRDS)
 			n += addons_pieces(addons, slot, pieces + n, INITRD_MAX_PIECES - n);
-		else if ((slot == INITRD_SLOT_UCODE && find_section(li, ".ucode", &sec)) ||
-			 (slot == INITRD_SLOT_EMBEDDED && find_section(li, ".initrd", &sec)))
+		else if ((slot == INITRD_SLOT_UCODE && find_section(li, profile, ".ucode", &sec)) ||
+			 (slot == INITRD_SLOT_EMBEDDED && find_section(li, profile, ".initrd", &sec)))
 			pieces[n++] = (struct initrd_piece){ .data = sec.data, .size = sec.size };
 		else if (archives[slot].buf)
 			pieces[n++] = (struct initrd_piece){ .data = archives[slot].buf, .size = archives[slot].size,
 							     .pages = archives[slot].pages };
 	}
-	if (n == 0)
-		return EFI_SUCCESS;
-	err = initrd_register(pieces, n, ret);
-	if (EFI_ERROR(err))
-		return log_error_status(err, L"cannot register the initrd (LINUX_INITRD_MEDIA)");
+	err = n ? initrd_register(pieces, n, ret) : EFI_SUCCESS;
 	for (UINTN i = 0; i < n; i++)
 		*ret_total += pieces[i].size;
+	mem_free(pieces);
+	if (EFI_ERROR(err))
+		return log_error_status(err, L"cannot register the initrd (LINUX_INITRD_MEDIA)");
+	if (n == 0)
+		return EFI_SUCCESS;
 	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++)
 		extra_archive_forget(&archives[slot]);
 	addons_forget_pieces(addons);
@@ -162,79 +207,92 @@ static void note_measured(const struct extra_archive archives[INITRD_SLOTS], str
 	}
 }
 
+/*
+ * The companion files after the command line: the addons' devicetrees, the
+ * archives (credentials, sysexts, confexts; per-UKI before global), the
+ * addons' initrd pieces, each measured as it is taken.
+ */
+static void collect_companions(const EFI_LOADED_IMAGE *li, UINT32 profile, struct companion_dirs *dirs,
+			       struct addon_set *addons, struct measurer *m, BOOLEAN can_measure,
+			       struct extra_archive archives[INITRD_SLOTS], struct stub_measured *measured)
+{
+	struct section_span pcrsig = { 0 };
+
+	addons_apply_devicetrees(addons, m, can_measure);
+	(void)find_section(li, profile, ".pcrsig", &pcrsig);
+	companions_pack(dirs, m, can_measure, pcrsig.data, pcrsig.size, archives);
+	addons_measure_initrds(addons, m, can_measure);
+	companion_dirs_close(dirs); /* after the addons' last messages, which name their directory */
+	note_measured(archives, measured);
+	measured->kernel_parameters |= addons->measured;
+	pack_literals(li, profile, archives);
+}
+
 /* noinline: keep stack protection (efi_main itself must run without it). */
 __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 {
-	static CHAR16 image_path_buf[EXTDIR_IMAGE_PATH_MAX];
+	CHAR16 image_path_buf[EXTDIR_IMAGE_PATH_MAX];
 	/* The archives this flow builds, by the initrd slot each fills. */
 	static struct extra_archive archives[INITRD_SLOTS];
 	static struct companion_dirs dirs;
 	static struct addon_set addons;
 	struct stub_measured measured = { 0 };
 	const CHAR16 *image_path = NULL;
-	BOOLEAN can_measure, cmdline_passed_in;
+	BOOLEAN can_measure;
 	struct measurer m;
 	struct mem_usage usage;
 	UINT64 initrd_total = 0;
 	struct initrd_media *initrd = NULL;
-	struct section_span linux_sec = { 0 }, pcrsig = { 0 }, uname = { 0 };
+	struct section_span linux_sec = { 0 }, uname = { 0 }, splash;
 	EFI_LOADED_IMAGE *li = NULL;
-	CHAR16 *cmdline = NULL;
+	CHAR16 *cmdline = NULL, *passed = NULL;
+	UINT32 profile = 0;
 	EFI_STATUS err;
-	ms_status r;
 
 	err = BS->HandleProtocol(image, &LoadedImageProtocol, (void **)&li);
 	if (EFI_ERROR(err))
 		return log_error_status(err, L"cannot get our own LOADED_IMAGE protocol");
-
-	r = pe_parse(li->ImageBase, li->ImageSize, PE_LAYOUT_MEMORY, &self);
-	if (r != MS_OK)
-		return log_error_status(EFI_LOAD_ERROR, L"our own PE headers are malformed (%a)",
-					ms_strerror(r));
-	if (!find_section(li, ".linux", &linux_sec))
-		return log_error_status(EFI_NOT_FOUND, L"this UKI has no .linux section");
+	err = passed_in_read(image, li, &profile, &passed);
+	if (!EFI_ERROR(err))
+		err = find_own_sections(li, profile, &linux_sec);
+	if (EFI_ERROR(err))
+		goto out;
 
 	if (!EFI_ERROR(image_file_path(li->FilePath, image_path_buf, EXTDIR_IMAGE_PATH_MAX)))
 		image_path = image_path_buf;
-	export_stub_variables(li, image_path);
+	export_stub_variables(li, image_path, profile);
 
 	can_measure = measurer_init(&m);
 	if (!can_measure)
 		log_info(L"no TPM: nothing is measured, companion files are passed on unmeasured");
+	if (can_measure && profile != 0)
+		measured.kernel_parameters = measure_profile(&m, profile);
 	if (can_measure)
-		measured.kernel_image = measure_uki_sections(&m, li->ImageBase, &self);
-
-	err = choose_cmdline(li, &cmdline, &cmdline_passed_in);
-	if (EFI_ERROR(err))
-		return err;
-	if (can_measure && cmdline && cmdline_passed_in) {
-		err = measure_cmdline(&m, cmdline);
-		if (EFI_ERROR(err))
-			log_error_status(err, L"cannot measure the command line into PCR %d", PCR_KERNEL_PARAMETERS);
-		measured.kernel_parameters = !EFI_ERROR(err);
-	}
+		measured.kernel_image = measure_uki_sections(&m, li->ImageBase, self, profile);
 
 	companion_dirs_open(li->DeviceHandle, image_path, &dirs);
-	(void)find_section(li, ".uname", &uname);
+	(void)find_section(li, profile, ".uname", &uname);
 	addons_load(image, li->DeviceHandle, &dirs, uname.data, uname.size, &addons);
-	addons_apply_cmdline(&addons, &m, can_measure, &cmdline);
-	addons_apply_devicetrees(&addons, &m, can_measure);
-	(void)find_section(li, ".pcrsig", &pcrsig);
-	companions_pack(&dirs, &m, can_measure, pcrsig.data, pcrsig.size, archives);
-	companion_dirs_close(&dirs);
-	addons_measure_initrds(&addons, &m, can_measure);
-	note_measured(archives, &measured);
-	measured.kernel_parameters |= addons.measured;
+	err = make_cmdline(li, profile, &passed, &addons, &m, can_measure, &measured.kernel_parameters, &cmdline);
+	if (EFI_ERROR(err)) {
+		companion_dirs_close(&dirs);
+		goto out;
+	}
+	if (can_measure)
+		(void)measure_smbios(&m);
+	collect_companions(li, profile, &dirs, &addons, &m, can_measure, archives, &measured);
 	export_pcr_variables(&measured);
-	pack_literals(li, archives);
 
-	err = hand_over_initrd(li, archives, &addons, &initrd, &initrd_total);
+	err = hand_over_initrd(li, profile, archives, &addons, &initrd, &initrd_total);
 	if (EFI_ERROR(err))
 		goto out;
 	mem_usage(&usage);
 	log_info(L"starting kernel (%lu bytes), initrd %lu bytes, cmdline \"%s\"", (UINT64)linux_sec.size,
 		 initrd_total, cmdline ? cmdline : L"");
 	log_info(L"memory: %lu bytes held, peak %lu bytes", usage.held, usage.peak);
+	/* Last, so that our own lines are not printed over the picture. */
+	if (find_section(li, profile, ".splash", &splash))
+		splash_show(splash.data, splash.size);
 	err = linux_start(image, linux_sec.data, linux_sec.size, cmdline);
 out:
 	initrd_unregister(initrd);
@@ -242,6 +300,9 @@ out:
 		extra_archive_free(&archives[slot]);
 	addons_free(&addons);
 	mem_free(cmdline);
+	mem_free(passed);
+	mem_free(self);
+	self = NULL;
 	return err;
 }
 

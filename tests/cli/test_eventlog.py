@@ -546,3 +546,25 @@ def test_help():
     r = run("--help")
     assert r.returncode == 0
     assert "--expect FILE" in r.stdout
+
+
+def test_expect_of_several_profiles_needs_profile(tmp_path):
+    """predict --profile all writes every profile's entries, each with "profile"; one boot is one profile."""
+    log, pred = pcr11_log_and_prediction()
+    good = pred["sha256"]
+    other = [dict(e, hash="00" * 32) for e in good]
+    several = {"sha256": [dict(e, profile=0) for e in other] + [dict(e, profile=1) for e in good]}
+    exp = tmp_path / "expect.json"
+    exp.write_text(json.dumps(several))
+    logf = log.write(tmp_path / "log")
+    r = run("--log", logf, "--no-pcr-values", "--expect", exp)
+    assert r.returncode == 2 and "several UKI profiles: give --profile N" in r.stderr, r.stderr
+    r = run("--log", logf, "--no-pcr-values", "--expect", exp, "--profile", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run("--log", logf, "--no-pcr-values", "--expect", exp, "--profile", "0")
+    assert r.returncode == 1, r.stdout + r.stderr
+    r = run("--log", logf, "--no-pcr-values", "--expect", exp, "--profile", "7")
+    assert r.returncode == 2 and "--profile 7" in r.stderr, r.stderr
+    # One profile only: that one, without --profile.
+    exp.write_text(json.dumps({"sha256": [dict(e, profile=1) for e in good]}))
+    assert run("--log", logf, "--no-pcr-values", "--expect", exp).returncode == 0

@@ -899,6 +899,42 @@ def test_long_command_lines_are_not_dropped(small_uki):
     assert value(j, "sha256", 12) == replay("sha256", [H("sha256", utf16z(long))])
 
 
+def set_virtual_size(path, name, value):
+    """Rewrite the VirtualSize of the first section @name in the PE file @path (its raw data stays)."""
+    d = bytearray(Path(path).read_bytes())
+    pe = struct.unpack_from("<I", d, 0x3C)[0]
+    nsec, optsz = struct.unpack_from("<H", d, pe + 6)[0], struct.unpack_from("<H", d, pe + 20)[0]
+    for i in range(nsec):
+        o = pe + 24 + optsz + 40 * i
+        if d[o:o + 8].rstrip(b"\0") == name.encode():
+            struct.pack_into("<I", d, o + 8, value)
+            Path(path).write_bytes(bytes(d))
+            return
+    raise AssertionError(f"{path}: no {name}")
+
+
+@pytest.mark.parametrize("name", [".cmdline", ".initrd"])
+def test_a_section_with_virtual_size_0_is_absent_for_use_and_measurement(small_uki, name):
+    """Issue 13, defect 2: systemd-stub counts a section as present only with VirtualSize > 0, for
+    use and for PCR 11 alike. A .cmdline of VirtualSize 0 (raw data still there) is no command line:
+    the one passed in is used and goes into PCR 12; a .initrd of VirtualSize 0 reaches no initrd (only
+    /.extra/os-release, from the UKI's .osrel, follows)."""
+    initrd = os.urandom(1001)
+    uki = small_uki("uki.efi", initrd=initrd, cmdline="init=/bin/evil")
+    set_virtual_size(uki, name, 0)
+    j, err = predict_json("--uki", uki, "--cmdline", "x=1", "--phase=", "--pcr", "9", "--pcr", "11",
+                          "--pcr", "12")
+    for bank in BANKS:
+        assert name not in [ev["description"] for ev in entry(j, bank, 11)["events"]]
+        if name == ".cmdline":
+            assert "--cmdline is ignored" not in err, err
+            assert value(j, bank, 12) == replay(bank, [H(bank, utf16z("x=1"))]), bank
+            assert value(j, bank, 9) == replay(bank, pcr9_expected(bank, "x=1", initrd + bytes(3) + OSREL_ARCHIVE)), \
+                bank
+        else:
+            assert value(j, bank, 9) == replay(bank, pcr9_expected(bank, "init=/bin/evil", OSREL_ARCHIVE)), bank
+
+
 def test_pcr9_is_for_sysext_stub_only(small_uki):
     uki = small_uki("uki.efi")
     assert_failed(predict("--uki", uki, "--scheme=systemd", "--pcr", "9", check=False), "PCR 9")
@@ -1194,3 +1230,143 @@ def test_eventlog_expect_names_the_addon_behind_a_differing_event(tmp_path, addo
     assert r.returncode == 1, r.stdout + r.stderr
     assert f"PCR 12 sha256: event 5 differs: expected b.addon.efi (file {a['paths']['b.addon.efi']})" in r.stdout, \
         r.stdout
+# Profiles and SMBIOS words (issue 15)
+# --------------------------------------------------------------------------
+
+def pe_sections_in_order(path):
+    """Every section header in file order: (name, bytes as loaded), the independent reader's way."""
+    d = Path(path).read_bytes()
+    pe = struct.unpack_from("<I", d, 0x3C)[0]
+    nsec, optsz = struct.unpack_from("<H", d, pe + 6)[0], struct.unpack_from("<H", d, pe + 20)[0]
+    out = []
+    for i in range(nsec):
+        o = pe + 24 + optsz + 40 * i
+        vs, _va, rs, ro = struct.unpack_from("<IIII", d, o + 8)
+        data = d[ro:ro + min(vs, rs)]
+        out.append((d[o:o + 8].rstrip(b"\0").decode(), data + bytes(vs - len(data))))
+    return out
+
+
+def model_profile_sections(path, profile):
+    """The UKI spec's rule, written out here: the profile's own first header of a name, else the base's;
+    VirtualSize 0 absent."""
+    secs = pe_sections_in_order(path)
+    starts = [i for i, (n, _) in enumerate(secs) if n == ".profile"]
+    base = secs[:starts[0]] if starts else secs
+    own = []
+    if starts and profile < len(starts):
+        end = starts[profile + 1] if profile + 1 < len(starts) else len(secs)
+        own = secs[starts[profile]:end]
+    found = {}
+    for name, data in own + base:
+        found.setdefault(name, data)
+    return {n: d for n, d in found.items() if d}
+
+
+@pytest.fixture
+def profile_uki(tmp_path):
+    kernel = tmp_path / "vmlinuz"
+    shutil.copy(STUB, kernel)
+    (tmp_path / "ucode").write_bytes(os.urandom(101))
+    (tmp_path / "base-initrd").write_bytes(os.urandom(333))
+    (tmp_path / "p1-initrd").write_bytes(os.urandom(77))
+    run_build("--stub", STUB, "--profile", "ID=p1\n", "--cmdline", "one", "--initrd", tmp_path / "p1-initrd",
+              "--output", tmp_path / "p1.efi")
+    run_build("--stub", STUB, "--profile", "ID=p2\n", "--output", tmp_path / "p2.efi")
+    uki = tmp_path / "uki.efi"
+    run_build("--stub", STUB, "--linux", kernel, "--os-release", "ID=x\n", "--ucode", tmp_path / "ucode",
+              "--initrd", tmp_path / "base-initrd", "--profile", "ID=main\n", "--join-profile", tmp_path / "p1.efi",
+              "--join-profile", tmp_path / "p2.efi", "--output", uki)
+    return uki
+
+
+def test_pcr11_per_profile_equals_the_spec_model(profile_uki):
+    j, _ = predict_json("--uki", profile_uki, "--profile", "all", "--phase=", "--pcr", "11")
+    for bank in BANKS:
+        entries = [e for e in j[bank] if e["pcr"] == 11]
+        assert [e["profile"] for e in entries] == [0, 1, 2]
+        for e in entries:
+            secs = model_profile_sections(profile_uki, e["profile"])
+            digests = []
+            for name in CANONICAL_258:
+                if name in secs:
+                    digests += [H(bank, name.encode() + b"\0"), H(bank, secs[name])]
+            assert [bytes.fromhex(ev["digest"]) for ev in e["events"]] == digests, (bank, e["profile"])
+            assert bytes.fromhex(e["hash"]) == replay(bank, digests)
+
+
+def test_pcr12_profile_event_then_cmdline_then_smbios_words(profile_uki):
+    """Profile 2 has no .cmdline: a passed-in one is measured after the profile event, then the words."""
+    j, _ = predict_json("--uki", profile_uki, "--profile", "2", "--cmdline", " quiet ",
+                        "--kernel-cmdline-extra", "\tsmbios=1  x ", "--pcr", "12", "--pcr", "9")
+    for bank in BANKS:
+        e = entry(j, bank, 12)
+        assert e["profile"] == 2
+        want = [H(bank, utf16z("2")), H(bank, utf16z("quiet")), H(bank, utf16z("smbios=1  x"))]
+        assert [(ev["type"], ev["description"]) for ev in e["events"]] == [
+            ("EV_EVENT_TAG", "2"), ("EV_IPL", "quiet"), ("EV_IPL", "smbios=1  x")]
+        assert [bytes.fromhex(ev["digest"]) for ev in e["events"]] == want
+        # The kernel gets both (PCR 9's LoadOptions), and the initrd: .ucode first, base .initrd, /.extra/profile.
+        nine = entry(j, bank, 9)["events"]
+        assert bytes.fromhex(nine[0]["digest"]) == H(bank, utf16z("quiet smbios=1  x"))
+    # Profile 1's own .cmdline wins: no passed-in event; profile 0: no profile event.
+    j, err = predict_json("--uki", profile_uki, "--profile", "1", "--cmdline", "quiet", "--pcr", "12",
+                          "--bank", "sha256")
+    assert [ev["description"] for ev in entry(j, "sha256", 12)["events"]] == ["1"]
+    j, _ = predict_json("--uki", profile_uki, "--profile", "0", "--kernel-cmdline-extra", "w", "--pcr", "12",
+                        "--bank", "sha256")
+    assert [ev["description"] for ev in entry(j, "sha256", 12)["events"]] == ["w"]
+
+
+def test_pcr9_initrd_of_a_profile(profile_uki, tmp_path):
+    ucode, base, p1 = (tmp_path / n for n in ("ucode", "base-initrd", "p1-initrd"))
+
+    def pad(b):
+        return b + bytes(-len(b) % 4)
+
+    # The base's .osrel is every profile's: /.extra/os-release comes before /.extra/profile (measure/initrd.h).
+    for profile, initrd, text in ((0, base, b"ID=main\n"), (1, p1, b"ID=p1\n")):
+        j, _ = predict_json("--uki", profile_uki, "--profile", str(profile), "--pcr", "9", "--bank", "sha256")
+        want = (pad(ucode.read_bytes()) + pad(initrd.read_bytes()) + literal_archive("os-release", b"ID=x\n")
+                + literal_archive("profile", text))
+        assert bytes.fromhex(entry(j, "sha256", 9)["events"][-1]["digest"]) == H("sha256", want), profile
+
+
+def literal_archive(name, text):
+    """The literal archive of /.extra/NAME (reference §3.1: .extra 0555, the file 0444, trailer)."""
+    def hdr(ino, mode, name, size):
+        fields = [ino, mode, 0, 0, 1, 0, size, 0, 0, 0, 0, len(name) + 1, 0]
+        h = ("070701" + "".join(f"{f:08x}" for f in fields)).encode() + name.encode() + b"\0"
+        return h + bytes(-len(h) % 4)
+    out = hdr(1, 0o40555, ".extra", 0) + hdr(2, 0o100444, f".extra/{name}", len(text)) + text
+    out += bytes(-len(out) % 4)
+    trailer = ("070701" + "00000000" * 4 + "00000001" + "00000000" * 6 + "0000000B" + "00000000").encode()
+    trailer += b"TRAILER!!!\0" + b"\0" * 3
+    return out + trailer
+
+
+def test_profile_errors(profile_uki, small_uki):
+    assert_failed(predict("--uki", profile_uki, "--profile", "3", check=False), "no profile 3", "it has 3")
+    assert_failed(predict("--uki", profile_uki, "--profile", "1x", check=False), "--profile", "1x")
+    assert_failed(predict("--uki", profile_uki, "--cmdline", "@1 quiet", check=False), "--profile 1")
+    assert_failed(predict("--uki", profile_uki, "--profile", "1", "--scheme=systemd", "--systemd-version", "256",
+                          check=False), "256", "no profiles")
+    # A UKI without profiles has profile 0 only; "all" is that one.
+    j, _ = predict_json("--uki", small_uki("plain.efi"), "--profile", "all", "--pcr", "11", "--bank", "sha256")
+    assert {e["profile"] for e in j["sha256"]} == {0}
+
+
+def test_sign_signs_every_profile_and_eventlog_picks_one(profile_uki, tmp_path):
+    key = tmp_path / "k.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key],
+                   check=True, capture_output=True)
+    r = cli("sign", "--private-key", key, "--uki", profile_uki, "--pcrs", "11", "--bank", "sha256",
+            "--phase", "enter-initrd")
+    pols = [e["pol"] for e in json.loads(r.stdout)["sha256"]]
+    j, _ = predict_json("--uki", profile_uki, "--profile", "all", "--pcr", "11", "--bank", "sha256",
+                        "--phase", "enter-initrd")
+    values = [e["hash"] for e in j["sha256"] if e.get("phase") == "enter-initrd"]
+    assert len(pols) == 3 and len(set(pols)) == 3 and len(set(values)) == 3
+    one = json.loads(cli("sign", "--private-key", key, "--uki", profile_uki, "--pcrs", "11", "--bank", "sha256",
+                         "--phase", "enter-initrd", "--profile", "2").stdout)
+    assert [e["pol"] for e in one["sha256"]] == pols[2:]

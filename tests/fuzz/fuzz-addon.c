@@ -12,8 +12,7 @@
  * .uname verdicts of both rules agree with the strncmp/strcmp written out
  * here; the joined command line of its .cmdline fits in
  * addon_cmdline_room(), holds no control character and no leading or
- * trailing space once finished, and extends a base line as promised; the
- * tagged event data of each part are {tag, size, name as UTF-16LE}.
+ * trailing space once finished, and extends a base line as promised.
  * A broken promise aborts with a message.
  */
 #include <stddef.h>
@@ -23,7 +22,7 @@
 #include <string.h>
 
 #include "measure/addon.h"
-#include "measure/endian.h"
+#include "measure/cmdline.h"
 
 #define CHECK(cond)                                                                            \
 	do {                                                                                   \
@@ -107,33 +106,13 @@ static void check_cmdline(const uint8_t *sec, size_t len)
 			n++;
 		}
 		CHECK(n > 0 && joined[0] != ' ' && joined[n - 1] != ' ');
-		CHECK(addon_cmdline_extend(base, joined, out, room + 8) == MS_OK);
+		CHECK(cmdline_extend(base, joined, out, room + 8) == MS_OK);
 		CHECK(memcmp(out, base, 6 * 2) == 0 && out[6] == ' ' && memcmp(out + 7, joined, (n + 1) * 2) == 0);
 	} else {
 		CHECK(joined[0] == 0);
 	}
 	free(joined);
 	free(out);
-}
-
-static void check_events(void)
-{
-	static const char name[] = "fuzz.addon.efi";
-	uint8_t ev[ADDON_TAG_EVENT_HEADER + 2 * sizeof(name)];
-	size_t size = 0;
-
-	for (int p = 0; p < ADDON_PARTS; p++) {
-		ms_status r = addon_tag_event_data(p, name, sizeof(name) - 1, ev, sizeof(ev), &size);
-
-		if (addon_part_tag(p) == 0) {
-			CHECK(r == MS_ERR_INVALID);
-			continue;
-		}
-		CHECK(r == MS_OK && size == sizeof(ev));
-		CHECK(le32_read(ev) == addon_part_tag(p) && le32_read(ev + 4) == 2 * sizeof(name));
-		for (size_t i = 0; i < sizeof(name); i++)
-			CHECK(le16_read(ev + ADDON_TAG_EVENT_HEADER + 2 * i) == (uint8_t)name[i]);
-	}
 }
 
 static void check_layout(const uint8_t *buf, size_t len, enum pe_layout layout, const uint8_t *uki, size_t uki_len)
@@ -195,7 +174,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_layout(addon, size - 1 - uki_len, PE_LAYOUT_MEMORY, uki, uki_len);
 	/* The .uname rules on raw bytes too, whatever the addon is. */
 	check_uname(uki, uki_len, addon, size - 1 - uki_len < 32 ? size - 1 - uki_len : 32);
-	check_events();
 	free(uki);
 	free(addon);
 	return 0;
