@@ -300,9 +300,12 @@ static int compute_profiles(struct sign_args *a, struct prediction **ret_ps, siz
 
 	*ret_ps = NULL;
 	*ret_nps = 0;
-	if (!a->in.profile_given && a->in.uki)
+	/* --esp may be what names the UKI: resolve it first. */
+	r = predict_resolve_defaults(&a->in);
+	if (r == 0 && !a->in.profile_given && a->in.uki)
 		a->in.all_profiles = true;
-	r = predict_profiles(&a->in, &profiles, &np);
+	if (r == 0)
+		r = predict_profiles(&a->in, &profiles, &np);
 	if (r == 0 && !(*ret_ps = calloc(np, sizeof(**ret_ps))))
 		r = errorf("out of memory");
 	for (size_t i = 0; r == 0 && i < np; i++) {

@@ -7,7 +7,8 @@
  * inspected, and what it contributes is copied out before it is unloaded.
  * Then, in systemd-stub 262's order around the companion archives:
  *   addons_apply_cmdline      after the passed-in command line: one PCR 12 event;
- *   addons_apply_devicetrees  right after it: one tagged event each;
+ *   (the SMBIOS words: stub/smbios-words.c; SMBIOS into PCR 1)
+ *   addons_apply_devicetrees  then: one tagged event each;
  *   (the companion archives: stub/companions.c)
  *   addons_measure_initrds    .ucode (last addon first), then .initrd: one tagged event each;
  *   addons_pieces             their initrd pieces, for the two addon slots.

@@ -7,8 +7,8 @@
  * otherwise LoadOptions, if they are text. A leading "@N" selects UKI
  * profile N (measure/cmdline.h has the exact rule); the rest is the
  * passed-in command line. The UKI's .cmdline, when the profile has one,
- * always wins over it (even without Secure Boot); SMBIOS words are
- * appended to whichever is used.
+ * always wins over it (even without Secure Boot); the addons' words, then
+ * the SMBIOS words, are appended to whichever is used (stub/stub.c).
  */
 #ifndef STUB_KERNEL_CMDLINE_H
 #define STUB_KERNEL_CMDLINE_H

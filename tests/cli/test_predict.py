@@ -1370,3 +1370,10 @@ def test_sign_signs_every_profile_and_eventlog_picks_one(profile_uki, tmp_path):
     one = json.loads(cli("sign", "--private-key", key, "--uki", profile_uki, "--pcrs", "11", "--bank", "sha256",
                          "--phase", "enter-initrd", "--profile", "2").stdout)
     assert [e["pol"] for e in one["sha256"]] == pols[2:]
+    # The UKI found through --esp is signed for every profile too.
+    esp = tmp_path / "esp"
+    (esp / "EFI" / "Linux").mkdir(parents=True)
+    shutil.copy(profile_uki, esp / "EFI" / "Linux" / "uki.efi")
+    r = cli("sign", "--private-key", key, "--esp", esp, "--esp-path", "\\EFI\\Linux\\uki.efi", "--pcrs", "11",
+            "--bank", "sha256", "--phase", "enter-initrd")
+    assert [e["pol"] for e in json.loads(r.stdout)["sha256"]] == pols
