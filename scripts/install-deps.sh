@@ -9,7 +9,8 @@
 # where systemd 252's cryptsetup token plugin looks for the PCR signature; xxd
 # (and jq) for the README's external-signer flow, which the tests follow;
 # squashfs-tools for the demo's sample sysexts; mmdebstrap for chroots of
-# Debian 13/unstable (ovmf-tests/debian.py: their systemd tools need their own glibc).
+# Debian 13/unstable (ovmf-tests/debian.py: their systemd tools need their own glibc;
+# ovmf-tests/systemd_guest.py builds the systemd 257 initrd from one, zstd packs it).
 set -eu
 
 PACKAGES="
