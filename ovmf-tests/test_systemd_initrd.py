@@ -304,5 +304,6 @@ def test_same_esp_with_systemd_stub_257(scenario, workdir):
     for n in (11, 13):
         assert facts.pcrs[BANK][n] == predicted(prediction, n), f"PCR {n}"
     assert analyze_pcrs(facts)[13] == facts.pcrs[BANK][13]
-    # No signature reached the initrd, and the PCRs are systemd-stub's: the volume stays locked.
+    # No signature file reached the initrd (the UKI has no .pcrsig): the volume stays locked.
     assert facts.notes.get("rc-crypt-mapped") not in (None, "0"), facts.text("crypt-journal")
+    assert "Failed to load PCR signature: No such file or directory" in facts.text("crypt-journal")
