@@ -28,6 +28,11 @@ HOST_SRC := host-tools/main.c host-tools/build.c host-tools/util.c host-tools/pe
 	host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c host-tools/signature-archives.c host-tools/eventlog.c \
 	host-tools/pcr-policy.c host-tools/sign.c
 HOST_SRC += host-tools/base64.c host-tools/pem.c host-tools/key-file.c host-tools/pcrsig-file.c
+# validate / admit: image readers (one module each) and the commands
+VALIDATE_SRC := host-tools/problem.c host-tools/byte-source.c host-tools/crc32.c host-tools/dps.c host-tools/gpt.c \
+	host-tools/image-policy.c host-tools/dissect.c host-tools/verity.c host-tools/verity-sig.c host-tools/inflate.c \
+	host-tools/image-fs.c host-tools/erofs.c host-tools/squashfs.c host-tools/os-release.c
+HOST_SRC += $(VALIDATE_SRC) host-tools/validate.c host-tools/admit.c
 POSTLINK_SRC := host-tools/efi-postlink.c host-tools/util.c host-tools/pe-edit.c
 TPM_TOOL_SRC := $(sort $(wildcard tests/tpm/*.c))
 UNIT_TESTS := $(patsubst tests/test-%.c,%,$(sort $(wildcard tests/test-*.c)))
@@ -62,7 +67,7 @@ HOST_MEASURE_OBJ := $(patsubst %.c,$(B)/host/%.o,$(MEASURE_SRC))
 TEST_MEASURE_OBJ := $(patsubst %.c,$(B)/test/%.o,$(MEASURE_SRC))
 
 .PHONY: all deps demo check bench unit cli-check cli-asan-check tpm-check fuzz fuzz-short fuzz-replay measure-check \
-	ovmf-check valgrind-check clean
+	ovmf-check valgrind-check clean install-initrd install-dracut
 .DELETE_ON_ERROR:
 # Keep intermediate objects (tests) so `make unit` does not rebuild everything.
 .SECONDARY:
@@ -129,13 +134,58 @@ $(B)/test/%.o: %.c
 $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
 	$(CC) $(SAN_FLAGS) $^ -lcmocka -lcrypto -o $@
 
-# Host-tools sources a fuzz target needs besides measure/ (FUZZ_HOST_<name>).
+# The differential test against systemd's parser also runs the model the fuzz targets check against.
+$(B)/test/test-systemd-json: $(B)/test/tests/sd-json-model.o
+
+# The same test without sanitizers, for Debian 13's libsystemd-shared-257, which needs its own glibc and so
+# runs in a chroot (tests/cli/test_systemd_json.py).
+$(B)/test/test-systemd-json-plain: tests/test-systemd-json.c tests/sd-json-model.c $(MEASURE_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. $^ -lcmocka -o $@
+
+# The stub's glue on the host (tests/efi-host/efi-host.h): stub/ and efi-lib/ sources, unchanged,
+# against gnu-efi's headers, linked with a shim for libefi and the firmware instead of gnu-efi.
+EFI_HOST_GLUE := stub/listing.c stub/sysext.c stub/signatures.c efi-lib/esp.c efi-lib/initrd-media.c \
+	efi-lib/mem.c efi-lib/log.c efi-lib/tcg2.c
+EFI_HOST_SHIM := $(sort $(wildcard tests/efi-host/*.c))
+EFI_HOST_SRC := $(EFI_HOST_GLUE) $(EFI_HOST_SHIM)
+EFI_HOST_CFLAGS := -fshort-wchar -Wno-pointer-sign -DGNU_EFI_USE_MS_ABI -DSYSEXT_STUB_EFI=1 \
+	-I$(GNUEFI_INC) -I$(GNUEFI_INC)/x86_64 -I$(GNUEFI_INC)/protocol
+EFI_HOST_OBJ := $(patsubst %.c,$(B)/test/%.o,$(EFI_HOST_SRC))
+$(EFI_HOST_OBJ) $(B)/test/tests/test-stub-glue.o $(B)/test/tests/fuzz/fuzz-stub-glue.o: TEST_CFLAGS += $(EFI_HOST_CFLAGS)
+$(B)/test/test-stub-glue: $(EFI_HOST_OBJ)
+
+# Sources a fuzz target needs besides measure/ (FUZZ_HOST_<name>): host-tools/, and the test oracle
+# tests/sd-json-model.c (systemd's JSON rules, written independently of measure/json.c).
 FUZZ_HOST_manifest := host-tools/sysext-set.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_expect := host-tools/eventlog.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_sigfile := host-tools/pcrsig-file.c host-tools/base64.c host-tools/pem.c host-tools/digest.c host-tools/util.c
-FUZZ_HOST_build := host-tools/build.c host-tools/pe-edit.c host-tools/pem.c host-tools/base64.c host-tools/util.c
+FUZZ_HOST_build := host-tools/build.c host-tools/pe-edit.c host-tools/pem.c host-tools/base64.c host-tools/util.c \
+	host-tools/pcrsig-file.c host-tools/digest.c
+FUZZ_HOST_json := tests/sd-json-model.c
+FUZZ_HOST_pcrsig := tests/sd-json-model.c
 FUZZ_HOST_prediction := host-tools/prediction.c host-tools/eventlog.c host-tools/digest.c host-tools/util.c
-FUZZ_LIBS := -lcrypto -lpthread
+FUZZ_HOST_gpt := host-tools/gpt.c host-tools/crc32.c host-tools/dps.c host-tools/dissect.c host-tools/image-policy.c \
+	host-tools/byte-source.c host-tools/problem.c
+FUZZ_HOST_verity := host-tools/verity.c host-tools/byte-source.c host-tools/problem.c
+FUZZ_HOST_imagefs := host-tools/image-fs.c host-tools/erofs.c host-tools/squashfs.c host-tools/inflate.c \
+	host-tools/crc32.c host-tools/byte-source.c host-tools/problem.c
+FUZZ_HOST_veritysig := host-tools/verity-sig.c host-tools/os-release.c host-tools/base64.c host-tools/digest.c \
+	host-tools/util.c host-tools/problem.c
+FUZZ_HOST_stub-glue := $(EFI_HOST_SRC)
+# Compiler flags a fuzz target needs (FUZZ_CFLAGS_<name>). gnu-efi's EFI_FIELD_OFFSET (behind
+# SIZE_OF_EFI_FILE_INFO) is the offsetof-through-NULL idiom, which clang's UBSan null and object-size
+# checks report at run time (gcc folds it): they are off for this target; ASan still catches a real
+# NULL dereference or overflow, and the gcc replay build keeps both checks.
+FUZZ_CFLAGS_stub-glue := $(EFI_HOST_CFLAGS) -fno-sanitize=null,object-size
+# A fuzz target's own scaffolding (FUZZ_NOCOV_<name>, among its FUZZ_HOST_<name>) is built without
+# coverage feedback, so libFuzzer steers by the code under test (and runs faster); only tests/efi-host
+# (the fake firmware and glue-check's model, for fuzz-stub-glue) is such scaffolding today.
+FUZZ_NOCOV_stub-glue := $(EFI_HOST_SHIM)
+fuzz_nocov_obj = $(patsubst tests/efi-host/%.c,$(B)/fuzz/efi-host/%.o,$(FUZZ_NOCOV_$(1)))
+FUZZ_CLANG := $(CLANG) -std=gnu11 -O1 -g -I. -D_GNU_SOURCE -fsanitize=address,undefined -fno-sanitize-recover=all
+# (-lz: fuzz-imagefs compares our inflate with zlib's)
+FUZZ_LIBS := -lcrypto -lpthread -lz
 # (A function, because a '%' written in a pattern rule's prerequisites is the stem.)
 fuzz_host_obj = $(patsubst %.c,$(B)/test/%.o,$(FUZZ_HOST_$(1)))
 
@@ -151,13 +201,18 @@ $(B)/test/fuzz-replay-%: $(B)/test/tests/fuzz/fuzz-%.o $(B)/test/tests/fuzz/repl
 		$$(call fuzz_host_obj,$$*)
 	$(CC) $(SAN_FLAGS) $^ $(FUZZ_LIBS) -o $@
 
-$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(MEASURE_SRC) $$(FUZZ_HOST_$$*)
+$(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(MEASURE_SRC) $$(FUZZ_HOST_$$*) $$(call fuzz_nocov_obj,$$*)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=gnu11 -O1 -g -I. -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		$< $(MEASURE_SRC) $(FUZZ_HOST_$*) $(FUZZ_LIBS) -o $@
+	$(FUZZ_CLANG) -fsanitize=fuzzer $(FUZZ_CFLAGS_$*) $< $(MEASURE_SRC) \
+		$(filter-out $(FUZZ_NOCOV_$*),$(FUZZ_HOST_$*)) $(call fuzz_nocov_obj,$*) $(FUZZ_LIBS) -o $@
+
+$(B)/fuzz/efi-host/%.o: tests/efi-host/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CLANG) $(FUZZ_CFLAGS_stub-glue) -MMD -MP -c $< -o $@
 
 # The TPM side of systemd's signed PCR policies (tests/tpm/), on tpm2-tss ESAPI.
-$(B)/test/tpm-policy-tool: $(patsubst %.c,$(B)/test/%.o,$(TPM_TOOL_SRC)) $(B)/test/measure/json.o
+$(B)/test/tpm-policy-tool: $(patsubst %.c,$(B)/test/%.o,$(TPM_TOOL_SRC)) $(B)/test/measure/json.o \
+		$(B)/test/measure/hex.o
 	$(CC) $(SAN_FLAGS) $^ -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lcrypto -o $@
 
 # LD_PRELOAD shim that lets systemd 252's cryptsetup token plugin reach swtpm (see its comment).
@@ -169,7 +224,12 @@ $(B)/test/libtpm2-device-from-env.so: tests/tpm/shim/tpm2-device-from-env.c
 $(B)/test/libsecret-scan.so: tests/cli/shim/secret-scan.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared $< -o $@
-cli-check: $(B)/test/libsecret-scan.so
+cli-check: $(B)/test/libsecret-scan.so $(B)/test/test-systemd-json $(B)/test/test-systemd-json-plain
+
+# measure/selection.c driven from tests/cli/test_selection_model.py (its independent model).
+$(B)/test/selection-driver: $(B)/test/tests/drivers/selection-driver.o $(TEST_MEASURE_OBJ)
+	$(CC) $(SAN_FLAGS) $^ -o $@
+cli-check cli-asan-check: $(B)/test/selection-driver
 
 unit: $(addprefix $(B)/test/test-,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
@@ -207,7 +267,8 @@ cli-check: all
 # 0, 1 or 2); a failed allocation returns NULL, as in libc, so the CLI's own handling is tested.
 CLI_SAN_ENV := ASAN_OPTIONS=exitcode=86:detect_leaks=1:allocator_may_return_null=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87 LSAN_OPTIONS=exitcode=88
-cli-asan-check: all $(B)/asan/sysext-stub $(B)/asan/sysext-stub-x64.efi
+cli-asan-check: all $(B)/asan/sysext-stub $(B)/asan/sysext-stub-x64.efi $(B)/test/test-systemd-json \
+		$(B)/test/test-systemd-json-plain
 	SYSEXT_STUB_CLI=$(CURDIR)/$(B)/asan/sysext-stub $(CLI_SAN_ENV) $(PYTHON) -m pytest -v -p no:cacheprovider tests/cli
 
 # The plain (unsanitized) CLI under valgrind: no memory errors, no definite or indirect leaks.
@@ -248,6 +309,23 @@ check: deps
 bench: deps
 	$(MAKE) all
 	PYTHON=$(PYTHON) scripts/bench.sh
+
+# The admit unit and the CLI for an initrd tree (what a packager, mkosi-initrd or dracut adds):
+#   make install-initrd DESTDIR=DIR [VERITY_CERTS="a.crt b.crt"]
+# The binary needs libc and libcrypto only, which a systemd initrd has (systemd-sysext's verity code uses them).
+install-initrd: $(B)/sysext-stub
+	@test -n "$(DESTDIR)" || { echo "install-initrd: give DESTDIR=DIR" >&2; exit 2; }
+	install -D -m 0755 $(B)/sysext-stub $(DESTDIR)/usr/bin/sysext-stub
+	install -D -m 0644 initrd/sysext-stub-admit.service $(DESTDIR)/usr/lib/systemd/system/sysext-stub-admit.service
+	install -d $(DESTDIR)/usr/lib/systemd/system/initrd.target.wants
+	ln -sfn ../sysext-stub-admit.service $(DESTDIR)/usr/lib/systemd/system/initrd.target.wants/sysext-stub-admit.service
+	@# systemd reads only *.crt there: each certificate is installed under that suffix
+	for c in $(VERITY_CERTS); do n=$$(basename "$$c"); install -D -m 0644 "$$c" "$(DESTDIR)/etc/verity.d/$${n%.*}.crt"; done
+
+# The dracut module (initrd/dracut/90sysext-stub) with the unit beside it, into DESTDIR's dracut modules.d.
+install-dracut: install-initrd
+	install -D -m 0755 initrd/dracut/90sysext-stub/module-setup.sh $(DESTDIR)/usr/lib/dracut/modules.d/90sysext-stub/module-setup.sh
+	install -D -m 0644 initrd/sysext-stub-admit.service $(DESTDIR)/usr/lib/dracut/modules.d/90sysext-stub/sysext-stub-admit.service
 
 clean:
 	rm -rf $(B)

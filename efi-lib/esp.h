@@ -24,7 +24,8 @@ EFI_STATUS esp_next_entry(EFI_FILE_HANDLE dir, EFI_FILE_INFO **buf, UINTN *buf_s
 /*
  * Read file @name in @dir into @dest, which holds exactly @size bytes: the
  * size the directory listing announced. A file that turns out shorter or
- * longer is an error (EFI_END_OF_FILE / EFI_BAD_BUFFER_SIZE).
+ * longer is an error (EFI_END_OF_FILE / EFI_BAD_BUFFER_SIZE), and so is a
+ * Read that claims more bytes than it was asked for (EFI_PROTOCOL_ERROR).
  */
 EFI_STATUS esp_read_file(EFI_FILE_HANDLE dir, const CHAR16 *name, UINT8 *dest, UINT64 size);
 

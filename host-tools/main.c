@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admit.h"
 #include "build.h"
 #include "eventlog.h"
 #include "predict.h"
 #include "sign.h"
+#include "validate.h"
 
 struct command {
 	const char *name;
@@ -20,6 +22,8 @@ static const struct command commands[] = {
 	{ "cpio", cmd_cpio, "write the exact sysext archives the stub appends to the initrd" },
 	{ "eventlog", cmd_eventlog, "replay a TPM event log and compare with PCRs or a prediction" },
 	{ "sign", cmd_sign, "sign TPM2 PCR policies for the predicted values (tpm2-pcr-signature.json)" },
+	{ "validate", cmd_validate, "check sysext/confext images as systemd-sysext would take them" },
+	{ "admit", cmd_admit, "in the initrd: move away the images validate refuses, before systemd-sysext" },
 };
 
 static void usage(FILE *f)

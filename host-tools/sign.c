@@ -30,6 +30,7 @@
 #include "predict.h"
 #include "prediction.h"
 #include "util.h"
+#include "validate.h"
 #include "measure/json.h"
 #include "measure/pcrsig.h"
 #include "measure/uki.h"
@@ -48,6 +49,7 @@ struct sign_args {
 	const char *output, *append, *signature, *verify;
 	uint32_t pcrs;
 	bool digest_only;
+	struct validate_options validate; /* --validate: every sysext must pass `sysext-stub validate` */
 };
 
 /* One approved state: a bank and (when PCR 11 is signed) a phase, with its policy digest. */
@@ -82,7 +84,11 @@ static void usage(FILE *f)
 	      "The prediction (as sysext-stub predict):\n",
 	      f);
 	predict_input_usage(f);
-	fputs("Exit status: 0 done (--verify: every state approved), 1 --verify: a state is not, 2 error.\n", f);
+	fputs("Sysexts:\n", f);
+	validate_usage(f, true);
+	fputs("Exit status: 0 done (--verify: every state approved), 1 --verify: a state is not, or --validate\n"
+	      "refused a sysext, 2 error.\n",
+	      f);
 }
 
 /* "11,13", "11+13" (systemd's form) or "13". */
@@ -122,6 +128,7 @@ static int parse_args(int argc, char **argv, struct sign_args *a)
 	};
 	static const struct option longopts[] = {
 		PREDICT_INPUT_LONGOPTS,
+		VALIDATE_LONGOPTS,
 		{ "private-key", required_argument, NULL, OPT_PRIVATE_KEY },
 		{ "public-key", required_argument, NULL, OPT_PUBLIC_KEY },
 		{ "pcrs", required_argument, NULL, OPT_PCRS },
@@ -153,6 +160,10 @@ static int parse_args(int argc, char **argv, struct sign_args *a)
 		default:
 			if (c >= PREDICT_OPT_UKI && c < PREDICT_OPT_END) {
 				r = predict_input_option(&a->in, c, optarg);
+				break;
+			}
+			if (c >= VALIDATE_OPT_VALIDATE && c < VALIDATE_OPT_END) {
+				r = validate_option(&a->validate, c, optarg);
 				break;
 			}
 			return errorf("try 'sysext-stub sign --help'");
@@ -360,7 +371,8 @@ static char *append_to(const char *path, const char *fresh, size_t fresh_len, si
 		char problem[256];
 
 		/* Never drop a file silently: the approved states in it would be lost. */
-		pcrsig_file_problem(old, old_len, frags[0].status, frags[0].error_offset, problem, sizeof(problem));
+		pcrsig_file_problem(old, old_len, frags[0].status, frags[0].error_offset, frags[0].reason, problem,
+				    sizeof(problem));
 		errorf("%s: not a valid PCR signature file: %s", path, problem);
 		goto fail;
 	}
@@ -542,6 +554,7 @@ static int verify_file(const struct sign_args *a, const struct keys *k, const st
 {
 	uint8_t *buf = NULL;
 	size_t len = 0, error_offset = 0, approved = 0;
+	const char *reason = NULL;
 	struct json_token *tokens = NULL;
 	struct json_doc doc;
 	ms_status m;
@@ -555,11 +568,11 @@ static int verify_file(const struct sign_args *a, const struct keys *k, const st
 		goto out;
 	}
 	/* The rules the stub merges by: a file it would drop approves nothing. */
-	m = pcrsig_validate(buf, len, tokens, JSON_TOKENS_FOR(len), &error_offset);
+	m = pcrsig_validate(buf, len, tokens, JSON_TOKENS_FOR(len), &error_offset, &reason);
 	if (m != MS_OK) {
 		char problem[256];
 
-		pcrsig_file_problem(buf, len, m, error_offset, problem, sizeof(problem));
+		pcrsig_file_problem(buf, len, m, error_offset, reason, problem, sizeof(problem));
 		errorf("%s: not a valid PCR signature file: %s", a->verify, problem);
 		goto out;
 	}
@@ -600,6 +613,11 @@ static int run(struct sign_args *a)
 	a->in.pcrs = a->pcrs;
 	if (predict_compute(&a->in, &p) < 0 || compute_entries(a, &p, &e, &n) < 0)
 		goto out;
+	if ((r = validate_prediction(&a->validate, &p)) != 0) { /* a refused sysext: nothing is signed */
+		r = r == 1 ? 1 : -1;
+		goto out;
+	}
+	r = -1;
 
 	if (a->verify) {
 		r = verify_file(a, &k, e, n);
@@ -646,5 +664,6 @@ int cmd_sign(int argc, char **argv)
 	else if (r == 0)
 		r = run(&a);
 	predict_options_free(&a.in);
+	validate_options_free(&a.validate);
 	return r == 0 ? 0 : r == 1 ? EXIT_MISMATCH : EXIT_ERROR;
 }

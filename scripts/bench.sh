@@ -8,6 +8,8 @@
 #      initrd, EFI LoaderData at handover, our own peak allocation;
 #   2. prediction: `sysext-stub predict` vs `openssl dgst -sha256` on the
 #      same 1 GiB (scripts/bench-predict.sh).
+#   3. validate: `sysext-stub validate` vs `veritysetup verify` on the same
+#      signed DDI (scripts/bench-validate.sh).
 #
 # BENCH_RUNS (default 5) boots per stub and case; BENCH_CASES narrows the cases.
 set -eu
@@ -20,6 +22,7 @@ start=$(date +%s)
 
 # Prediction first: it wants an idle machine, and the boots leave none of their files.
 B=$B scripts/bench-predict.sh >/dev/null
+B=$B PYTHON=$PYTHON scripts/bench-validate.sh >/dev/null
 set -- --runs "${BENCH_RUNS:-5}" --out "$OUT"
 [ -n "${BENCH_CASES:-}" ] && set -- "$@" --cases "$BENCH_CASES"
 "$PYTHON" ovmf-tests/bench_boot.py "$@" >"$OUT/boot.log"
@@ -28,6 +31,8 @@ set -- --runs "${BENCH_RUNS:-5}" --out "$OUT"
 	cat "$OUT/boot.txt"
 	echo
 	cat "$OUT/predict.txt"
+	echo
+	cat "$OUT/validate.txt"
 	echo
 	echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)," \
 		"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1);" \

@@ -2,7 +2,9 @@
 # install-deps.sh - install, with apt-get, every Debian 12 package that
 # building, demoing and testing sysext-stub needs and that is missing.
 # Idempotent; does nothing when all are present. Needs root (or sudo).
-# systemd is here for systemd-measure (PCR 11 differential tests), bc for
+# systemd is here for systemd-measure (PCR 11 differential tests) and its
+# libsystemd-shared-252.so (the JSON parser tests/test-systemd-json.c compares
+# measure/json.c with), bc for
 # make bench; a minimal Debian image has neither. libtss2/tpm2-tools and
 # cryptsetup-bin are for the signed-policy unseal and LUKS tests; valgrind for
 # the CLI leak check; gnuplot-nox for the benchmark plot; strace for the test of
@@ -11,6 +13,9 @@
 # squashfs-tools for the demo's sample sysexts; mmdebstrap for chroots of
 # Debian 13/unstable (ovmf-tests/debian.py: their systemd tools need their own glibc;
 # ovmf-tests/systemd_guest.py builds the systemd 257 initrd from one, zstd packs it).
+# validate's tests: zlib1g-dev (fuzz-imagefs compares our inflate with zlib's),
+# e2fsprogs (an ext4 image, which validate must call unsupported); veritysetup
+# (cryptsetup-bin) is their hash-tree oracle and squashfs-tools makes images.
 set -eu
 
 PACKAGES="
@@ -25,6 +30,7 @@ libtss2-dev libtss2-tcti-swtpm0 tpm2-tools cryptsetup-bin
 valgrind gnuplot-nox strace
 xxd jq squashfs-tools
 mmdebstrap
+zlib1g-dev e2fsprogs
 "
 
 missing=""

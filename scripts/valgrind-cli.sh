@@ -112,6 +112,30 @@ vg 2 sign --private-key rsa.pem "${one[@]}" --append garbage.json --output x.jso
 vg 2 sign --signature pol.bin --public-key rsa-pub.pem "${one[@]}" --output x.json
 vg 2 sign --verify garbage.json --public-key rsa-pub.pem "${one[@]}"
 
+# ---------------------------------------------------------------- validate, admit
+# bare file systems from the fuzz seeds, and (with network to the Debian mirror) repart's signed DDIs
+SEEDS=$OLDPWD/tests/fuzz/corpus
+mkdir -p v/e v/s v/g r/.extra/sysext r/etc
+cp "$SEEDS/imagefs/erofs-chunks" v/e/hello.raw
+cp "$SEEDS/imagefs/squashfs-gzip" v/s/hello.raw
+tail -c +39 "$SEEDS/gpt/ddi-strict" >v/g/hello.raw # the disk without the fuzz input's policy prefix
+cp v/s/hello.raw r/.extra/sysext/hello.sysext.raw
+printf 'ID=debian\n' >r/etc/os-release
+vg 0 validate --image-policy '*' v/e/hello.raw v/s/hello.raw
+vg 0 validate --image-policy '*' --os-release os-release --json v/s/hello.raw
+vg 1 validate v/e/hello.raw v/g/hello.raw
+vg 2 validate v/missing.raw
+vg 2 validate --image-policy 'root=bogus' v/e/hello.raw
+vg 0 admit --root "$w/r" --cmdline os-release
+if ddi=$(cd "$OLDPWD" && /usr/bin/python3 -c 'import sys; sys.path.insert(0, "tests/cli"); import ddi_images; print(ddi_images.images()["dir"])' 2>/dev/null); then
+	vg 0 validate --cert "$ddi/certA.pem" --threads 2 "$ddi/good/hello.raw"
+	vg 1 validate --cert "$ddi/certB.pem" "$ddi/good/hello.raw" "$ddi/unsigned/hello.raw"
+	cp "$ddi/good/hello.raw" hello.sysext.raw
+	vg 1 sign --private-key rsa.pem --pcrs 13 --validate --cert "$ddi/certB.pem" --sysext hello.sysext.raw
+else
+	echo "skip validate of signed DDIs: no network to the Debian mirror (tests/cli/ddi_images.py)"
+fi
+
 [ ! -e x.efi ] && [ ! -e x.cpio ] && [ ! -e x.json ] || { echo "valgrind-check: an error path left an output file" >&2; failed=$((failed + 1)); }
 if [ "$failed" -ne 0 ]; then
 	echo "valgrind-check: $failed of $ran invocations failed" >&2
