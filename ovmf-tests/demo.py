@@ -176,14 +176,16 @@ def systemd_demo(keep: bool) -> int:
     work = Path(tempfile.mkdtemp(prefix="sd-demo-", dir="/tmp"))  # short: swtpm's socket lives below it
     try:
         print("==> fetching Debian's kernel, building the Debian 13 systemd initrd, signed sysexts (systemd-repart),")
-        print("    a LUKS2 volume enrolled by systemd-cryptenroll 257 --tpm2-public-key-pcrs=11+13 (cached after one run)")
+        print("    a LUKS2 volume enrolled by systemd-cryptenroll 257 --tpm2-public-key-pcrs=11+13")
+        print("    (the Debian 13 tree and the initrd are cached after the first run)")
         try:
             scenario = guest.prepare_scenario(work, harness.fetch_kernel())
         except NetworkUnavailable as exc:
             print(f"cannot reach the Debian mirror: {exc}")
             return 1
         per, glob = scenario.sysexts("v1")
-        esp = scenario.esp({**per, "v1.pcrsig.json": scenario.signatures["v1"]}, glob)
+        per = {**per, "v1.pcrsig.json": scenario.signatures["v1"]}
+        esp = scenario.esp(per, glob)
         for dest in sorted(esp):
             print(f"    ESP {dest}")
         d_per, d_glob = guest.set_dirs(work, per, glob)

@@ -643,13 +643,21 @@ def cli(*args) -> str:
     return harness.run([CLI, *args], what=f"sysext-stub {args[0]}")
 
 
-def set_dirs(work: Path, per_uki: Mapping[str, Path], global_: Mapping[str, Path]) -> tuple[Path, Path]:
-    """Directories holding a set as the ESP will (for predict and sign): (per-UKI, global)."""
+def set_dirs(work: Path, per_uki: Mapping[str, Union[Path, bytes]],
+             global_: Mapping[str, Union[Path, bytes]]) -> tuple[Path, Path]:
+    """Directories holding files as the ESP will (for predict and sign): (per-UKI, global).
+
+    Signature files count for PCR 9 (Linux measures the whole initrd, the
+    merged signature file included), not for PCRs 11 and 13.
+    """
     dirs = []
     for group in (per_uki, global_):
         d = Path(tempfile.mkdtemp(prefix="set-", dir=work))
-        for name, path in group.items():
-            shutil.copyfile(path, d / name)
+        for name, value in group.items():
+            if isinstance(value, bytes):
+                (d / name).write_bytes(value)
+            else:
+                shutil.copyfile(value, d / name)
         dirs.append(d)
     return dirs[0], dirs[1]
 

@@ -136,9 +136,11 @@ def approved(scenario, tmp_path_factory):
     """Boot 1, shared by the tests that read it: the approved v1 set with its signature beside it."""
     workdir = tmp_path_factory.mktemp("approved")
     per, glob = scenario.sysexts("v1")
-    result, facts = booted(scenario, workdir, {**per, "v1.pcrsig.json": scenario.signatures["v1"]}, glob)
+    per = {**per, "v1.pcrsig.json": scenario.signatures["v1"]}
+    result, facts = booted(scenario, workdir, per, glob)
     d_per, d_glob = guest.set_dirs(workdir, per, glob)
-    # Our prediction for the PCRs at unlock time: after systemd-pcrphase's enter-initrd.
+    # Our prediction for the PCRs at unlock time (after systemd-pcrphase's enter-initrd), and for PCR 9:
+    # the whole initrd Linux received, with the merged signature file.
     prediction = predict("--uki", scenario.uki, "--extra-dir", d_per, "--global-dir", d_glob, "--phase", "enter-initrd")
     log = workdir / "eventlog.bin"
     log.write_bytes(facts.eventlog)
@@ -172,7 +174,7 @@ def test_approved_sysexts_merge_and_unlock_and_systemd_tools_agree(scenario, app
     # 4. systemd's tools read us: the TPM, systemd-analyze and our prediction agree.
     before_phase = predict("--uki", scenario.uki, "--pcr", "11", "--phase=")
     pcrs = facts.pcrs[BANK]
-    for n in (11, 12, 13):
+    for n in (9, 11, 12, 13):
         assert pcrs[n] == predicted(prediction, n), f"PCR {n}: TPM {pcrs[n].hex()}"
     assert analyze_pcrs(facts) == {n: pcrs[n] for n in (11, 12, 13)}, facts.text("analyze-pcrs")
 
@@ -217,7 +219,8 @@ def test_approved_sysexts_merge_and_unlock_and_systemd_tools_agree(scenario, app
 
 def eventlog(approved: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(guest.CLI), "eventlog", "--log", str(approved["log"]), "--expect",
-                           str(approved["expected"]), "--bank", BANK, "--pcr", "11", "--pcr", "13", *args],
+                           str(approved["expected"]), "--bank", BANK, "--pcr", "9", "--pcr", "11", "--pcr", "13",
+                           *args],
                           capture_output=True, text=True)
 
 
@@ -233,7 +236,7 @@ def test_eventlog_accepts_the_tpm_of_a_systemd_initrd(approved):
     mismatch for a correct boot.
     """
     pcrs = approved["facts"].pcrs[BANK]
-    check = eventlog(approved, "--pcr-value", f"{BANK}:11={pcrs[11].hex()}", "--pcr-value", f"{BANK}:13={pcrs[13].hex()}")
+    check = eventlog(approved, *(a for n in (9, 11, 13) for a in ("--pcr-value", f"{BANK}:{n}={pcrs[n].hex()}")))
     assert "PCR 11 sha256 (phase enter-initrd): ok" in check.stdout, check.stdout
     assert check.returncode == 0, check.stdout + check.stderr
 
