@@ -3,6 +3,7 @@
 #   make            the EFI stub build/sysext-stub-x64.efi, the addon stub
 #                   build/sysext-addon-x64.efi.stub and the CLI build/sysext-stub
 #   make demo       install what is missing, build, boot a demo UKI under QEMU/OVMF/swtpm
+#                   (DEMO=systemd: into a Debian 13 systemd initrd that merges and unlocks)
 #   make check      install what is missing, build, run every test
 #   make unit       host unit tests only (ASan/UBSan)
 #   make cli-asan-check  the CLI tests against the ASan/UBSan build of the CLI
@@ -318,9 +319,10 @@ ifneq ($(SYSEXT_STUB_SKIP_DEPS),1)
 	scripts/install-deps.sh
 endif
 
+# DEMO=systemd: the initrd is Debian 13's systemd (sysexts merged, a LUKS volume unlocked).
 demo: deps
 	$(MAKE) all
-	$(PYTHON) ovmf-tests/demo.py
+	$(PYTHON) ovmf-tests/demo.py $(if $(filter systemd,$(DEMO)),--systemd)
 
 check: deps
 	$(MAKE) all

@@ -366,7 +366,30 @@ if [ -f @MODULES@ ]; then
 fi
 mount -t efivarfs efivarfs /sys/firmware/efi/efivars
 
-hex() { od -A n -v -t x1 "$@" | tr -d ' \n'; }
+@FUNCTIONS@
+echo "@BEGIN@"
+echo "kernel $(uname -r)"
+# A test's own steps (see build_initrd's hook): they may print "note KEY VALUE" facts.
+[ -x @HOOK@ ] && @HOOK@
+echo "cmdline $(hex /proc/cmdline)"
+facts_extra
+facts_files
+facts_tpm
+facts_efivars
+echo "done"
+echo "@END@"
+# Let the UART drain before the power goes.
+sleep 1
+[ -e @REBOOT@ ] && reboot -f
+poweroff -f
+echo o > /proc/sysrq-trigger
+while :; do sleep 60; done
+"""
+
+
+#: The fact printers of :data:`INIT_SCRIPT`, in POSIX sh (busybox or dash with coreutils), for
+#: other guests that print the same facts (systemd_guest.py); see :func:`facts_functions`.
+FACTS_FUNCTIONS = r"""hex() { od -A n -v -t x1 "$@" | tr -d ' \n'; }
 
 facts_extra() {
     if [ ! -d /.extra ]; then echo "extra-absent"; return; fi
@@ -425,34 +448,28 @@ facts_efivars() {
     f=$dir/SecureBoot-@GLOBAL_GUID@
     if [ -f $f ]; then h=$(hex $f); echo "secureboot ${h#????????}"; fi
 }
-
-echo "@BEGIN@"
-echo "kernel $(uname -r)"
-# A test's own steps (see build_initrd's hook): they may print "note KEY VALUE" facts.
-[ -x @HOOK@ ] && @HOOK@
-echo "cmdline $(hex /proc/cmdline)"
-facts_extra
-facts_files
-facts_tpm
-facts_efivars
-echo "done"
-echo "@END@"
-# Let the UART drain before the power goes.
-sleep 1
-[ -e @REBOOT@ ] && reboot -f
-poweroff -f
-echo o > /proc/sysrq-trigger
-while :; do sleep 60; done
 """
 
 
 def init_script() -> str:
     """The /init shell script of the test initrd."""
-    repl = {"@MODULES@": MODULE_LIST_PATH, "@CHECK@": CHECK_LIST_PATH, "@HOOK@": HOOK_PATH,
-            "@REBOOT@": REBOOT_FLAG_PATH, "@LOADER_GUID@": LOADER_VENDOR_GUID, "@GLOBAL_GUID@": EFI_GLOBAL_GUID,
+    repl = {"@MODULES@": MODULE_LIST_PATH, "@HOOK@": HOOK_PATH, "@REBOOT@": REBOOT_FLAG_PATH,
             "@BEGIN@": FACTS_BEGIN, "@END@": FACTS_END}
-    text = INIT_SCRIPT
+    text = INIT_SCRIPT.replace("@FUNCTIONS@", facts_functions())
     for key, value in repl.items():
+        text = text.replace(key, value)
+    return text
+
+
+def facts_functions() -> str:
+    """The shell functions hex, facts_extra, facts_files, facts_tpm and facts_efivars, ready to paste.
+
+    Each prints fact lines (see :func:`parse_facts`) on stdout; facts_files
+    reads the paths listed in :data:`CHECK_LIST_PATH`.
+    """
+    text = FACTS_FUNCTIONS
+    for key, value in {"@CHECK@": CHECK_LIST_PATH, "@LOADER_GUID@": LOADER_VENDOR_GUID,
+                       "@GLOBAL_GUID@": EFI_GLOBAL_GUID}.items():
         text = text.replace(key, value)
     return text
 
@@ -970,11 +987,16 @@ class Facts:
     efivars: dict = dataclasses.field(default_factory=dict)     #: name -> bytes (loader vendor GUID)
     secure_boot: Optional[bool] = None
     notes: dict = dataclasses.field(default_factory=dict)       #: "note KEY VALUE" lines of a test's hook
+    texts: dict = dataclasses.field(default_factory=dict)       #: "text NAME LINE" lines: NAME -> [LINE]
     errors: list = dataclasses.field(default_factory=list)      #: malformed fact lines
 
     def extra_by_path(self) -> dict:
         """/.extra entries keyed by path."""
         return {e.path: e for e in self.extra}
+
+    def text(self, name: str) -> str:
+        """The lines a guest printed as ``text NAME LINE``, joined with newlines ("" if none)."""
+        return "\n".join(self.texts.get(name, []))
 
     def efivar_str(self, name: str) -> Optional[str]:
         """A loader variable decoded as a NUL-terminated UTF-16LE string, or None."""
@@ -1043,11 +1065,14 @@ def _apply_fact(facts: Facts, key: str, rest: str, eventlog: list) -> None:
     elif key == "note":
         name, _, value = rest.partition(" ")
         facts.notes[name] = value
+    elif key == "text":
+        name, _, value = rest.partition(" ")
+        facts.texts.setdefault(name, []).append(value)
 
 
 _FACT_KEYS = {"kernel", "cmdline", "extra", "extra-absent", "file", "file-missing", "tpm-present",
               "tpm-absent", "pcr", "eventlog", "eventlog-absent", "efivarfs-mounted",
-              "efivarfs-absent", "efivar", "secureboot", "note"}
+              "efivarfs-absent", "efivar", "secureboot", "note", "text"}
 
 
 def parse_facts_all(text: str) -> list:
@@ -1168,6 +1193,43 @@ def make_tpm_state(state: StrPath, banks: str = DEFAULT_TPM_BANKS) -> Path:
     run(["swtpm_setup", "--tpm2", "--tpmstate", state, "--pcr-banks", banks, "--overwrite"],
         what="swtpm_setup")
     return state
+
+
+class HostTpm:
+    """swtpm serving a state directory on a Unix socket, for host tools (systemd-cryptenroll).
+
+    The TPM is started (``startup-clear``) so tools can use it at once;
+    ``tcti`` is the tpm2-tss TCTI string for it. Boot the same state
+    afterwards with ``boot(tpm_state=...)``. Keep the state directory short
+    (Unix socket paths are short-limited).
+    """
+
+    def __init__(self, state: StrPath):
+        self.sock = Path(state) / "s.sock"
+        self.proc = subprocess.Popen(
+            ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={state}",
+             "--server", f"type=unixio,path={self.sock}", "--ctrl", f"type=unixio,path={self.sock}.ctrl",
+             "--flags", "startup-clear"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        deadline = time.monotonic() + 10
+        while not (self.sock.exists() and Path(f"{self.sock}.ctrl").exists()):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise HarnessError(f"swtpm did not create {self.sock}")
+            time.sleep(0.05)
+
+    @property
+    def tcti(self) -> str:
+        return f"swtpm:path={self.sock}"
+
+    def stop(self) -> None:
+        _kill_group(self.proc)
+
+    def __enter__(self) -> "HostTpm":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 def _start_swtpm(state: Path, banks: str = DEFAULT_TPM_BANKS, from_state: Optional[Path] = None) -> subprocess.Popen:

@@ -11,7 +11,8 @@
 # where systemd 252's cryptsetup token plugin looks for the PCR signature; xxd
 # (and jq) for the README's external-signer flow, which the tests follow;
 # squashfs-tools for the demo's sample sysexts; mmdebstrap for chroots of
-# Debian 13/unstable (ovmf-tests/debian.py: their systemd tools need their own glibc).
+# Debian 13/unstable (ovmf-tests/debian.py: their systemd tools need their own glibc;
+# ovmf-tests/systemd_guest.py builds the systemd 257 initrd from one, zstd packs it).
 # validate's tests: zlib1g-dev (fuzz-imagefs compares our inflate with zlib's),
 # e2fsprogs (an ext4 image, which validate must call unsupported); veritysetup
 # (cryptsetup-bin) is their hash-tree oracle and squashfs-tools makes images.
