@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "mem.h"
+#include "timing.h"
 #include "measure/pe-load.h"
 
 /* Too large for a comfortable stack frame. */
@@ -89,6 +90,8 @@ EFI_STATUS linux_start(EFI_HANDLE image, const void *kernel, UINTN size, const C
 	li->LoadOptionsSize = cmdline ? (StrLen(cmdline) + 1) * sizeof(CHAR16) : 0;
 
 	entry = (EFI_IMAGE_ENTRY_POINT)(UINTN)(k.base + kernel_plan.entry_point);
+	timing_lap(TIMING_KERNEL_LOAD);
+	timing_export();
 	err = entry(image, ST);
 
 	*li = saved;

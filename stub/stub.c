@@ -19,6 +19,7 @@
 #include "efi-lib/mem.h"
 #include "efi-lib/stack-guard.h"
 #include "efi-lib/tcg2.h"
+#include "efi-lib/timing.h"
 #include "measure/cmdline.h"
 #include "measure/extdir.h"
 #include "measure/initrd.h"
@@ -118,10 +119,13 @@ static void collect_from_esp(const EFI_LOADED_IMAGE *li, const CHAR16 *image_pat
 		dirs[0] = extra_dir;
 	else
 		log_info(L"not started from a file path: no per-UKI extension directory");
+	timing_dir(TIMING_DIR_PER_UKI);
 	if (dirs[0])
 		sysext_collect(root, dirs[0], SYSEXT_PREFIX, m, can_measure, per_uki);
+	timing_dir(TIMING_DIR_GLOBAL);
 	sysext_collect(root, dirs[1], SYSEXT_GLOBAL_PREFIX, m, can_measure, global);
 	signatures_collect(root, dirs, 2, pcrsig.data, pcrsig.size, signatures);
+	timing_lap(TIMING_SIGNATURES);
 	esp_close(root);
 }
 
@@ -165,19 +169,23 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 
 	if (!EFI_ERROR(image_file_path(li->FilePath, image_path_buf, EXTDIR_IMAGE_PATH_MAX)))
 		image_path = image_path_buf;
+	timing_lap(TIMING_SELF);
 	export_stub_variables(li, image_path);
+	timing_lap(TIMING_VARIABLES);
 
 	can_measure = measurer_init(&m);
 	if (!can_measure)
 		log_info(L"no TPM: nothing is measured, extensions are passed on unmeasured");
 	if (can_measure)
 		measured.kernel_image = measure_uki_sections(&m, li->ImageBase, &self);
+	timing_lap(TIMING_PCR11);
 
 	err = choose_cmdline(li, &cmdline, &cmdline_passed_in);
 	if (EFI_ERROR(err))
 		return err;
 	if (can_measure && cmdline && cmdline_passed_in)
 		measured.kernel_parameters = measure_cmdline(&m, cmdline);
+	timing_lap(TIMING_CMDLINE);
 
 	collect_from_esp(li, image_path, &m, can_measure, &per_uki, &global, &signatures);
 	measured.sysexts = per_uki.n_measured + global.n_measured > 0;
@@ -208,6 +216,7 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 				sysext_archive_forget(archives[slot]);
 	}
 
+	timing_lap(TIMING_REGISTER);
 	mem_usage(&usage);
 	log_info(L"starting kernel (%lu bytes), initrd %lu bytes, cmdline \"%s\"", (UINT64)linux_sec.size,
 		 initrd ? initrd_total : 0, cmdline ? cmdline : L"");
@@ -227,6 +236,7 @@ out:
 __attribute__((no_stack_protector)) EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	InitializeLib(image, systab);
+	timing_start();
 	stack_guard_init(image);
 	return stub_run(image);
 }

@@ -14,6 +14,7 @@
 #include "efi-lib/fault.h"
 #include "efi-lib/log.h"
 #include "efi-lib/mem.h"
+#include "efi-lib/timing.h"
 #include "measure/extensions.h"
 #include "measure/sysext-archive.h"
 
@@ -162,6 +163,7 @@ static int fill_one(void *ctx_, size_t index, const char *path, UINT8 *data, UIN
 
 	ascii_to_16(name, name16, EXT_NAME_MAX + 1);
 	err = fault_hit(name, FAULT_READ) ? EFI_DEVICE_ERROR : esp_read_file(ctx->dir, name16, data, size);
+	timing_lap(TIMING_DIR_READ);
 	if (EFI_ERROR(err)) {
 		log_error_status(err, L"%s\\%s: skipped, cannot read it", ctx->dir_path, name16);
 		return 0;
@@ -174,6 +176,7 @@ static int fill_one(void *ctx_, size_t index, const char *path, UINT8 *data, UIN
 	/* Event 2: the file's bytes, exactly those handed to Linux. */
 	if (!EFI_ERROR(err))
 		err = fault_hit(name, FAULT_MEASURE) ? EFI_DEVICE_ERROR : measure_ipl(ctx->m, SYSEXT_PCR, data, size, desc);
+	timing_lap(TIMING_DIR_MEASURE);
 	if (EFI_ERROR(err)) {
 		/* Never hand over what should have been measured but was not. */
 		log_error_status(err, L"%s\\%s: not passed to the initrd, measuring it failed", ctx->dir_path, name16);
@@ -210,6 +213,7 @@ void sysext_collect(EFI_FILE_HANDLE root, const CHAR16 *dir_path, const char *pr
 		goto out;
 	}
 	(void)list_dir(dir, dir_path, &l);
+	timing_lap(TIMING_DIR_LIST);
 	if (l.n == 0)
 		goto out;
 
