@@ -128,6 +128,9 @@ $(B)/test/%.o: %.c
 $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
 	$(CC) $(SAN_FLAGS) $^ -lcmocka -lcrypto -o $@
 
+# efi-lib's one pure file (no firmware), tested on the host.
+$(B)/test/test-bulk: $(B)/test/efi-lib/bulk.o
+
 # Host-tools sources a fuzz target needs besides measure/ (FUZZ_HOST_<name>).
 FUZZ_HOST_manifest := host-tools/sysext-set.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_expect := host-tools/eventlog.c host-tools/digest.c host-tools/util.c
