@@ -105,10 +105,11 @@ SHELL_MARKERS = (
     "Press ESC in 5 seconds to skip startup.nsh",
     "No bootable option or device was found",
 )
-#: Serial-log substrings meaning a crash: Linux panic or an OVMF CPU exception (dead loop).
+#: Serial-log substrings meaning a crash: Linux panic, an OVMF CPU exception (dead loop), a halted systemd-stub.
 PANIC_MARKERS = (
     "Kernel panic - not syncing",
     "!!!! X64 Exception Type",
+    ", halting.",  # a failed assertion in systemd-stub/systemd-boot (e.g. out of memory): it halts for good
 )
 
 #: Seconds to wait for QEMU to exit once the facts END marker is out.
@@ -979,7 +980,8 @@ class BootResult:
     log: str                 #: the full serial console text
     facts: Facts
     #: "poweroff" (facts out, QEMU exited), "timeout", "shell" (firmware gave up: OVMF shell or
-    #: boot manager), "panic" (Linux panic or OVMF CPU exception), "qemu-error" (QEMU exited early)
+    #: boot manager), "panic" (Linux panic or OVMF CPU exception), "qemu-error" (QEMU exited early),
+    #: "stopped" (the text given as boot(stop_after=) was seen)
     reason: str
     duration: float          #: seconds from QEMU start to the end
     workdir: Path
@@ -1176,7 +1178,7 @@ def _classify(text: str, qemu_exited: bool, stop_at_shell: bool = True) -> Optio
 
 
 def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float,
-           stop_at_shell: bool = True) -> tuple[str, str]:
+           stop_at_shell: bool = True, stop_after: Optional[str] = None) -> tuple[str, str]:
     """Poll the serial log until a stop condition; return (reason, text)."""
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
@@ -1188,6 +1190,8 @@ def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float,
             chunks.append(f.read())
             text = b"".join(chunks).decode(errors="replace")
             reason = _classify(text, exited, stop_at_shell)
+            if reason is None and stop_after is not None and stop_after in text:
+                return "stopped", text
             if reason == "panic" and not exited:
                 # Give the kernel a moment to print the backtrace, then stop.
                 crash_seen_at = crash_seen_at or time.monotonic()
@@ -1212,7 +1216,8 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
          memory_mib: int = 2048, extra_drives: Sequence[StrPath] = (),
          workdir: Optional[StrPath] = None, stop_at_shell: bool = True,
          tpm_banks: str = DEFAULT_TPM_BANKS, tpm_state: Optional[StrPath] = None,
-         serial_stamps: bool = False, qemu_args: Sequence[str] = ()) -> BootResult:
+         serial_stamps: bool = False, qemu_args: Sequence[str] = (),
+         stop_after: Optional[str] = None) -> BootResult:
     """Boot an ESP image under QEMU/OVMF (TCG) and collect the serial log and facts.
 
     With stop_at_shell=False the OVMF shell banner does not end the boot
@@ -1227,6 +1232,8 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
     With `serial_stamps` the console is read through a pipe and every chunk
     gets a host timestamp (:attr:`BootResult.stamps`, :func:`stamp_of`);
     `qemu_args` are appended to QEMU's command line (e.g. ``-icount``).
+    With `stop_after` the boot ends (reason "stopped") as soon as that text
+    is on the console, for benchmarks that need nothing after it.
     """
     esp = Path(esp_image).resolve()
     if not esp.is_file():
@@ -1267,7 +1274,7 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
         if serial_stamps:
             stamper = _SerialStamper(qemu.stdout, serial_log, start)
             stamper.start()
-        reason, text = _watch(qemu, serial_log, timeout, stop_at_shell)
+        reason, text = _watch(qemu, serial_log, timeout, stop_at_shell, stop_after)
     finally:
         _kill_group(qemu)
         _kill_group(swtpm)
