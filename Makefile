@@ -131,11 +131,24 @@ $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
 # efi-lib's one pure file (no firmware), tested on the host.
 $(B)/test/test-bulk: $(B)/test/efi-lib/bulk.o
 
-# Host-tools sources a fuzz target needs besides measure/ (FUZZ_HOST_<name>).
+# The differential test against systemd's parser also runs the model the fuzz targets check against.
+$(B)/test/test-systemd-json: $(B)/test/tests/sd-json-model.o
+
+# The same test without sanitizers, for Debian 13's libsystemd-shared-257, which needs its own glibc and so
+# runs in a chroot (tests/cli/test_systemd_json.py).
+$(B)/test/test-systemd-json-plain: tests/test-systemd-json.c tests/sd-json-model.c $(MEASURE_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. $^ -lcmocka -o $@
+
+# Sources a fuzz target needs besides measure/ (FUZZ_HOST_<name>): host-tools/, and the test oracle
+# tests/sd-json-model.c (systemd's JSON rules, written independently of measure/json.c).
 FUZZ_HOST_manifest := host-tools/sysext-set.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_expect := host-tools/eventlog.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_sigfile := host-tools/pcrsig-file.c host-tools/base64.c host-tools/pem.c host-tools/digest.c host-tools/util.c
-FUZZ_HOST_build := host-tools/build.c host-tools/pe-edit.c host-tools/pem.c host-tools/base64.c host-tools/util.c
+FUZZ_HOST_build := host-tools/build.c host-tools/pe-edit.c host-tools/pem.c host-tools/base64.c host-tools/util.c \
+	host-tools/pcrsig-file.c host-tools/digest.c
+FUZZ_HOST_json := tests/sd-json-model.c
+FUZZ_HOST_pcrsig := tests/sd-json-model.c
 FUZZ_HOST_prediction := host-tools/prediction.c host-tools/eventlog.c host-tools/digest.c host-tools/util.c
 FUZZ_LIBS := -lcrypto -lpthread
 # (A function, because a '%' written in a pattern rule's prerequisites is the stem.)
@@ -159,7 +172,8 @@ $(B)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(MEASURE_SRC) $$(FUZZ_HOST_$$*)
 		$< $(MEASURE_SRC) $(FUZZ_HOST_$*) $(FUZZ_LIBS) -o $@
 
 # The TPM side of systemd's signed PCR policies (tests/tpm/), on tpm2-tss ESAPI.
-$(B)/test/tpm-policy-tool: $(patsubst %.c,$(B)/test/%.o,$(TPM_TOOL_SRC)) $(B)/test/measure/json.o
+$(B)/test/tpm-policy-tool: $(patsubst %.c,$(B)/test/%.o,$(TPM_TOOL_SRC)) $(B)/test/measure/json.o \
+		$(B)/test/measure/hex.o
 	$(CC) $(SAN_FLAGS) $^ -ltss2-esys -ltss2-tctildr -ltss2-mu -ltss2-rc -lcrypto -o $@
 
 # LD_PRELOAD shim that lets systemd 252's cryptsetup token plugin reach swtpm (see its comment).
@@ -171,7 +185,12 @@ $(B)/test/libtpm2-device-from-env.so: tests/tpm/shim/tpm2-device-from-env.c
 $(B)/test/libsecret-scan.so: tests/cli/shim/secret-scan.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -fPIC -shared $< -o $@
-cli-check: $(B)/test/libsecret-scan.so
+cli-check: $(B)/test/libsecret-scan.so $(B)/test/test-systemd-json $(B)/test/test-systemd-json-plain
+
+# measure/selection.c driven from tests/cli/test_selection_model.py (its independent model).
+$(B)/test/selection-driver: $(B)/test/tests/drivers/selection-driver.o $(TEST_MEASURE_OBJ)
+	$(CC) $(SAN_FLAGS) $^ -o $@
+cli-check cli-asan-check: $(B)/test/selection-driver
 
 unit: $(addprefix $(B)/test/test-,$(UNIT_TESTS))
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
@@ -209,7 +228,8 @@ cli-check: all
 # 0, 1 or 2); a failed allocation returns NULL, as in libc, so the CLI's own handling is tested.
 CLI_SAN_ENV := ASAN_OPTIONS=exitcode=86:detect_leaks=1:allocator_may_return_null=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87 LSAN_OPTIONS=exitcode=88
-cli-asan-check: all $(B)/asan/sysext-stub $(B)/asan/sysext-stub-x64.efi
+cli-asan-check: all $(B)/asan/sysext-stub $(B)/asan/sysext-stub-x64.efi $(B)/test/test-systemd-json \
+		$(B)/test/test-systemd-json-plain
 	SYSEXT_STUB_CLI=$(CURDIR)/$(B)/asan/sysext-stub $(CLI_SAN_ENV) $(PYTHON) -m pytest -v -p no:cacheprovider tests/cli
 
 # The plain (unsanitized) CLI under valgrind: no memory errors, no definite or indirect leaks.

@@ -27,6 +27,7 @@
 #include "measure/json.h"
 #include "measure/pcrsig.h"
 #include "measure/pe.h"
+#include "pcrsig-file.h"
 #include "pe-edit.h"
 #include "pem.h"
 #include "util.h"
@@ -130,6 +131,8 @@ static int check_part_content(struct build_part *p)
 		EVP_PKEY_free(key);
 	} else if (strcmp(p->section, ".pcrsig") == 0) {
 		struct json_token *tokens;
+		const char *reason = NULL;
+		char problem[256];
 		size_t at = 0;
 		ms_status r;
 
@@ -138,11 +141,12 @@ static int check_part_content(struct build_part *p)
 		tokens = calloc(JSON_TOKENS_FOR(p->size), sizeof(*tokens));
 		if (!tokens)
 			return errorf("--pcrsig %s: out of memory", p->arg);
-		r = pcrsig_validate(p->data, p->size, tokens, (uint32_t)JSON_TOKENS_FOR(p->size), &at);
+		r = pcrsig_validate(p->data, p->size, tokens, (uint32_t)JSON_TOKENS_FOR(p->size), &at, &reason);
 		free(tokens);
-		if (r != MS_OK)
-			return errorf("--pcrsig %s: not a valid tpm2-pcr-signature.json (%s at byte %zu)", p->arg,
-				      ms_strerror(r), at);
+		if (r != MS_OK) {
+			pcrsig_file_problem(p->data, p->size, r, at, reason, problem, sizeof(problem));
+			return errorf("--pcrsig %s: not a valid tpm2-pcr-signature.json: %s", p->arg, problem);
+		}
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "util.h"
+#include "measure/hex.h"
 
 const struct bank banks[BANK_COUNT] = {
 	{ "sha1", TPM_ALG_SHA1, 20 },
@@ -79,29 +80,9 @@ char *hex_encode(const uint8_t *buf, size_t len, char *out)
 	return out;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int hex_decode(const char *s, uint8_t *out, size_t len)
 {
-	if (strlen(s) != 2 * len)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return hex_to_bytes(s, strlen(s), out, len) == MS_OK ? 0 : -1;
 }
 
 int multi_digest_init(struct multi_digest *m, unsigned mask)

@@ -42,7 +42,7 @@ int pcr_extend(const struct bank *b, uint8_t pcr[DIGEST_MAX], const uint8_t dige
 /* Lower-case hex of @len bytes into @out (2*len+1 bytes). Returns out. */
 char *hex_encode(const uint8_t *buf, size_t len, char *out);
 
-/* Parse exactly @len bytes of hex (either case, no prefix). Returns 0 or -1. */
+/* Parse exactly @len bytes of hex from the string @s (measure/hex.h's rules). Returns 0 or -1. */
 int hex_decode(const char *s, uint8_t *out, size_t len);
 
 /* A multi-bank hash in progress: one pass over the data feeds every selected bank. */

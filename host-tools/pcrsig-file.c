@@ -10,7 +10,9 @@
 #include "digest.h"
 #include "util.h"
 
-static const char *const fields[] = { "pcrs", "pkfp", "pol", "sig" };
+/* The members measure/pcrsig.c checks: the four an entry must have, then the optional "ref". */
+static const char *const fields[] = { "pcrs", "pkfp", "pol", "sig", "ref" };
+#define N_REQUIRED 4
 
 /* The index of token @i among its parent array's elements. */
 static size_t index_in(const struct json_doc *doc, uint32_t arr, uint32_t i)
@@ -37,7 +39,9 @@ static void field_problem(const struct json_doc *doc, uint32_t v, const char *fi
 {
 	const struct json_token *t = json_token(doc, v);
 
-	if (strcmp(field, "pcrs") == 0) {
+	if (strcmp(field, "ref") == 0) {
+		snprintf(out, cap, "\"ref\" must be a string (a TPM2 policy reference)");
+	} else if (strcmp(field, "pcrs") == 0) {
 		snprintf(out, cap, "\"pcrs\" must be a non-empty array of distinct PCR numbers 0..%d", PCRSIG_PCR_MAX);
 	} else if (strcmp(field, "sig") == 0) {
 		snprintf(out, cap, "\"sig\" must be a non-empty base64 string (groups of four characters, '=' only "
@@ -75,7 +79,7 @@ static bool entry_problem(const struct json_doc *doc, ms_status m, uint32_t entr
 		uint32_t v;
 		ms_status r = json_object_get(doc, entry, fields[f], &v);
 
-		if (r == MS_ERR_NOT_FOUND && m == MS_ERR_NOT_FOUND) {
+		if (r == MS_ERR_NOT_FOUND && m == MS_ERR_NOT_FOUND && f < N_REQUIRED) {
 			snprintf(out, cap, "%s lacks \"%s\" (an entry has pcrs, pkfp, pol and sig)", where, fields[f]);
 			return true;
 		}
@@ -146,7 +150,8 @@ static bool describe(const struct json_doc *doc, ms_status m, size_t offset, cha
 	return false;
 }
 
-void pcrsig_file_problem(const void *data, size_t len, ms_status m, size_t offset, char *out, size_t cap)
+void pcrsig_file_problem(const void *data, size_t len, ms_status m, size_t offset, const char *reason, char *out,
+			 size_t cap)
 {
 	struct json_token *tokens = NULL;
 	struct json_doc doc;
@@ -163,13 +168,15 @@ void pcrsig_file_problem(const void *data, size_t len, ms_status m, size_t offse
 		if (tokens && json_parse(&doc, data, len, tokens, (uint32_t)JSON_TOKENS_FOR(len)) == MS_OK)
 			said = describe(&doc, m, offset, out, cap);
 		else if (tokens)
-			said = snprintf(out, cap, "invalid JSON") > 0;
+			said = snprintf(out, cap, "invalid JSON: %s", doc.error_reason ? doc.error_reason : "?") > 0;
 		free(tokens);
-		if (!said)
+		if (!said && reason)
+			snprintf(out, cap, "%s", reason);
+		else if (!said)
 			snprintf(out, cap, m == MS_ERR_NOT_FOUND ? "an entry lacks one of pcrs, pkfp, pol, sig"
 								 : "an entry or bank that is not as systemd writes it");
 	} else {
-		snprintf(out, cap, "%s", ms_strerror(m));
+		snprintf(out, cap, "%s", reason ? reason : ms_strerror(m));
 	}
 	n = strlen(out);
 	if (n < cap)

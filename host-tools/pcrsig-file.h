@@ -27,11 +27,14 @@ struct pcrsig_entry {
 
 /*
  * Why pcrsig_validate() (or pcrsig_merge() for a fragment) refused data[0..len)
- * with @m at @offset, as one phrase into out[0..cap), e.g.
+ * with @m at @offset for @reason (its static phrase; may be NULL), as one
+ * phrase into out[0..cap) that names the entry where it can, e.g.
  *   sha256[0]: "pol" has 2 characters; it must be 64 hex digits (a SHA-256 digest)
+ *   invalid JSON: invalid UTF-8 in a string
  * followed by " (at byte N)".
  */
-void pcrsig_file_problem(const void *data, size_t len, ms_status m, size_t offset, char *out, size_t cap);
+void pcrsig_file_problem(const void *data, size_t len, ms_status m, size_t offset, const char *reason, char *out,
+			 size_t cap);
 
 /*
  * Decode entry @obj of a document that passed pcrsig_validate() (so every

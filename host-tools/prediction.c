@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "measure/json.h"
 
 static const char *const type_names[] = {
 	[PRED_EV_IPL] = "EV_IPL",
@@ -219,18 +220,33 @@ void prediction_print_table(const struct prediction *p, FILE *out)
 	}
 }
 
+/*
+ * @s as a JSON string that measure/json.c (and systemd) accept: '"', '\\',
+ * control characters and DEL escaped; bytes no JSON string can hold (not
+ * UTF-8, noncharacters; see json_char_len()) written as '?', which is what
+ * the `eventlog --expect` reader would turn them into anyway.
+ */
 static void json_string(FILE *out, const char *s)
 {
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	size_t left = strlen(s);
 
-		if (c == '"' || c == '\\')
+	fputc('"', out);
+	while (left > 0) {
+		unsigned char c = (unsigned char)*s;
+		size_t n = json_char_len(s, left);
+
+		if (n == 0) {
+			fputc('?', out);
+			n = 1;
+		} else if (c == '"' || c == '\\') {
 			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
+		} else if (c < 0x20 || c == 0x7f) {
 			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
+		} else {
+			fwrite(s, 1, n, out);
+		}
+		s += n;
+		left -= n;
 	}
 	fputc('"', out);
 }

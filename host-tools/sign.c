@@ -360,7 +360,8 @@ static char *append_to(const char *path, const char *fresh, size_t fresh_len, si
 		char problem[256];
 
 		/* Never drop a file silently: the approved states in it would be lost. */
-		pcrsig_file_problem(old, old_len, frags[0].status, frags[0].error_offset, problem, sizeof(problem));
+		pcrsig_file_problem(old, old_len, frags[0].status, frags[0].error_offset, frags[0].reason, problem,
+				    sizeof(problem));
 		errorf("%s: not a valid PCR signature file: %s", path, problem);
 		goto fail;
 	}
@@ -542,6 +543,7 @@ static int verify_file(const struct sign_args *a, const struct keys *k, const st
 {
 	uint8_t *buf = NULL;
 	size_t len = 0, error_offset = 0, approved = 0;
+	const char *reason = NULL;
 	struct json_token *tokens = NULL;
 	struct json_doc doc;
 	ms_status m;
@@ -555,11 +557,11 @@ static int verify_file(const struct sign_args *a, const struct keys *k, const st
 		goto out;
 	}
 	/* The rules the stub merges by: a file it would drop approves nothing. */
-	m = pcrsig_validate(buf, len, tokens, JSON_TOKENS_FOR(len), &error_offset);
+	m = pcrsig_validate(buf, len, tokens, JSON_TOKENS_FOR(len), &error_offset, &reason);
 	if (m != MS_OK) {
 		char problem[256];
 
-		pcrsig_file_problem(buf, len, m, error_offset, problem, sizeof(problem));
+		pcrsig_file_problem(buf, len, m, error_offset, reason, problem, sizeof(problem));
 		errorf("%s: not a valid PCR signature file: %s", a->verify, problem);
 		goto out;
 	}

@@ -1,28 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * signature-archives.c - see signature-archives.h. Mirrors the selection
- * rules of stub/signatures.c: per directory, regular files picked by
- * ext_classify_signature() (with the directory's ESP path length) with 1..EXT_SIGNATURE_SIZE_MAX bytes, the first
- * EXT_SIGNATURE_MAX_FILES in name order; without any, .pcrsig byte for byte;
+ * signature-archives.c - see signature-archives.h. The signature files of
+ * each directory are the ones the stub's selection rule keeps
+ * (measure/selection.c, through sysext-set.c); without any, .pcrsig byte for byte;
  * with some, the merge of .pcrsig (if at most PCRSIG_SECTION_MERGE_MAX
  * bytes) and the files, per-UKI directory first; nothing if no entry is left.
  */
 #include "signature-archives.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "measure/extdir.h"
 #include "measure/extensions.h"
 #include "measure/initrd.h"
 #include "measure/pcrsig.h"
 #include "measure/sysext-archive.h"
+#include "sysext-set.h"
 #include "util.h"
-
 
 struct fragment_list {
 	struct pcrsig_fragment frags[1 + 2 * EXT_SIGNATURE_MAX_FILES];
@@ -30,102 +26,33 @@ struct fragment_list {
 	size_t n;
 };
 
-static int compare_names(const void *a, const void *b)
+/*
+ * Read the signature files of @dir (@dir_len units long on the ESP) into @l,
+ * as the stub's selection keeps them (count, sizes, order: sysext-set.c runs
+ * measure/selection.c on the directory, as the stub does).
+ */
+static int add_directory(struct fragment_list *l, const char *dir, enum sel_dir_role role, size_t dir_len)
 {
-	return ext_name_compare(*(const char *const *)a, *(const char *const *)b);
-}
+	struct sysext_set set;
+	int r;
 
-/* A regular file's verdict below an ESP directory of @dir_len units (EXT_PICK: a signature file). */
-static enum ext_verdict signature_verdict(const char *name, size_t dir_len)
-{
-	uint16_t u[EXT_NAME_MAX + 2];
-	size_t len = strlen(name);
-
-	if (len > EXT_NAME_MAX)
-		return EXT_SKIP_TOO_LONG;
-	for (size_t i = 0; i < len; i++)
-		u[i] = (uint8_t)name[i];
-	return ext_classify_signature(u, len, 0, dir_len);
-}
-
-/* Read the signature files of @dir (@dir_len units long on the ESP) into @l, in the stub's order and within its limits. */
-static int add_directory(struct fragment_list *l, const char *dir, size_t dir_len)
-{
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int r = 0;
-
-	if (!d)
-		return errorf("%s: cannot open directory: %s", dir, strerror(errno));
-	while (r == 0 && (errno = 0, de = readdir(d))) {
-		char path[4096];
-		struct stat st;
-
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path)) {
-			r = errorf("%s/%s: path too long", dir, de->d_name);
-			break;
-		}
-		if (stat(path, &st) < 0) {
-			r = errorf("%s: %s", path, strerror(errno));
-			break;
-		}
-		if (!S_ISREG(st.st_mode))
-			continue;
-		if (signature_verdict(de->d_name, dir_len) != EXT_PICK) {
-			if (signature_verdict(de->d_name, 0) == EXT_PICK)
-				warnf("%s: skipped by the stub: %s", path, ext_verdict_reason(EXT_SKIP_PATH_TOO_LONG));
-			continue;
-		}
-		if (st.st_size == 0 || st.st_size > EXT_SIGNATURE_SIZE_MAX) {
-			warnf("%s: skipped, a signature file must have 1 to %u bytes", path, EXT_SIGNATURE_SIZE_MAX);
-			continue;
-		}
-		if (n == cap) {
-			char **grown = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof(*names));
-
-			if (!grown) {
-				r = errorf("out of memory");
-				break;
-			}
-			names = grown;
-		}
-		if (!(names[n] = strdup(de->d_name))) {
-			r = errorf("out of memory");
-			break;
-		}
-		n++;
-	}
-	if (r == 0 && errno)
-		r = errorf("%s: cannot read directory: %s", dir, strerror(errno));
-	closedir(d);
-
-	if (names)
-		qsort(names, n, sizeof(*names), compare_names);
-	for (size_t i = 0; i < n; i++) {
-		char path[4096];
+	sysext_set_init_kind(&set, EXT_KIND_SIGNATURE, role, INITRD_EXTRA_PREFIX, EXT_RULE_SYSEXT_STUB, true, dir_len);
+	r = sysext_set_add_dir(&set, dir, false);
+	if (r == 0)
+		r = sysext_set_finish(&set);
+	for (size_t i = 0; r == 0 && i < set.n; i++) {
 		uint8_t *buf = NULL;
 		size_t len = 0;
 
-		if (r < 0)
-			break;
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (i >= EXT_SIGNATURE_MAX_FILES) {
-			warnf("%s: skipped, more than %d signature files", path, EXT_SIGNATURE_MAX_FILES);
-			continue;
-		}
-		if (read_file(path, EXT_SIGNATURE_SIZE_MAX, &buf, &len) < 0) {
+		if (read_file(set.files[i].path, EXT_SIGNATURE_SIZE_MAX, &buf, &len) < 0) {
 			r = -1;
 			break;
 		}
 		l->frags[l->n] = (struct pcrsig_fragment){ .data = buf, .len = len };
-		if (!(l->paths[l->n++] = strdup(path)))
+		if (!(l->paths[l->n++] = strdup(set.files[i].path)))
 			r = errorf("out of memory");
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	sysext_set_free(&set);
 	return r;
 }
 
@@ -222,8 +149,8 @@ int signature_archives_build(const uint8_t *uki_buf, const struct pe_image *img,
 							.len = section_len <= PCRSIG_SECTION_MERGE_MAX ? section_len : 0 };
 		l->n = 1;
 	}
-	if ((extra_dir && add_directory(l, extra_dir, extra_dir_len) < 0) ||
-	    (global_dir && add_directory(l, global_dir, EXTDIR_GLOBAL_LEN) < 0)) {
+	if ((extra_dir && add_directory(l, extra_dir, SEL_DIR_PER_UKI, extra_dir_len) < 0) ||
+	    (global_dir && add_directory(l, global_dir, SEL_DIR_GLOBAL, EXTDIR_GLOBAL_LEN) < 0)) {
 		r = -1;
 		goto out;
 	}

@@ -11,20 +11,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "measure/selection.h"
 #include "measure/sysext-archive.h"
 #include "util.h"
 
 #define READ_CHUNK (4u << 20)
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
-void sysext_set_init(struct sysext_set *s, const char *prefix, enum ext_rule rule, bool limits, size_t dir_len)
+void sysext_set_init_kind(struct sysext_set *s, enum ext_kind kind, enum sel_dir_role role, const char *prefix,
+			  enum ext_rule rule, bool limits, size_t dir_len)
 {
 	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->role = role;
 	s->prefix = prefix;
 	s->rule = rule;
 	s->limits = limits;
 	s->dir_len = dir_len;
+}
+
+void sysext_set_init(struct sysext_set *s, const char *prefix, enum ext_rule rule, bool limits, size_t dir_len)
+{
+	sysext_set_init_kind(s, EXT_KIND_SYSEXT, strcmp(prefix, SYSEXT_GLOBAL_PREFIX) == 0 ? SEL_DIR_GLOBAL : SEL_DIR_PER_UKI,
+			     prefix, rule, limits, dir_len);
 }
 
 void sysext_set_free(struct sysext_set *s)
@@ -35,17 +43,26 @@ void sysext_set_free(struct sysext_set *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* The name as the firmware would report it (bytes >= 0x80 become non-ASCII units), below a @dir_len path. */
-static enum ext_verdict classify(const struct sysext_set *s, const char *name, bool is_dir, size_t dir_len)
+/* The kinds a directory holds under the set's rule: all are selected together, as the stub does. */
+static unsigned kinds_of(const struct sysext_set *s)
 {
-	uint16_t u[EXT_NAME_MAX + 2];
-	size_t len = strlen(name);
+	return sel_dir_kinds(s->role, s->rule);
+}
 
-	if (len > EXT_NAME_MAX)
-		return EXT_SKIP_TOO_LONG;
-	for (size_t i = 0; i < len; i++)
-		u[i] = (uint8_t)name[i];
-	return ext_classify_rule(u, len, is_dir, dir_len, s->rule);
+/* Whether the selection takes a name as the set's kind, and if not, why not (sizes aside). */
+static enum ext_verdict classify(const struct sysext_set *s, const char *name)
+{
+	uint16_t u[EXT_NAME_MAX + 1];
+	size_t len = 0;
+	enum ext_kind kind;
+	enum ext_verdict v;
+
+	while (name[len] && len < EXT_NAME_MAX + 1) {
+		u[len] = (uint8_t)name[len];
+		len++;
+	}
+	v = ext_classify_kind(u, len, 0, s->dir_len, s->rule, kinds_of(s), &kind);
+	return v == EXT_PICK && kind != s->kind ? EXT_SKIP_OTHER_SUFFIX : v;
 }
 
 static struct sysext_file *find(struct sysext_set *s, const char *name)
@@ -71,17 +88,18 @@ static struct sysext_file *append(struct sysext_set *s, const char *name)
 	return f;
 }
 
-static int add_path(struct sysext_set *s, const char *path, const char *name, uint64_t size)
+static int add_path(struct sysext_set *s, const char *path, const char *name, uint64_t size, bool not_a_file)
 {
 	struct sysext_file *f;
 
 	if (find(s, name))
-		return errorf("%s: a second extension named %s", path, name);
+		return errorf("%s: a second file named %s", path, name);
 	f = append(s, name);
 	if (!f)
 		return -1;
 	f->path = strdup(path);
 	f->size = size;
+	f->not_a_file = not_a_file;
 	return f->path ? 0 : errorf("out of memory");
 }
 
@@ -93,10 +111,11 @@ int sysext_set_add_dir(struct sysext_set *s, const char *dir, bool verbose)
 
 	if (!d)
 		return errorf("%s: cannot open directory: %s", dir, strerror(errno));
+	s->verbose |= verbose;
+	/* Every entry is recorded; sysext_set_finish() offers them all to the selection, as the stub does. */
 	while (r == 0 && (errno = 0, de = readdir(d))) {
 		char path[4096];
 		struct stat st;
-		enum ext_verdict v;
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
@@ -108,20 +127,8 @@ int sysext_set_add_dir(struct sysext_set *s, const char *dir, bool verbose)
 			r = errorf("%s: %s", path, strerror(errno));
 			break;
 		}
-		v = classify(s, de->d_name, S_ISDIR(st.st_mode), s->dir_len);
-		if (v == EXT_PICK && !S_ISREG(st.st_mode))
-			v = EXT_SKIP_DIRECTORY; /* sockets, devices: nothing a FAT ESP could hold */
-		if (v == EXT_SKIP_PATH_TOO_LONG && S_ISREG(st.st_mode) && classify(s, de->d_name, false, 0) == EXT_PICK) {
-			/* An extension the stub lists but skips before its limits: a warning, like them. */
-			warnf("%s: skipped by the stub: %s", path, ext_verdict_reason(v));
-			continue;
-		}
-		if (v != EXT_PICK) {
-			if (verbose)
-				fprintf(stderr, "sysext-stub: %s: skipped, %s\n", path, ext_verdict_reason(v));
-			continue;
-		}
-		r = add_path(s, path, de->d_name, (uint64_t)st.st_size);
+		/* Sockets, devices: nothing a FAT ESP could hold; offered as directories are (skipped). */
+		r = add_path(s, path, de->d_name, (uint64_t)st.st_size, !S_ISREG(st.st_mode));
 	}
 	if (r == 0 && errno)
 		r = errorf("%s: cannot read directory: %s", dir, strerror(errno));
@@ -139,10 +146,11 @@ int sysext_set_add_file(struct sysext_set *s, const char *path)
 		return errorf("%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		return errorf("%s: not a regular file", path);
-	v = classify(s, name, false, s->dir_len);
+	v = classify(s, name);
+	/* The path is the user's own words: named as given. */
 	if (v != EXT_PICK)
 		return errorf("%s: the stub would skip this file: %s", path, ext_verdict_reason(v));
-	return add_path(s, path, name, (uint64_t)st.st_size);
+	return add_path(s, path, name, (uint64_t)st.st_size, false);
 }
 
 /* A "<hex>  <name>" line whose digest fits no bank: name the bank it comes closest to. */
@@ -202,9 +210,13 @@ int sysext_set_add_manifest(struct sysext_set *s, const char *path)
 		name = hex + hex_len + 2;
 		if (strrchr(name, '/'))
 			name = strrchr(name, '/') + 1;
-		v = classify(s, name, false, s->dir_len);
+		v = classify(s, name);
 		if (v != EXT_PICK) {
-			r = errorf("%s:%u: %s: the stub would skip this file: %s", path, lineno, name, ext_verdict_reason(v));
+			char *shown = shown_text(name);
+
+			r = errorf("%s:%u: %s: the stub would skip this file: %s", path, lineno, SHOWN(shown),
+				   ext_verdict_reason(v));
+			shown_free(shown);
 			break;
 		}
 		e = find(s, name);
@@ -230,49 +242,83 @@ int sysext_set_add_manifest(struct sysext_set *s, const char *path)
 	return r;
 }
 
-static int compare_files(const void *a, const void *b)
+struct finish_ctx {
+	const struct sysext_set *set;
+};
+
+/* The stub logs every skip; the host warns about files of the set's kind and notes the rest with --verbose. */
+static void report_skip(void *ctx_, const struct sel_skip *skip)
 {
-	return ext_name_compare(((const struct sysext_file *)a)->name, ((const struct sysext_file *)b)->name);
+	const struct finish_ctx *ctx = ctx_;
+	const struct sysext_file *f = &ctx->set->files[skip->tag];
+	/* The directory is the user's own words; the entry's name may hold bytes a terminal acts on. */
+	int dir_len = f->path ? (int)(strlen(f->path) - strlen(f->name)) : 0;
+	char *shown = shown_text(f->name);
+
+	if (skip->kind == ctx->set->kind)
+		warnf("%.*s%s: skipped by the stub: %s", dir_len, f->path ? f->path : "", SHOWN(shown), skip->reason);
+	else if (skip->kind == EXT_KIND_NONE && ctx->set->verbose)
+		fprintf(stderr, "sysext-stub: %.*s%s: skipped, %s\n", dir_len, f->path ? f->path : "", SHOWN(shown),
+			skip->reason);
+	shown_free(shown);
 }
 
 int sysext_set_finish(struct sysext_set *s)
 {
-	uint64_t total = 0;
-	size_t kept = 0;
+	struct sel_storage storage[EXT_KINDS] = { { 0 } };
+	struct finish_ctx ctx = { .set = s };
+	struct sel_dir *sel = calloc(1, sizeof(*sel));
+	struct sysext_file *kept = NULL;
+	size_t n_kept = 0;
+	int r = -1;
 
-	if (s->n > 1)
-		qsort(s->files, s->n, sizeof(*s->files), compare_files);
 	s->sorted = true;
-	/* systemd-stub (no limits) fails the whole directory on a file cpio cannot describe. */
-	for (size_t i = 0; !s->limits && i < s->n; i++)
-		if (s->files[i].size > EXT_FILE_SIZE_MAX) {
-			warnf("%s: 4 GiB or larger: systemd-stub drops every extension of %s", s->files[i].path,
-			      s->prefix);
-			for (size_t k = 0; k < s->n; k++)
-				free(s->files[k].path);
-			s->n = 0;
-			return 0;
-		}
-	/* The stub's limits, in the stub's order (stub/sysext.c list_dir). */
-	for (size_t i = 0; i < s->n; i++) {
-		struct sysext_file *f = &s->files[i];
-		const char *why = NULL;
+	if (!sel)
+		return errorf("out of memory");
+	for (int k = 0; k < EXT_KINDS; k++) {
+		size_t cap = sel_capacity(k, s->limits, s->n);
 
-		if (f->size > EXT_FILE_SIZE_MAX)
-			why = "4 GiB or larger";
-		else if (s->limits && kept >= EXT_MAX_FILES)
-			why = "more than " STR(EXT_MAX_FILES) " extensions";
-		else if (s->limits && !ext_fits_total(&total, f->size))
-			why = "extensions would exceed the total-size limit";
-		if (why) {
-			warnf("%s: skipped by the stub: %s", f->path ? f->path : f->name, why);
-			free(f->path);
-			continue;
+		storage[k] = (struct sel_storage){ .slots = calloc(cap + 1, sizeof(struct sel_file)),
+						   .order = calloc(cap + 1, sizeof(struct sel_file *)), .cap = cap };
+		if (!storage[k].slots || !storage[k].order) {
+			errorf("out of memory");
+			goto out;
 		}
-		s->files[kept++] = *f;
 	}
-	s->n = kept;
-	return 0;
+	if (sel_dir_init(sel, s->dir_len, s->rule, kinds_of(s), s->limits, storage, report_skip, &ctx) != MS_OK) {
+		errorf("internal error: selection storage");
+		goto out;
+	}
+	/* Offered in the order they were given; the selection's result does not depend on it. */
+	for (size_t i = 0; i < s->n; i++)
+		(void)sel_dir_offer8(sel, s->files[i].name, s->files[i].size, s->files[i].not_a_file, i);
+	sel_dir_finish(sel);
+
+	n_kept = sel_dir_count(sel, s->kind);
+	kept = calloc(n_kept + 1, sizeof(*kept));
+	if (!kept) {
+		errorf("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n_kept; i++) {
+		struct sysext_file *f = &s->files[sel_dir_file(sel, s->kind, i)->tag];
+
+		kept[i] = *f;
+		f->path = NULL; /* moved */
+	}
+	for (size_t i = 0; i < s->n; i++)
+		free(s->files[i].path);
+	free(s->files);
+	s->files = kept;
+	s->n = n_kept;
+	r = 0;
+out:
+	for (int k = 0; k < EXT_KINDS; k++) {
+		free(storage[k].slots);
+		free(storage[k].order);
+	}
+	free(sel);
+	return r;
 }
 
 bool sysext_set_has_bytes(const struct sysext_set *s)

@@ -17,22 +17,26 @@
 #include <stdint.h>
 
 #include "digest.h"
-#include "measure/extensions.h"
+#include "measure/selection.h"
 
 struct sysext_file {
 	char name[EXT_NAME_MAX + 1]; /* as stored in the archive */
 	char *path;                  /* host file, NULL when known from a manifest only */
 	uint64_t size;               /* bytes (unknown, 0, for manifest entries) */
+	bool not_a_file;             /* a directory (or socket, device...) in a listed directory */
 	unsigned digest_mask;        /* bit i: digest[i] known */
 	uint8_t digest[BANK_COUNT][DIGEST_MAX];
 };
 
 struct sysext_set {
+	enum ext_kind kind;  /* the kind of companion file the set holds (EXT_KIND_SYSEXT, ...) */
+	enum sel_dir_role role; /* which ESP directory it stands for */
 	const char *prefix;  /* ".extra/sysext" or ".extra/global_sysext" */
 	enum ext_rule rule;
 	bool limits;         /* apply the stub's count and total-size limits */
 	size_t dir_len;      /* the directory's path length on the ESP (ext_classify()) */
-	struct sysext_file *files;
+	bool verbose;        /* report entries that are no companion file at all */
+	struct sysext_file *files; /* before sysext_set_finish(): everything given; after: what is kept, in order */
 	size_t n;
 	bool sorted;
 };
@@ -43,6 +47,9 @@ struct sysext_set {
  * the per-UKI directory's (EXTDIR_MIN_LEN when the UKI's path is unknown).
  */
 void sysext_set_init(struct sysext_set *s, const char *prefix, enum ext_rule rule, bool limits, size_t dir_len);
+/* The same for another kind of companion file (signature files: EXT_KIND_SIGNATURE) in a directory of @role. */
+void sysext_set_init_kind(struct sysext_set *s, enum ext_kind kind, enum sel_dir_role role, const char *prefix,
+			  enum ext_rule rule, bool limits, size_t dir_len);
 void sysext_set_free(struct sysext_set *s);
 
 /*
@@ -64,7 +71,11 @@ int sysext_set_add_file(struct sysext_set *s, const char *path);
  */
 int sysext_set_add_manifest(struct sysext_set *s, const char *path);
 
-/* Sort into measurement order and enforce the limits; call once, after adding. */
+/*
+ * Run everything given through the stub's selection rule (measure/selection.h):
+ * what it keeps, in measurement order, stays; each file of the set's kind it
+ * drops gets a warning ("skipped by the stub: ..."). Call once, after adding.
+ */
 int sysext_set_finish(struct sysext_set *s);
 
 /* Whether every file has bytes on the host (needed for archives). */

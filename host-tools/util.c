@@ -182,6 +182,35 @@ out:
 	return r;
 }
 
+char *shown_text(const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(s);
+	char *out = n <= (SIZE_MAX - 1) / 4 ? malloc(4 * n + 1) : NULL, *p = out;
+
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c < 0x7f) {
+			*p++ = (char)c;
+			continue;
+		}
+		*p++ = '\\';
+		*p++ = 'x';
+		*p++ = hex[c >> 4];
+		*p++ = hex[c & 0xf];
+	}
+	*p = '\0';
+	return out;
+}
+
+void shown_free(char *shown)
+{
+	free(shown);
+}
+
 int parse_uint(const char *s, unsigned max, unsigned *ret)
 {
 	unsigned long v = 0;

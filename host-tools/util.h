@@ -37,6 +37,17 @@ int read_file(const char *path, uint64_t max_size, uint8_t **ret_buf, size_t *re
  */
 int write_file_atomic(const char *path, const void *buf, size_t len, unsigned mode);
 
+/*
+ * @s made safe to print on a terminal: bytes below 0x20, 0x7f and bytes
+ * from 0x80 as "\xNN", the rest as they are (a file name on a hostile ESP
+ * copy may carry escape sequences). Returns a new string, or NULL when out
+ * of memory; shown_free() it.
+ */
+char *shown_text(const char *s);
+void shown_free(char *shown);
+/* "<shown>" or "?" when it could not be made (for use right inside a printf). */
+#define SHOWN(p) ((p) ? (p) : "?")
+
 /* A decimal number 0..@max and nothing else (no sign, no spaces): 0, or -1. */
 int parse_uint(const char *s, unsigned max, unsigned *ret);
 

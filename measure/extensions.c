@@ -27,12 +27,26 @@ int ext_fat_opens(size_t dir_len, size_t name_len)
 	return dir_len <= EXT_FAT_PATH_MAX - 4 && name_len <= EXT_FAT_PATH_MAX - 4 - dir_len;
 }
 
-enum ext_verdict ext_classify(const uint16_t *name, size_t len, int is_directory, size_t dir_len)
+static int fat_refuses_unit(uint16_t c)
 {
-	return ext_classify_rule(name, len, is_directory, dir_len, EXT_RULE_SYSEXT_STUB);
+	switch (c) {
+	case '"': case '*': case '/': case ':': case '<': case '>': case '?': case '\\': case '|':
+		return 1;
+	}
+	return c < 0x20;
 }
 
-/* The checks every rule shares: EXT_PICK means "the suffix decides". */
+int ext_fat_name_ok(const uint16_t *name, size_t len)
+{
+	if (len == 0 || name[0] == ' ' || name[len - 1] == ' ' || name[len - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (fat_refuses_unit(name[i]))
+			return 0;
+	return 1;
+}
+
+/* The checks every kind and rule shares: EXT_PICK means "the suffix decides". */
 static enum ext_verdict classify_common(const uint16_t *name, size_t len, int is_directory, size_t dir_len)
 {
 	if (len == 0)
@@ -46,39 +60,78 @@ static enum ext_verdict classify_common(const uint16_t *name, size_t len, int is
 	for (size_t i = 0; i < len; i++)
 		if (name[i] > 127 || name[i] == 0)
 			return EXT_SKIP_NON_ASCII;
-	/* Listed, but the firmware would not open it: skip it here, before any limit counts it. */
+	/* Listed, but the firmware would open another file or none: skip it before any limit counts it. */
+	if (!ext_fat_name_ok(name, len))
+		return EXT_SKIP_FAT_NAME;
 	if (!ext_fat_opens(dir_len, len))
 		return EXT_SKIP_PATH_TOO_LONG;
 	return EXT_PICK;
 }
 
-enum ext_verdict ext_classify_signature(const uint16_t *name, size_t len, int is_directory, size_t dir_len)
+/* The kind the suffix names under @rule, or EXT_KIND_NONE with the reason in *ret_why. */
+static enum ext_kind kind_of_suffix(const uint16_t *name, size_t len, enum ext_rule rule, enum ext_verdict *ret_why)
 {
-	enum ext_verdict v = classify_common(name, len, is_directory, dir_len);
+	*ret_why = EXT_SKIP_OTHER_SUFFIX;
+	switch (rule) {
+	case EXT_RULE_SYSEXT_STUB:
+		if (ends_with_nocase(name, len, EXT_SUFFIX))
+			return EXT_KIND_SYSEXT;
+		if (ends_with_nocase(name, len, EXT_SIGNATURE_SUFFIX))
+			return EXT_KIND_SIGNATURE;
+		return EXT_KIND_NONE;
+	case EXT_RULE_SYSTEMD_256:
+		if (ends_with_nocase(name, len, ".confext.raw")) {
+			*ret_why = EXT_SKIP_CONFEXT;
+			return EXT_KIND_NONE;
+		}
+		/* fall through */
+	case EXT_RULE_SYSTEMD_252:
+		/* systemd-stub reads no signature files. */
+		if (ends_with_nocase(name, len, ".raw"))
+			return EXT_KIND_SYSEXT;
+		*ret_why = EXT_SKIP_NOT_RAW;
+		return EXT_KIND_NONE;
+	}
+	return EXT_KIND_NONE;
+}
 
-	if (v != EXT_PICK)
-		return v;
-	return ends_with_nocase(name, len, EXT_SIGNATURE_SUFFIX) ? EXT_PICK : EXT_SKIP_OTHER_SUFFIX;
+enum ext_verdict ext_classify_kind(const uint16_t *name, size_t len, int is_directory, size_t dir_len,
+				   enum ext_rule rule, unsigned kinds, enum ext_kind *ret_kind)
+{
+	enum ext_verdict common = classify_common(name, len, is_directory, dir_len), why;
+	enum ext_kind kind = len > 0 ? kind_of_suffix(name, len, rule, &why) : EXT_KIND_NONE;
+
+	if (len == 0)
+		why = EXT_SKIP_EMPTY_NAME;
+	if (kind != EXT_KIND_NONE && !(kinds & EXT_KIND_BIT(kind))) {
+		kind = EXT_KIND_NONE; /* a kind this directory does not hold: as any other name */
+		why = EXT_SKIP_OTHER_SUFFIX;
+	}
+	*ret_kind = kind;
+	if (common != EXT_PICK)
+		return common;
+	return kind == EXT_KIND_NONE ? why : EXT_PICK;
 }
 
 enum ext_verdict ext_classify_rule(const uint16_t *name, size_t len, int is_directory, size_t dir_len,
 				   enum ext_rule rule)
 {
-	enum ext_verdict v = classify_common(name, len, is_directory, dir_len);
+	enum ext_kind kind;
 
-	if (v != EXT_PICK)
-		return v;
-	switch (rule) {
-	case EXT_RULE_SYSEXT_STUB:
-		return ends_with_nocase(name, len, EXT_SUFFIX) ? EXT_PICK : EXT_SKIP_OTHER_SUFFIX;
-	case EXT_RULE_SYSTEMD_256:
-		if (ends_with_nocase(name, len, ".confext.raw"))
-			return EXT_SKIP_CONFEXT;
-		/* fall through */
-	case EXT_RULE_SYSTEMD_252:
-		return ends_with_nocase(name, len, ".raw") ? EXT_PICK : EXT_SKIP_NOT_RAW;
-	}
-	return EXT_SKIP_OTHER_SUFFIX;
+	return ext_classify_kind(name, len, is_directory, dir_len, rule, EXT_KIND_BIT(EXT_KIND_SYSEXT), &kind);
+}
+
+enum ext_verdict ext_classify(const uint16_t *name, size_t len, int is_directory, size_t dir_len)
+{
+	return ext_classify_rule(name, len, is_directory, dir_len, EXT_RULE_SYSEXT_STUB);
+}
+
+enum ext_verdict ext_classify_signature(const uint16_t *name, size_t len, int is_directory, size_t dir_len)
+{
+	enum ext_kind kind;
+
+	return ext_classify_kind(name, len, is_directory, dir_len, EXT_RULE_SYSEXT_STUB,
+				 EXT_KIND_BIT(EXT_KIND_SIGNATURE), &kind);
 }
 
 const char *ext_verdict_reason(enum ext_verdict v)
@@ -94,6 +147,16 @@ const char *ext_verdict_reason(enum ext_verdict v)
 	case EXT_SKIP_CONFEXT:      return "a *.confext.raw file (configuration extension)";
 	case EXT_SKIP_NOT_RAW:      return "not a *.raw file";
 	case EXT_SKIP_PATH_TOO_LONG: return "path too long for the firmware to open (over the FAT driver's 260 characters)";
+	case EXT_SKIP_FAT_NAME:
+		return "a name the firmware's FAT driver would not open as itself (a control character, one of "
+		       "\"*/:<>?\\|, a leading blank, or a trailing blank or dot)";
+	case EXT_SKIP_TOO_LARGE:    return "too large";
+	case EXT_SKIP_EMPTY_FILE:   return "empty";
+	case EXT_SKIP_COUNT:        return "too many files";
+	case EXT_SKIP_TOTAL:        return "over the total-size limit";
+	case EXT_SKIP_NO_MEMORY:    return "not enough memory";
+	case EXT_SKIP_DUPLICATE:    return "given twice";
+	case EXT_SKIP_DIRECTORY_DROPPED: return "a file of 4 GiB or more makes systemd-stub drop the directory";
 	}
 	return "unknown";
 }
@@ -114,6 +177,50 @@ ms_status ext_name_to_ascii(const uint16_t *name, size_t len, char *out, size_t 
 	return MS_OK;
 }
 
+static char *put_escape(char *p, char kind, uint16_t c, int digits)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	*p++ = '\\';
+	*p++ = kind;
+	for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4)
+		*p++ = hex[(c >> shift) & 0xf];
+	return p;
+}
+
+/* @name has @len units of 16 bits (@wide) or 8 bits. */
+static void display_name(const void *name, size_t len, int wide, char *out)
+{
+	size_t n = len > EXT_NAME_MAX ? EXT_NAME_MAX : len;
+
+	for (size_t i = 0; i < n; i++) {
+		uint16_t c = wide ? ((const uint16_t *)name)[i] : ((const uint8_t *)name)[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			*out++ = (char)c;
+		else
+			out = c < 0x80 ? put_escape(out, 'x', c, 2) : put_escape(out, 'u', c, 4);
+	}
+	if (len > EXT_NAME_MAX)
+		for (int k = 0; k < 3; k++)
+			*out++ = '.';
+	*out = '\0';
+}
+
+void ext_display_name(const uint16_t *name, size_t len, char out[EXT_DISPLAY_MAX])
+{
+	display_name(name, len, 1, out);
+}
+
+void ext_display_name8(const char *name, char out[EXT_DISPLAY_MAX])
+{
+	size_t len = 0;
+
+	while (name[len])
+		len++;
+	display_name(name, len, 0, out);
+}
+
 int ext_name_compare(const char *a, const char *b)
 {
 	while (*a && *a == *b) {
@@ -123,43 +230,9 @@ int ext_name_compare(const char *a, const char *b)
 	return (int)(unsigned char)*a - (int)(unsigned char)*b;
 }
 
-void ext_sort_names(const char **names, size_t n)
+int ext_fits_total_of(uint64_t *total, uint64_t size, uint64_t limit)
 {
-	for (size_t i = 1; i < n; i++) {
-		const char *x = names[i];
-		size_t j = i;
-
-		while (j > 0 && ext_name_compare(names[j - 1], x) > 0) {
-			names[j] = names[j - 1];
-			j--;
-		}
-		names[j] = x;
-	}
-}
-
-const char *ext_sorted_insert(const char **names, size_t *n, size_t cap, const char *name)
-{
-	const char *evicted = NULL;
-	size_t j;
-
-	if (cap == 0)
-		return name;
-	if (*n == cap) {
-		if (ext_name_compare(names[cap - 1], name) <= 0)
-			return name;
-		evicted = names[cap - 1];
-		(*n)--;
-	}
-	for (j = *n; j > 0 && ext_name_compare(names[j - 1], name) > 0; j--)
-		names[j] = names[j - 1];
-	names[j] = name;
-	(*n)++;
-	return evicted;
-}
-
-int ext_fits_total(uint64_t *total, uint64_t size)
-{
-	if (size > EXT_TOTAL_SIZE_MAX || *total > EXT_TOTAL_SIZE_MAX - size)
+	if (size > limit || *total > limit - size)
 		return 0;
 	*total += size;
 	return 1;

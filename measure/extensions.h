@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * extensions.h - which files on the ESP are system extensions, and in which
- * order they are measured and packed (the rule docs/MEASUREMENTS.md states).
+ * extensions.h - what a name in an ESP directory is: which kind of
+ * companion file (system extension, PCR signature fragment), or why it is
+ * none, under the pickup rule in force (docs/MEASUREMENTS.md states it).
+ * measure/selection.h builds on this to decide what is taken from a whole
+ * directory, in which order, within which limits.
  *
- * Picked: regular files whose name ends in ".sysext.raw", compared
- * case-insensitively (ASCII folding). Skipped, each with a reason the caller
- * logs: directories, names starting with '.', names with a UTF-16 unit above
- * 127, names longer than 255 units, names the firmware's FAT driver would
- * refuse to open below their directory (EXT_FAT_PATH_MAX), anything else
- * (other suffixes).
+ * A name is a companion file of kind K when every check below passes, in
+ * this order (the first failing one is the reason given):
+ *   not empty; not a directory; not starting with '.'; at most 255 units;
+ *   every unit ASCII (1..127); a name EDK2's FAT driver opens as itself
+ *   (EXT_FAT_NAME_OK below); short enough for the driver's path limit
+ *   below its directory (EXT_FAT_PATH_MAX); its suffix, compared
+ *   case-insensitively (ASCII folding), is K's.
  * Order: plain code-unit order of the names as the firmware returns them
  * (strcmp on ASCII; "B" < "a", "a10" < "a9"), so PCR values never depend on
  * the order a directory is read in.
@@ -31,6 +35,15 @@
 #define EXT_FILE_SIZE_MAX 0xffffffffULL
 
 /*
+ * PCR signature fragments (tpm2-pcr-signature.json pieces, see pcrsig.h) may
+ * sit beside the extensions as "*.pcrsig.json"; they are picked by the same
+ * name rules with this suffix, not measured, and merged into one file.
+ */
+#define EXT_SIGNATURE_SUFFIX ".pcrsig.json"
+#define EXT_SIGNATURE_MAX_FILES 16
+#define EXT_SIGNATURE_SIZE_MAX (64u * 1024)
+
+/*
  * EDK2's FAT driver (FatPkg/EnhancedFatDxe/DirectoryManage.c,
  * FatLocateOFile: OVMF's, and any firmware's built from EDK2) refuses with
  * EFI_INVALID_PARAMETER to open a name below a directory when
@@ -44,6 +57,31 @@
  */
 #define EXT_FAT_PATH_MAX 260
 
+/*
+ * Names a directory listing can return but that the same FAT driver does
+ * not open as themselves (FatLocateOFile splits the name it is given at
+ * '\' and resolves "." and ".."; FileName.c FatFileNameIsValid then strips
+ * leading blanks and trailing blanks and dots, and refuses any unit below
+ * 0x20 and any of  " * / : < > ? \ |  ). A name opens as itself exactly
+ * when it has none of those units, does not start with a blank and does
+ * not end in a blank or a dot (it cannot be "." or "..": names starting
+ * with '.' are skipped before). Anything else would open another file
+ * (" a.sysext.raw" opens "a.sysext.raw", "sub\x.sysext.raw" a file in
+ * "sub") or nothing, so it is skipped while listing, before any limit
+ * counts it.
+ */
+int ext_fat_name_ok(const uint16_t *name, size_t len);
+
+/* Which companion file a name is (kinds issue 14 adds come here too). */
+enum ext_kind {
+	EXT_KIND_SYSEXT,    /* system extension image, PCR 13 */
+	EXT_KIND_SIGNATURE, /* PCR signature fragment, not measured */
+	EXT_KINDS,
+	EXT_KIND_NONE = EXT_KINDS,
+};
+#define EXT_KIND_BIT(k) (1u << (k))
+
+/* Why an entry is not taken. The first group is decided by the name alone (ext_classify_kind). */
 enum ext_verdict {
 	EXT_PICK = 0,
 	EXT_SKIP_DIRECTORY,
@@ -52,49 +90,50 @@ enum ext_verdict {
 	EXT_SKIP_TOO_LONG,
 	EXT_SKIP_OTHER_SUFFIX,
 	EXT_SKIP_EMPTY_NAME,
-	EXT_SKIP_CONFEXT,   /* systemd rules only: *.confext.raw goes elsewhere */
-	EXT_SKIP_NOT_RAW,   /* systemd rules only: not *.raw */
+	EXT_SKIP_CONFEXT,       /* systemd rules only: *.confext.raw goes elsewhere */
+	EXT_SKIP_NOT_RAW,       /* systemd rules only: not *.raw */
 	EXT_SKIP_PATH_TOO_LONG, /* the firmware would refuse to open it (EXT_FAT_PATH_MAX) */
+	EXT_SKIP_FAT_NAME,      /* the firmware would open another name, or none (ext_fat_name_ok) */
+	/* Decided by measure/selection.c from sizes and the rest of the directory: */
+	EXT_SKIP_TOO_LARGE,     /* over the kind's file-size limit */
+	EXT_SKIP_EMPTY_FILE,    /* below the kind's minimum size (signature files: 0 bytes) */
+	EXT_SKIP_COUNT,         /* more files of the kind than its count limit, and later by name */
+	EXT_SKIP_TOTAL,         /* would take the kind's bytes past its total-size limit */
+	EXT_SKIP_NO_MEMORY,     /* the stub could not allocate the archive: the largest file goes */
+	EXT_SKIP_DUPLICATE,     /* host tools only: the same name given twice */
+	EXT_SKIP_DIRECTORY_DROPPED, /* systemd rules: a file cpio cannot describe drops the directory */
+};
+
+/* Which pickup rule to apply. */
+enum ext_rule {
+	EXT_RULE_SYSEXT_STUB,   /* ours: *.sysext.raw, *.pcrsig.json */
+	EXT_RULE_SYSTEMD_252,   /* systemd-stub v252-v255: any *.raw (confexts included) */
+	EXT_RULE_SYSTEMD_256,   /* systemd-stub v256+: *.raw except *.confext.raw */
 };
 
 /* Whether the FAT driver opens a name of @name_len units below a directory whose path has @dir_len units. */
 int ext_fat_opens(size_t dir_len, size_t name_len);
 
 /*
- * PCR signature fragments (tpm2-pcr-signature.json pieces, see pcrsig.h) may
- * sit beside the extensions as "*.pcrsig.json"; they are picked by the same
- * name rules with this suffix, not measured, and merged into one file.
- */
-#define EXT_SIGNATURE_SUFFIX ".pcrsig.json"
-#define EXT_SIGNATURE_MAX_FILES 16
-#define EXT_SIGNATURE_SIZE_MAX (64u * 1024)
-
-/* Which pickup rule to apply. */
-enum ext_rule {
-	EXT_RULE_SYSEXT_STUB,   /* ours: *.sysext.raw */
-	EXT_RULE_SYSTEMD_252,   /* systemd-stub v252-v255: any *.raw (confexts included) */
-	EXT_RULE_SYSTEMD_256,   /* systemd-stub v256+: *.raw except *.confext.raw */
-};
-
-/*
  * Classify an entry of a directory whose path from the volume root has
  * @dir_len units (see EXT_FAT_PATH_MAX): @name has @len UTF-16 units (no
- * NUL needed).
+ * NUL needed). On EXT_PICK, *@ret_kind says which kind; only kinds in
+ * @kinds (EXT_KIND_BIT mask) are picked. Otherwise *@ret_kind is the kind
+ * the suffix names if there is one (so callers can tell "a sysext that
+ * is skipped" from "not a companion file"), else EXT_KIND_NONE.
  */
-enum ext_verdict ext_classify(const uint16_t *name, size_t len, int is_directory, size_t dir_len);
+enum ext_verdict ext_classify_kind(const uint16_t *name, size_t len, int is_directory, size_t dir_len,
+				   enum ext_rule rule, unsigned kinds, enum ext_kind *ret_kind);
 
-/* The same under another pickup rule (predictions for systemd-stub). */
+/* Shorthands: a system extension under our rule, or under @rule. */
+enum ext_verdict ext_classify(const uint16_t *name, size_t len, int is_directory, size_t dir_len);
 enum ext_verdict ext_classify_rule(const uint16_t *name, size_t len, int is_directory, size_t dir_len,
 				   enum ext_rule rule);
 
-/*
- * Whether a directory entry is a PCR signature fragment (EXT_PICK) under
- * the same rules as ext_classify() with EXT_SIGNATURE_SUFFIX; any other
- * verdict means it is not one.
- */
+/* Whether an entry is a PCR signature fragment (EXT_PICK), under our rule. */
 enum ext_verdict ext_classify_signature(const uint16_t *name, size_t len, int is_directory, size_t dir_len);
 
-/* Why an entry was skipped, e.g. "not a *.sysext.raw file". */
+/* Why an entry was skipped, e.g. "not a *.sysext.raw file" (selection.h has the kind-specific texts). */
 const char *ext_verdict_reason(enum ext_verdict v);
 
 /*
@@ -103,25 +142,26 @@ const char *ext_verdict_reason(enum ext_verdict v);
  */
 ms_status ext_name_to_ascii(const uint16_t *name, size_t len, char *out, size_t cap);
 
+/*
+ * A name made safe for a console or a terminal, whatever it holds: units
+ * 0x20..0x7e except '\' as they are, any other unit as "\xNN" (below 0x80)
+ * or "\uNNNN", so no escape sequence or control character is ever printed.
+ * Names over EXT_NAME_MAX units are cut there and end in "...". Always
+ * NUL-terminated in @out, which has room for EXT_DISPLAY_MAX bytes.
+ */
+#define EXT_DISPLAY_MAX (EXT_NAME_MAX * 6 + 4)
+void ext_display_name(const uint16_t *name, size_t len, char out[EXT_DISPLAY_MAX]);
+/* The same for an 8-bit name (host file names: each byte one unit). */
+void ext_display_name8(const char *name, char out[EXT_DISPLAY_MAX]);
+
 /* strcmp for the measurement order: negative, zero or positive. */
 int ext_name_compare(const char *a, const char *b);
 
-/* Sort @n names in place into measurement order (stable insertion sort; n is small). */
-void ext_sort_names(const char **names, size_t n);
-
-/*
- * Insert @name into the sorted list @names (*n entries, room for @cap) so
- * that the list always holds the @cap first names in measurement order,
- * whatever order the directory yields them in. Returns the name that fell
- * out (@name itself, or the previous last entry), or NULL if none did.
- */
-const char *ext_sorted_insert(const char **names, size_t *n, size_t cap, const char *name);
-
 /*
  * The total-size limit, applied in measurement order: returns nonzero and
- * adds @size to *@total if the file still fits under EXT_TOTAL_SIZE_MAX;
- * zero (file skipped) otherwise.
+ * adds @size to *@total if the file still fits under @limit; zero (file
+ * skipped) otherwise.
  */
-int ext_fits_total(uint64_t *total, uint64_t size);
+int ext_fits_total_of(uint64_t *total, uint64_t size, uint64_t limit);
 
 #endif

@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "json.h"
 
+#include "hex.h"
+
+/* Reasons for json_doc.error_reason used in more than one place. */
+#define WHY_ENDS_EARLY "the input ends early"
+#define WHY_TOO_MANY_TOKENS "more values than the token buffer holds"
+#define WHY_NONCHARACTER "a Unicode noncharacter (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF) in a string"
+
 /*
  * The parser is a loop over three states instead of recursion: the stub's
  * stack is small, and nesting is bounded by JSON_MAX_DEPTH anyway. The open
@@ -23,17 +30,6 @@ static bool is_digit(uint8_t c)
 	return c >= '0' && c <= '9';
 }
 
-static int hex_digit(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static size_t skip_ws(const uint8_t *s, size_t len, size_t pos)
 {
 	while (pos < len && is_ws(s[pos]))
@@ -42,22 +38,36 @@ static size_t skip_ws(const uint8_t *s, size_t len, size_t pos)
 }
 
 /* Four hex digits at s[pos..pos+4), all before @end (pos <= end). */
-static ms_status read_hex4(const uint8_t *s, size_t pos, size_t end, uint32_t *ret)
+static ms_status read_hex4(const uint8_t *s, size_t pos, size_t end, uint32_t *ret, const char **why)
 {
 	uint32_t v = 0;
 
 	for (size_t i = 0; i < 4; i++) {
 		int d;
 
-		if (pos + i == end)
+		if (pos + i == end) {
+			*why = WHY_ENDS_EARLY;
 			return MS_ERR_TRUNCATED;
-		d = hex_digit(s[pos + i]);
-		if (d < 0)
+		}
+		d = hex_digit_value(s[pos + i]);
+		if (d < 0) {
+			*why = "a \\u escape without 4 hex digits";
 			return MS_ERR_INVALID;
+		}
 		v = v << 4 | (uint32_t)d;
 	}
 	*ret = v;
 	return MS_OK;
+}
+
+/*
+ * Unicode's noncharacters: U+FDD0..U+FDEF and the last two code points of
+ * every plane. Valid in UTF-8, but systemd's parser refuses strings with
+ * them (utf8.c, unichar_is_valid()), raw or escaped.
+ */
+static bool is_noncharacter(uint32_t cp)
+{
+	return (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe;
 }
 
 static int utf8_encode(uint32_t cp, uint8_t out[4])
@@ -85,28 +95,134 @@ static int utf8_encode(uint32_t cp, uint8_t out[4])
 }
 
 /*
- * Decode one character of string content starting at *pos, which is before
- * @end and not the closing quote: a plain byte or one escape (a surrogate
- * pair counts as one). Writes its 1-4 UTF-8 bytes to out, advances *pos.
- * The parser validates with this very function, so the helpers that decode
- * again later cannot disagree with it.
+ * One raw character of 2-4 bytes at s[p..end), s[p] >= 0x80: UTF-8 in its
+ * shortest form for a code point up to U+10FFFF that is not a surrogate
+ * (RFC 3629) nor a noncharacter. Sets *ret_n to its length.
  */
-static ms_status decode_char(const uint8_t *s, size_t *pos, size_t end, uint8_t out[4], int *ret_n)
+static ms_status decode_utf8(const uint8_t *s, size_t p, size_t end, int *ret_n, const char **why)
+{
+	static const uint32_t shortest[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	uint8_t lead = s[p];
+	uint32_t cp;
+	int n;
+
+	if (lead >= 0xc0 && lead <= 0xdf)
+		n = 2, cp = lead & 0x1f;
+	else if (lead >= 0xe0 && lead <= 0xef)
+		n = 3, cp = lead & 0x0f;
+	else if (lead >= 0xf0 && lead <= 0xf4)
+		n = 4, cp = lead & 0x07;
+	else
+		goto invalid; /* a continuation byte, or a lead byte of nothing up to U+10FFFF */
+	for (int i = 1; i < n; i++) {
+		if (p + (size_t)i == end) {
+			*why = WHY_ENDS_EARLY;
+			return MS_ERR_TRUNCATED;
+		}
+		if ((s[p + i] & 0xc0) != 0x80)
+			goto invalid;
+		cp = cp << 6 | (s[p + i] & 0x3f);
+	}
+	if (cp < shortest[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		goto invalid;
+	if (is_noncharacter(cp)) {
+		*why = WHY_NONCHARACTER;
+		return MS_ERR_INVALID;
+	}
+	*ret_n = n;
+	return MS_OK;
+invalid:
+	*why = "invalid UTF-8 in a string";
+	return MS_ERR_INVALID;
+}
+
+/* A \u escape at s[p..end) (p + 2 <= end, s[p + 1] == 'u'), a surrogate pair counted as one; its code point. */
+static ms_status decode_u_escape(const uint8_t *s, size_t *pos, size_t end, uint32_t *ret_cp, const char **why)
 {
 	size_t p = *pos;
 	uint32_t cp, lo;
 	ms_status r;
 
-	if (s[p] < 0x20)
+	r = read_hex4(s, p + 2, end, &cp, why);
+	if (r != MS_OK)
+		return r;
+	p += 6;
+	if (cp >= 0xdc00 && cp <= 0xdfff)
+		goto unpaired; /* a low surrogate without a high one */
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		/* A high surrogate must be followed by an escaped low one. */
+		if (p == end || (s[p] == '\\' && p + 1 == end)) {
+			*why = WHY_ENDS_EARLY;
+			return MS_ERR_TRUNCATED;
+		}
+		if (s[p] != '\\' || s[p + 1] != 'u')
+			goto unpaired;
+		r = read_hex4(s, p + 2, end, &lo, why);
+		if (r != MS_OK)
+			return r;
+		if (lo < 0xdc00 || lo > 0xdfff)
+			goto unpaired;
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		p += 6;
+	}
+	if (cp == 0) {
+		*why = "\\u0000 in a string"; /* systemd's strings are C strings */
 		return MS_ERR_INVALID;
+	}
+	if (is_noncharacter(cp)) {
+		*why = WHY_NONCHARACTER;
+		return MS_ERR_INVALID;
+	}
+	*pos = p;
+	*ret_cp = cp;
+	return MS_OK;
+unpaired:
+	*why = "an unpaired surrogate escape";
+	return MS_ERR_INVALID;
+}
+
+/*
+ * Decode one character of string content starting at *pos, which is before
+ * @end and not the closing quote: a plain character or one escape (a
+ * surrogate pair counts as one). Writes its 1-4 UTF-8 bytes to out, advances
+ * *pos. The parser validates with this very function, so the helpers that
+ * decode again later cannot disagree with it. On error *pos stays at the
+ * character and *why says what is wrong with it.
+ */
+static ms_status decode_char(const uint8_t *s, size_t *pos, size_t end, uint8_t out[4], int *ret_n,
+			     const char **why)
+{
+	size_t p = *pos;
+	uint32_t cp;
+	ms_status r;
+
+	if (s[p] < 0x20) {
+		*why = "a control character in a string";
+		return MS_ERR_INVALID;
+	}
+	if (s[p] == 0x7f) {
+		*why = "DEL (0x7f) in a string";
+		return MS_ERR_INVALID;
+	}
+	if (s[p] >= 0x80) {
+		r = decode_utf8(s, p, end, ret_n, why);
+		if (r != MS_OK)
+			return r;
+		for (int i = 0; i < *ret_n; i++)
+			out[i] = s[p + i];
+		*pos = p + (size_t)*ret_n;
+		return MS_OK;
+	}
 	if (s[p] != '\\') {
 		out[0] = s[p];
 		*ret_n = 1;
 		*pos = p + 1;
 		return MS_OK;
 	}
-	if (end - p < 2)
+	if (end - p < 2) {
+		*why = WHY_ENDS_EARLY;
 		return MS_ERR_TRUNCATED;
+	}
 	switch (s[p + 1]) {
 	case '"': cp = '"'; break;
 	case '\\': cp = '\\'; break;
@@ -117,34 +233,12 @@ static ms_status decode_char(const uint8_t *s, size_t *pos, size_t end, uint8_t 
 	case 'r': cp = '\r'; break;
 	case 't': cp = '\t'; break;
 	case 'u':
-		r = read_hex4(s, p + 2, end, &cp);
-		if (r != MS_OK)
-			return r;
-		p += 6;
-		if (cp >= 0xdc00 && cp <= 0xdfff)
-			return MS_ERR_INVALID; /* a low surrogate without a high one */
-		if (cp >= 0xd800 && cp <= 0xdbff) {
-			/* A high surrogate must be followed by an escaped low one. */
-			if (p == end)
-				return MS_ERR_TRUNCATED;
-			if (s[p] != '\\')
-				return MS_ERR_INVALID;
-			if (p + 1 == end)
-				return MS_ERR_TRUNCATED;
-			if (s[p + 1] != 'u')
-				return MS_ERR_INVALID;
-			r = read_hex4(s, p + 2, end, &lo);
-			if (r != MS_OK)
-				return r;
-			if (lo < 0xdc00 || lo > 0xdfff)
-				return MS_ERR_INVALID;
-			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-			p += 6;
-		}
-		*ret_n = utf8_encode(cp, out);
-		*pos = p;
-		return MS_OK;
+		r = decode_u_escape(s, pos, end, &cp, why);
+		if (r == MS_OK)
+			*ret_n = utf8_encode(cp, out);
+		return r;
 	default:
+		*why = "an unknown escape";
 		return MS_ERR_INVALID;
 	}
 	out[0] = (uint8_t)cp;
@@ -154,7 +248,7 @@ static ms_status decode_char(const uint8_t *s, size_t *pos, size_t end, uint8_t 
 }
 
 /* A string starting at the quote at *pos; on success *pos is just past the closing quote. */
-static ms_status scan_string(const uint8_t *s, size_t len, size_t *pos)
+static ms_status scan_string(const uint8_t *s, size_t len, size_t *pos, const char **why)
 {
 	size_t p = *pos + 1;
 
@@ -168,18 +262,19 @@ static ms_status scan_string(const uint8_t *s, size_t len, size_t *pos)
 			*pos = p + 1;
 			return MS_OK;
 		}
-		r = decode_char(s, &p, len, buf, &n);
+		r = decode_char(s, &p, len, buf, &n, why);
 		if (r != MS_OK) {
 			*pos = p;
 			return r;
 		}
 	}
 	*pos = p;
+	*why = WHY_ENDS_EARLY;
 	return MS_ERR_TRUNCATED;
 }
 
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at *pos. */
-static ms_status scan_number(const uint8_t *s, size_t len, size_t *pos)
+static ms_status scan_number(const uint8_t *s, size_t len, size_t *pos, const char **why)
 {
 	size_t p = *pos;
 
@@ -219,24 +314,28 @@ static ms_status scan_number(const uint8_t *s, size_t len, size_t *pos)
 	return MS_OK;
 truncated:
 	*pos = p;
+	*why = WHY_ENDS_EARLY;
 	return MS_ERR_TRUNCATED;
 invalid:
 	*pos = p;
+	*why = "a malformed number";
 	return MS_ERR_INVALID;
 }
 
 /* Exactly @word at *pos. A prefix of it cut off by the end of input is truncated. */
-static ms_status scan_literal(const uint8_t *s, size_t len, size_t *pos, const char *word)
+static ms_status scan_literal(const uint8_t *s, size_t len, size_t *pos, const char *word, const char **why)
 {
 	size_t p = *pos;
 
 	for (size_t i = 0; word[i]; i++, p++) {
 		if (p == len) {
 			*pos = p;
+			*why = WHY_ENDS_EARLY;
 			return MS_ERR_TRUNCATED;
 		}
 		if (s[p] != (uint8_t)word[i]) {
 			*pos = p;
+			*why = "a value that is not true, false, null, a number, a string, an array or an object";
 			return MS_ERR_INVALID;
 		}
 	}
@@ -303,6 +402,48 @@ static void close_container(struct json_doc *d, size_t pos, uint32_t *cur, uint3
 	value_done(d, *cur, *key);
 }
 
+/*
+ * A scalar value starting at *pos (the first byte is not whitespace): its
+ * token, child of @parent, in *ret; *pos ends up just past it.
+ */
+static ms_status scan_scalar(struct json_doc *d, uint32_t max_tokens, size_t *pos, uint32_t parent, uint32_t *ret,
+			     const char **why)
+{
+	static const struct {
+		uint8_t first, type;
+		const char *word;
+	} literals[] = { { 't', JSON_TRUE, "true" }, { 'f', JSON_FALSE, "false" }, { 'n', JSON_NULL, "null" } };
+	uint8_t c = d->src[*pos];
+	ms_status r;
+
+	if (c == '"' || c == '-' || is_digit(c)) {
+		r = new_token(d, max_tokens, c == '"' ? JSON_STRING : JSON_NUMBER, *pos, parent, ret);
+		if (r != MS_OK)
+			goto too_many;
+		return c == '"' ? scan_string(d->src, d->len, pos, why) : scan_number(d->src, d->len, pos, why);
+	}
+	for (size_t i = 0; i < sizeof(literals) / sizeof(literals[0]); i++) {
+		if (c != literals[i].first)
+			continue;
+		r = new_token(d, max_tokens, literals[i].type, *pos, parent, ret);
+		if (r != MS_OK)
+			goto too_many;
+		return scan_literal(d->src, d->len, pos, literals[i].word, why);
+	}
+	*why = "a value that is not true, false, null, a number, a string, an array or an object";
+	return MS_ERR_INVALID;
+too_many:
+	*why = WHY_TOO_MANY_TOKENS;
+	return r;
+}
+
+#define FAIL(status, reason)            \
+	do {                            \
+		r = (status);           \
+		why = (reason);         \
+		goto fail;              \
+	} while (0)
+
 ms_status json_parse(struct json_doc *doc, const void *src, size_t len, struct json_token *tokens,
 		     uint32_t max_tokens)
 {
@@ -311,6 +452,7 @@ ms_status json_parse(struct json_doc *doc, const void *src, size_t len, struct j
 	uint32_t cur = JSON_NONE, key = JSON_NONE, depth = 0, t;
 	size_t pos = 0;
 	bool done = false;
+	const char *why = NULL;
 	ms_status r = MS_OK;
 
 	if (!doc)
@@ -320,40 +462,33 @@ ms_status json_parse(struct json_doc *doc, const void *src, size_t len, struct j
 	doc->tokens = tokens;
 	doc->n_tokens = 0;
 	doc->error_offset = 0;
+	doc->error_reason = NULL;
 	if ((!src && len) || !tokens)
-		return MS_ERR_INVALID;
+		FAIL(MS_ERR_INVALID, "no input or no tokens");
 	if (len > JSON_INPUT_MAX)
-		return MS_ERR_LIMIT;
+		FAIL(MS_ERR_LIMIT, "input too large");
 
 	/* Every iteration consumes at least one byte or returns: len + 1 rounds suffice. */
 	for (size_t round = 0; round <= len; round++) {
 		pos = skip_ws(s, len, pos);
-		if (pos == len) {
-			r = MS_ERR_TRUNCATED;
-			goto fail;
-		}
+		if (pos == len)
+			FAIL(MS_ERR_TRUNCATED, doc->n_tokens ? WHY_ENDS_EARLY : "no JSON value");
 		if (state == WANT_KEY) {
-			if (s[pos] != '"') {
-				r = MS_ERR_INVALID;
-				goto fail;
-			}
+			if (s[pos] != '"')
+				FAIL(MS_ERR_INVALID, "expected a member name (a string)");
 			r = new_token(doc, max_tokens, JSON_STRING, pos, cur, &key);
 			if (r != MS_OK)
-				goto fail;
-			r = scan_string(s, len, &pos);
+				FAIL(r, WHY_TOO_MANY_TOKENS);
+			r = scan_string(s, len, &pos, &why);
 			if (r != MS_OK)
 				goto fail;
 			tokens[key].end = (uint32_t)pos;
 			tokens[key].size = 1;
 			pos = skip_ws(s, len, pos);
-			if (pos == len) {
-				r = MS_ERR_TRUNCATED;
-				goto fail;
-			}
-			if (s[pos] != ':') {
-				r = MS_ERR_INVALID;
-				goto fail;
-			}
+			if (pos == len)
+				FAIL(MS_ERR_TRUNCATED, WHY_ENDS_EARLY);
+			if (s[pos] != ':')
+				FAIL(MS_ERR_INVALID, "expected ':' after a member name");
 			pos++;
 			state = WANT_VALUE;
 			continue;
@@ -364,10 +499,9 @@ ms_status json_parse(struct json_doc *doc, const void *src, size_t len, struct j
 				state = tokens[cur].type == JSON_OBJECT ? WANT_KEY : WANT_VALUE;
 				continue;
 			}
-			if (s[pos] != closer_of(&tokens[cur])) {
-				r = MS_ERR_INVALID;
-				goto fail;
-			}
+			if (s[pos] != closer_of(&tokens[cur]))
+				FAIL(MS_ERR_INVALID, tokens[cur].type == JSON_OBJECT ? "expected ',' or '}'"
+										    : "expected ',' or ']'");
 			close_container(doc, pos, &cur, &key);
 			pos++;
 			depth--;
@@ -384,20 +518,16 @@ ms_status json_parse(struct json_doc *doc, const void *src, size_t len, struct j
 			uint8_t c = s[pos];
 
 			if (c == '{' || c == '[') {
-				if (depth >= JSON_MAX_DEPTH) {
-					r = MS_ERR_LIMIT;
-					goto fail;
-				}
+				if (depth >= JSON_MAX_DEPTH)
+					FAIL(MS_ERR_LIMIT, "arrays and objects nested too deep");
 				r = new_token(doc, max_tokens, c == '{' ? JSON_OBJECT : JSON_ARRAY, pos, parent, &t);
 				if (r != MS_OK)
-					goto fail;
+					FAIL(r, WHY_TOO_MANY_TOKENS);
 				depth++;
 				cur = t;
 				pos = skip_ws(s, len, pos + 1);
-				if (pos == len) {
-					r = MS_ERR_TRUNCATED;
-					goto fail;
-				}
+				if (pos == len)
+					FAIL(MS_ERR_TRUNCATED, WHY_ENDS_EARLY);
 				if (s[pos] == closer_of(&tokens[t])) {
 					/* Empty container: closes at once. */
 					close_container(doc, pos, &cur, &key);
@@ -413,29 +543,7 @@ ms_status json_parse(struct json_doc *doc, const void *src, size_t len, struct j
 				state = c == '{' ? WANT_KEY : WANT_VALUE;
 				continue;
 			}
-			if (c == '"') {
-				r = new_token(doc, max_tokens, JSON_STRING, pos, parent, &t);
-				if (r == MS_OK)
-					r = scan_string(s, len, &pos);
-			} else if (c == '-' || is_digit(c)) {
-				r = new_token(doc, max_tokens, JSON_NUMBER, pos, parent, &t);
-				if (r == MS_OK)
-					r = scan_number(s, len, &pos);
-			} else if (c == 't') {
-				r = new_token(doc, max_tokens, JSON_TRUE, pos, parent, &t);
-				if (r == MS_OK)
-					r = scan_literal(s, len, &pos, "true");
-			} else if (c == 'f') {
-				r = new_token(doc, max_tokens, JSON_FALSE, pos, parent, &t);
-				if (r == MS_OK)
-					r = scan_literal(s, len, &pos, "false");
-			} else if (c == 'n') {
-				r = new_token(doc, max_tokens, JSON_NULL, pos, parent, &t);
-				if (r == MS_OK)
-					r = scan_literal(s, len, &pos, "null");
-			} else {
-				r = MS_ERR_INVALID;
-			}
+			r = scan_scalar(doc, max_tokens, &pos, parent, &t, &why);
 			if (r != MS_OK)
 				goto fail;
 			tokens[t].end = (uint32_t)pos;
@@ -447,21 +555,20 @@ ms_status json_parse(struct json_doc *doc, const void *src, size_t len, struct j
 			state = AFTER_VALUE;
 		}
 	}
-	if (!done) {
-		r = MS_ERR_TRUNCATED; /* not reached: see the loop bound */
-		goto fail;
-	}
+	if (!done)
+		FAIL(MS_ERR_TRUNCATED, WHY_ENDS_EARLY); /* not reached: see the loop bound */
 	/* The root value is complete: only whitespace may follow. */
 	pos = skip_ws(s, len, pos);
-	if (pos != len) {
-		r = MS_ERR_INVALID;
-		goto fail;
-	}
+	if (pos != len)
+		FAIL(MS_ERR_INVALID, "more data after the JSON value");
 	return MS_OK;
 fail:
 	doc->error_offset = pos;
+	doc->error_reason = why;
 	return r;
 }
+
+#undef FAIL
 
 const struct json_token *json_token(const struct json_doc *doc, uint32_t i)
 {
@@ -539,7 +646,8 @@ static ms_status unescape(const struct json_doc *doc, uint32_t i, struct unescap
 	while (pos < end) {
 		uint8_t buf[4];
 		int n;
-		ms_status r = decode_char(doc->src, &pos, end, buf, &n);
+		const char *why;
+		ms_status r = decode_char(doc->src, &pos, end, buf, &n, &why);
 
 		if (r != MS_OK)
 			return MS_ERR_INVALID;
@@ -619,6 +727,19 @@ ms_status json_object_get(const struct json_doc *doc, uint32_t obj, const char *
 	if (ret_value)
 		*ret_value = found;
 	return MS_OK;
+}
+
+size_t json_char_len(const void *s, size_t len)
+{
+	const uint8_t *b = s;
+	const char *why;
+	int n;
+
+	if (!b || len == 0 || b[0] == 0)
+		return 0;
+	if (b[0] < 0x80)
+		return 1;
+	return decode_utf8(b, 0, len, &n, &why) == MS_OK ? (size_t)n : 0;
 }
 
 void json_raw(const struct json_doc *doc, uint32_t i, const uint8_t **ret, size_t *ret_len)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * json.h - a strict RFC 8259 JSON reader that never allocates.
+ * json.h - a strict JSON reader (RFC 8259, as systemd reads it) that never
+ * allocates.
  *
  * json_parse() validates a whole buffer and splits it into tokens in a
  * caller-supplied array, in document order. The tokens form a tree:
@@ -17,14 +18,23 @@
  * end) is the token's exact JSON text (strings with their quotes, containers
  * with their brackets), so a token can be re-emitted byte for byte.
  *
- * Strictness: one value with optional whitespace (space, tab, CR, LF) around
- * it and nothing else; no comments, no trailing commas, no leading zeros, no
- * BOM; literals exactly true/false/null; control characters (< 0x20) in
- * strings rejected; only the escapes \" \\ \/ \b \f \n \r \t \uXXXX; a \u
- * escape of a UTF-16 surrogate must form a high+low pair. Bytes >= 0x80 in
- * strings are passed through unchecked (the input need not be valid UTF-8).
- * Containers nest at most JSON_MAX_DEPTH deep. Duplicate keys are accepted
- * by the parser but json_object_get() refuses to pick one of them.
+ * Strictness: the documents systemd's JSON parser accepts (v252 to v262
+ * read the same way; tests/test-systemd-json.c checks against the real
+ * one), except that containers nest at most JSON_MAX_DEPTH deep (systemd:
+ * 2048) and a NUL byte is refused wherever it is (systemd reads a C string
+ * and stops there). That is RFC 8259 with:
+ *   - one value with optional whitespace (space, tab, CR, LF) around it and
+ *     nothing else; no comments, no trailing commas, no leading zeros, no
+ *     BOM; literals exactly true/false/null; numbers of any size;
+ *   - in strings, no control character (< 0x20) and no DEL (0x7f); only the
+ *     escapes \" \\ \/ \b \f \n \r \t \uXXXX; a \u escape of a UTF-16
+ *     surrogate must form a high+low pair; no \u0000;
+ *   - other bytes >= 0x80 must be UTF-8 in its shortest form (RFC 3629: no
+ *     surrogates, nothing above U+10FFFF, no sequence cut short);
+ *   - no character of a string, raw or escaped, may be a Unicode
+ *     noncharacter (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF).
+ * Duplicate keys are accepted by the parser (as systemd's does), but
+ * json_object_get() refuses to pick one of them.
  *
  * Walking systemd's tpm2-pcr-signature.json
  * ({"sha256":[{"pcrs":[11],"pkfp":"..","pol":"..","sig":".."}], ...}):
@@ -83,6 +93,7 @@ struct json_doc {
 	struct json_token *tokens;
 	uint32_t n_tokens;   /* tokens[0] is the root */
 	size_t error_offset; /* on a parse error: the offset where the input stopped making sense */
+	const char *error_reason; /* on a parse error: what is wrong there, a static phrase */
 };
 
 /*
@@ -92,7 +103,8 @@ struct json_doc {
  * garbage, a bad escape or control character), MS_ERR_LIMIT (nesting deeper
  * than JSON_MAX_DEPTH, input longer than JSON_INPUT_MAX),
  * MS_ERR_BUFFER_TOO_SMALL (more than max_tokens tokens). On error
- * doc->error_offset says where, and the tokens are meaningless.
+ * doc->error_offset says where and doc->error_reason what ("invalid UTF-8
+ * in a string"), and the tokens are meaningless.
  */
 ms_status json_parse(struct json_doc *doc, const void *src, size_t len, struct json_token *tokens,
 		     uint32_t max_tokens);
@@ -131,8 +143,8 @@ bool json_string_equals(const struct json_doc *doc, uint32_t i, const char *s);
  * Unescape string token @i as UTF-8 into out[0..out_size), NUL-terminated.
  * *ret_len (may be NULL) gets the unescaped length without the NUL, also when
  * MS_ERR_BUFFER_TOO_SMALL is returned, so a caller may first ask with
- * out == NULL, out_size == 0. The content may itself contain NUL bytes
- * (from \u0000): compare *ret_len with the C string length if that matters.
+ * out == NULL, out_size == 0. The content never contains a NUL byte
+ * (\u0000 is refused) and is valid UTF-8.
  */
 ms_status json_string_unescape(const struct json_doc *doc, uint32_t i, char *out, size_t out_size,
 			       size_t *ret_len);
@@ -143,6 +155,16 @@ ms_status json_string_unescape(const struct json_doc *doc, uint32_t i, char *out
  * "1.0"); MS_ERR_LIMIT when it exceeds @max.
  */
 ms_status json_uint(const struct json_doc *doc, uint32_t i, uint64_t max, uint64_t *ret);
+
+/*
+ * For writers of JSON strings: the length of the character at s[0..len)
+ * (len > 0) as json_parse() reads it raw inside a string. 1 for an ASCII
+ * byte (including those a writer must escape: '"', '\\', control characters
+ * and DEL), 2 to 4 for a UTF-8 sequence it accepts as it is, and 0 for bytes
+ * that no JSON string here can hold at all, raw or escaped: not UTF-8 in the
+ * shortest form, a surrogate, above U+10FFFF, a noncharacter, NUL.
+ */
+size_t json_char_len(const void *s, size_t len);
 
 /*
  * The exact source bytes of token @i (for a key: only the key), for

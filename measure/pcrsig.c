@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include "pcrsig.h"
 
-const char *const pcrsig_bank_names[PCRSIG_BANKS] = { "sha1", "sha256", "sha384", "sha512" };
+#include "hex.h"
 
-static bool is_hex(uint8_t c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+#define STRINGIFY(x) #x
+#define STR(x) STRINGIFY(x)
+
+const char *const pcrsig_bank_names[PCRSIG_BANKS] = { "sha1", "sha256", "sha384", "sha512" };
 
 static bool is_base64(uint8_t c)
 {
@@ -35,7 +35,7 @@ static bool is_digest_hex(const struct json_doc *doc, uint32_t i)
 	if (!string_body(doc, i, &s, &len) || len != PCRSIG_DIGEST_HEX)
 		return false;
 	for (size_t k = 0; k < len; k++)
-		if (!is_hex(s[k]))
+		if (hex_digit_value(s[k]) < 0)
 			return false;
 	return true;
 }
@@ -56,6 +56,11 @@ static bool is_base64_string(const struct json_doc *doc, uint32_t i)
 	return true;
 }
 
+static bool is_string(const struct json_doc *doc, uint32_t i)
+{
+	return json_type(doc, i) == JSON_STRING;
+}
+
 static bool is_pcr_list(const struct json_doc *doc, uint32_t i)
 {
 	uint32_t seen = 0;
@@ -71,57 +76,69 @@ static bool is_pcr_list(const struct json_doc *doc, uint32_t i)
 	return true;
 }
 
-static ms_status validate_entry(const struct json_doc *doc, uint32_t e, size_t *error_offset)
-{
-	uint32_t pcrs = 0, pkfp = 0, pol = 0, sig = 0;
-	ms_status r;
+/* Why an entry is refused, per member: missing, repeated, or a value of the wrong form. */
+static const struct member_rule {
+	const char *name;
+	bool required;
+	bool (*value_ok)(const struct json_doc *doc, uint32_t i);
+	const char *missing, *repeated, *bad_value;
+} member_rules[] = {
+	{ "pcrs", true, is_pcr_list, "an entry lacks \"pcrs\"", "an entry has \"pcrs\" twice",
+	  "\"pcrs\" is not a non-empty array of distinct PCR numbers 0.." STR(PCRSIG_PCR_MAX) },
+	{ "pkfp", true, is_digest_hex, "an entry lacks \"pkfp\"", "an entry has \"pkfp\" twice",
+	  "\"pkfp\" is not 64 hex digits" },
+	{ "pol", true, is_digest_hex, "an entry lacks \"pol\"", "an entry has \"pol\" twice",
+	  "\"pol\" is not 64 hex digits" },
+	{ "sig", true, is_base64_string, "an entry lacks \"sig\"", "an entry has \"sig\" twice",
+	  "\"sig\" is not base64 without escapes" },
+	/* systemd 262 reads it (a TPM2 policy reference) and gives up on the whole file if it is not a string. */
+	{ "ref", false, is_string, NULL, "an entry has \"ref\" twice", "\"ref\" is not a string" },
+};
 
+static ms_status validate_entry(const struct json_doc *doc, uint32_t e, size_t *error_offset, const char **reason)
+{
 	*error_offset = json_token(doc, e)->start;
-	if (json_type(doc, e) != JSON_OBJECT)
-		return MS_ERR_INVALID;
-	/* MS_ERR_NOT_FOUND for a missing member, MS_ERR_INVALID for a repeated one. */
-	r = json_object_get(doc, e, "pcrs", &pcrs);
-	if (r == MS_OK)
-		r = json_object_get(doc, e, "pkfp", &pkfp);
-	if (r == MS_OK)
-		r = json_object_get(doc, e, "pol", &pol);
-	if (r == MS_OK)
-		r = json_object_get(doc, e, "sig", &sig);
-	if (r != MS_OK)
-		return r;
-	if (!is_pcr_list(doc, pcrs)) {
-		*error_offset = json_token(doc, pcrs)->start;
+	if (json_type(doc, e) != JSON_OBJECT) {
+		*reason = "an entry is not an object";
 		return MS_ERR_INVALID;
 	}
-	if (!is_digest_hex(doc, pkfp)) {
-		*error_offset = json_token(doc, pkfp)->start;
-		return MS_ERR_INVALID;
-	}
-	if (!is_digest_hex(doc, pol)) {
-		*error_offset = json_token(doc, pol)->start;
-		return MS_ERR_INVALID;
-	}
-	if (!is_base64_string(doc, sig)) {
-		*error_offset = json_token(doc, sig)->start;
-		return MS_ERR_INVALID;
+	for (size_t m = 0; m < sizeof(member_rules) / sizeof(member_rules[0]); m++) {
+		const struct member_rule *rule = &member_rules[m];
+		uint32_t v = 0;
+		/* MS_ERR_NOT_FOUND for a missing member, MS_ERR_INVALID for a repeated one. */
+		ms_status r = json_object_get(doc, e, rule->name, &v);
+
+		if (r == MS_ERR_NOT_FOUND && !rule->required)
+			continue;
+		if (r != MS_OK) {
+			*reason = r == MS_ERR_NOT_FOUND ? rule->missing : rule->repeated;
+			return r;
+		}
+		if (!rule->value_ok(doc, v)) {
+			*error_offset = json_token(doc, v)->start;
+			*reason = rule->bad_value;
+			return MS_ERR_INVALID;
+		}
 	}
 	return MS_OK;
 }
 
 /* Parse and check a fragment; on success *ret_entries is its number of entries over all banks. */
 static ms_status parse_fragment(struct json_doc *doc, const void *data, size_t len, struct json_token *tokens,
-				uint32_t max_tokens, size_t *error_offset, size_t *ret_entries)
+				uint32_t max_tokens, size_t *error_offset, const char **reason, size_t *ret_entries)
 {
-	size_t entries = 0, where = 0;
+	size_t entries = 0;
 	ms_status r;
 
 	r = json_parse(doc, data, len, tokens, max_tokens);
 	if (r != MS_OK) {
 		*error_offset = doc->error_offset;
+		*reason = doc->error_reason;
 		return r;
 	}
+	*error_offset = 0;
 	if (json_type(doc, 0) != JSON_OBJECT) {
-		*error_offset = 0;
+		*reason = "not a JSON object";
 		return MS_ERR_INVALID;
 	}
 	for (size_t b = 0; b < PCRSIG_BANKS; b++) {
@@ -130,20 +147,19 @@ static ms_status parse_fragment(struct json_doc *doc, const void *data, size_t l
 		r = json_object_get(doc, 0, pcrsig_bank_names[b], &arr);
 		if (r == MS_ERR_NOT_FOUND)
 			continue;
-		if (r != MS_OK) { /* the bank occurs twice */
-			*error_offset = 0;
+		if (r != MS_OK) {
+			*reason = "a bank appears twice";
 			return r;
 		}
 		if (json_type(doc, arr) != JSON_ARRAY) {
 			*error_offset = json_token(doc, arr)->start;
+			*reason = "a bank is not an array";
 			return MS_ERR_INVALID;
 		}
 		for (uint32_t e = json_first(doc, arr); e != JSON_NONE; e = json_next(doc, e)) {
-			r = validate_entry(doc, e, &where);
-			if (r != MS_OK) {
-				*error_offset = where;
+			r = validate_entry(doc, e, error_offset, reason);
+			if (r != MS_OK)
 				return r;
-			}
 			entries++;
 		}
 	}
@@ -152,15 +168,18 @@ static ms_status parse_fragment(struct json_doc *doc, const void *data, size_t l
 }
 
 ms_status pcrsig_validate(const void *data, size_t len, struct json_token *tokens, uint32_t max_tokens,
-			  size_t *error_offset)
+			  size_t *error_offset, const char **reason)
 {
 	struct json_doc doc;
 	size_t where = 0, entries;
+	const char *why = NULL;
 	ms_status r;
 
-	r = parse_fragment(&doc, data, len, tokens, max_tokens, &where, &entries);
+	r = parse_fragment(&doc, data, len, tokens, max_tokens, &where, &why, &entries);
 	if (error_offset)
 		*error_offset = r == MS_OK ? 0 : where;
+	if (reason)
+		*reason = r == MS_OK ? NULL : why;
 	return r;
 }
 
@@ -218,8 +237,11 @@ ms_status pcrsig_merge(struct pcrsig_fragment *frags, size_t n, struct json_toke
 	for (size_t f = 0; f < n; f++) {
 		frags[f].entries = 0;
 		frags[f].error_offset = 0;
+		frags[f].reason = NULL;
 		frags[f].status = parse_fragment(&doc, frags[f].data, frags[f].len, tokens, max_tokens,
-						 &frags[f].error_offset, &frags[f].entries);
+						 &frags[f].error_offset, &frags[f].reason, &frags[f].entries);
+		if (frags[f].status == MS_OK)
+			frags[f].error_offset = 0;
 	}
 
 	put(&o, "{", 1);

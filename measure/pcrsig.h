@@ -9,17 +9,23 @@
  * merges them at boot and `sysext-stub sign --append` merges on the host,
  * both with this code.
  *
- * A fragment is an object whose members "sha1", "sha256", "sha384" and
- * "sha512" (any of them, each at most once) are arrays of entries
+ * A fragment is a JSON document (as measure/json.h reads it: what systemd's
+ * own parser accepts) that is an object whose members "sha1", "sha256",
+ * "sha384" and "sha512" (any of them, each at most once) are arrays of
+ * entries
  *   {"pcrs":[11,13],"pkfp":"<hex>","pol":"<hex>","sig":"<base64>"}
  * Each entry must have: "pcrs", a non-empty array of distinct integers
  * 0..23; "pkfp" and "pol", 64 hex digits each (SHA-256 digests); "sig", a
- * non-empty base64 string. Members of an entry other than these four are
- * kept (copied with the entry); top-level members other than the four bank
- * names are ignored. Strings must not contain escapes (systemd never writes
- * any, and it keeps validation free of buffers). One bad entry makes the
- * whole fragment invalid: a fragment is an approved state signed as a unit,
- * and half of one is not something its signer approved.
+ * non-empty base64 string; each once. It may have "ref" (a TPM2 policy
+ * reference, which systemd-measure 262 writes and systemd 262 reads), once,
+ * a string. Other members of an entry are kept (copied with the entry);
+ * top-level members other than the four bank names are ignored. The four
+ * required strings must not contain escapes (systemd never writes any, and
+ * it keeps validation free of buffers). One bad entry, or one string
+ * anywhere that systemd's parser would refuse, makes the whole fragment
+ * invalid: systemd refuses the whole merged file for one bad byte, and a
+ * fragment is an approved state signed as a unit, half of which is not
+ * something its signer approved.
  *
  * The merged document is {"sha1":[...],"sha256":[...],...}: banks in that
  * fixed order, each with the entries of every valid fragment in fragment
@@ -44,8 +50,9 @@
 struct pcrsig_fragment {
 	const void *data;    /* a tpm2-pcr-signature.json text */
 	size_t len;
-	ms_status status;    /* out: MS_OK when merged; otherwise why it was skipped */
+	ms_status status;    /* out: MS_OK when merged; otherwise the kind of problem */
 	size_t error_offset; /* out: where the problem is, for messages */
+	const char *reason;  /* out: what the problem is ("invalid UTF-8 in a string"), a static phrase */
 	size_t entries;      /* out: entries it contributed */
 };
 
@@ -58,10 +65,11 @@ size_t pcrsig_merged_bound(size_t total_len, size_t n_fragments);
 /*
  * Validate one fragment (rules above). tokens/max_tokens: scratch for
  * json_parse, JSON_TOKENS_FOR(len) of them. On error *error_offset (may be
- * NULL) is the offset of the offending token or syntax error.
+ * NULL) is the offset of the offending token or syntax error, and *reason
+ * (may be NULL) a static phrase saying what is wrong there.
  */
 ms_status pcrsig_validate(const void *data, size_t len, struct json_token *tokens, uint32_t max_tokens,
-			  size_t *error_offset);
+			  size_t *error_offset, const char **reason);
 
 /*
  * Validate every fragment, then write the merged document into out[0..out_cap)

@@ -193,8 +193,10 @@ def chroot(suite: str, packages: Sequence[str], *, name: str = "tools", variant:
     with _locked(suite_dir(suite) / f".chroot-{name}.lock"):
         if (root / ".complete").exists():
             return root
+        # Older trees of this name only: "tools" must not match another name's "chroot-tools-probe-<key>".
         for old in suite_dir(suite).glob(f"chroot-{name}-*"):
-            shutil.rmtree(old, ignore_errors=True)
+            if re.fullmatch(rf"chroot-{re.escape(name)}-[0-9a-f]{{16}}", old.name):
+                shutil.rmtree(old, ignore_errors=True)
         tmp = suite_dir(suite) / f".building-{name}-{key}"
         shutil.rmtree(tmp, ignore_errors=True)
         argv = ["mmdebstrap", "--mode=root", f"--variant={variant}", "--aptopt=Acquire::Check-Valid-Until \"false\"",

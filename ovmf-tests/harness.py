@@ -781,6 +781,105 @@ def _populate_fat(image: str, files: Mapping[str, Union[StrPath, bytes]], dirs: 
                 what=f"mcopy {src} to {dest} in {image}")
 
 
+class _Fat32:
+    """Just enough of a FAT32 file system (in an image made by build_esp) to find and rewrite directory entries."""
+
+    def __init__(self, f, offset: int):
+        self.f, self.offset = f, offset
+        f.seek(offset)
+        bpb = f.read(512)
+        self.sector, = struct.unpack_from("<H", bpb, 11)
+        self.per_cluster = bpb[13]
+        reserved, = struct.unpack_from("<H", bpb, 14)
+        fats = bpb[16]
+        fat_sectors, = struct.unpack_from("<I", bpb, 36)
+        self.root, = struct.unpack_from("<I", bpb, 44)
+        self.fat = offset + reserved * self.sector
+        self.data = self.fat + fats * fat_sectors * self.sector
+
+    def chain(self, cluster: int) -> list[int]:
+        out = []
+        while 2 <= cluster < 0x0FFFFFF8 and len(out) < 1 << 20:
+            out.append(cluster)
+            self.f.seek(self.fat + 4 * cluster)
+            cluster = struct.unpack("<I", self.f.read(4))[0] & 0x0FFFFFFF
+        return out
+
+    def entries(self, cluster: int):
+        """(offset of the short entry in the image, long name, short entry bytes, [offsets of its LFN entries])."""
+        lfn: list[tuple[int, bytes]] = []
+        size = self.sector * self.per_cluster
+        for c in self.chain(cluster):
+            base = self.data + (c - 2) * size
+            self.f.seek(base)
+            block = self.f.read(size)
+            for i in range(0, size, 32):
+                e = block[i:i + 32]
+                if e[0] == 0:
+                    return
+                if e[0] == 0xE5:
+                    lfn = []
+                elif e[11] == 0x0F:
+                    lfn.append((base + i, e))
+                else:
+                    parts = sorted(lfn, key=lambda x: x[1][0] & 0x1F)
+                    raw = b"".join(x[1][1:11] + x[1][14:26] + x[1][28:32] for x in parts)
+                    name = raw.decode("utf-16-le").split("\0")[0].rstrip("\uffff") if parts else \
+                        e[:8].decode("latin-1").rstrip() + ("." + e[8:11].decode("latin-1").rstrip()
+                                                             if e[8:11].strip() else "")
+                    yield base + i, name, e, [x[0] for x in parts]
+                    lfn = []
+
+    def find(self, path: str):
+        cluster = self.root
+        parts = [x for x in path.split("/") if x]
+        for k, part in enumerate(parts):
+            for off, name, e, lfn in self.entries(cluster):
+                if name.lower() == part.lower():
+                    if k == len(parts) - 1:
+                        return off, e, lfn
+                    cluster = struct.unpack_from("<H", e, 20)[0] << 16 | struct.unpack_from("<H", e, 26)[0]
+                    break
+            else:
+                raise HarnessError(f"no {part!r} on the ESP (looking for {path})")
+        raise HarnessError(f"empty path {path!r}")
+
+
+def fat_patch_entry(image: StrPath, esp_path: str, *, new_name: Optional[str] = None,
+                    new_size: Optional[int] = None) -> None:
+    """Rewrite one file's directory entry in an image made by :func:`build_esp`.
+
+    ``new_name`` replaces the long name with one of the same length, unit for
+    unit (the short-name checksum in the LFN entries stays valid), so names
+    mtools refuses can be written: control characters, a leading blank, a
+    backslash. ``new_size`` sets the size the directory reports without
+    allocating clusters (the firmware lists it; nothing may read it).
+    """
+    with open(image, "r+b") as f:
+        fat = _Fat32(f, ESP_START_LBA * SECTOR)
+        off, entry, lfn = fat.find(esp_path)
+        if new_size is not None:
+            f.seek(off + 28)
+            f.write(struct.pack("<I", new_size))
+        if new_name is not None:
+            old = esp_path.rstrip("/").split("/")[-1]
+            if len(new_name) != len(old) or not lfn:
+                raise HarnessError(f"{esp_path}: a new name must have as many characters ({len(old)}) "
+                                   "and the entry a long name")
+            units = new_name.encode("utf-16-le")
+            for off_lfn in lfn:
+                f.seek(off_lfn)
+                e = bytearray(f.read(32))
+                first = ((e[0] & 0x1F) - 1) * 13
+                slots = [(1 + 2 * j) for j in range(5)] + [(14 + 2 * j) for j in range(6)] + \
+                    [(28 + 2 * j) for j in range(2)]
+                for j, pos in enumerate(slots):
+                    if first + j < len(new_name):
+                        e[pos:pos + 2] = units[2 * (first + j):2 * (first + j) + 2]
+                f.seek(off_lfn)
+                f.write(bytes(e))
+
+
 # --------------------------------------------------------------------------
 # TCG event log
 # --------------------------------------------------------------------------

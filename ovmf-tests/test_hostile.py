@@ -3,11 +3,15 @@ where it can, and hands over nothing unmeasured.
 
 Two boots:
 
-1. A sha384-only TPM and an ESP built to hurt: an empty per-UKI .extra.d;
+1. A sha384-only TPM and an ESP built to hurt: a per-UKI .extra.d holding
+   only names the firmware's FAT driver would open as another file or not
+   at all (an escape sequence, a leading blank, a backslash that reaches
+   into a subdirectory, a tab), written straight into the FAT directory;
    a global directory with 200 extensions (the first 128 by name count),
-   one of them bigger than the guest's memory, names of 255, 239, 238 and
-   200 characters (the firmware opens up to 238 there), a non-ASCII name
-   and a directory named *.sysext.raw. PCR 13 (sha384, the only bank) is
+   the first of them listed larger than the whole 3 GiB total (its FAT entry
+   says so; no data behind it), one bigger than the guest's memory, names
+   of 255, 239, 238 and 200 characters (the firmware opens up to 238
+   there), a non-ASCII name and a directory named *.sysext.raw. PCR 13 (sha384, the only bank) is
    computed here with hashlib and compared with `sysext-stub predict
    --bank sha384` run over the same directory contents, and so are PCRs 9,
    11 and 12.
@@ -37,6 +41,12 @@ from test_sysext import build_uki
 
 EXT_MAX_FILES = 128
 HUGE_NAME = "0-huge.sysext.raw"
+#: First by name, listed over the 3 GiB total: it takes a place among the 128, then the total drops it.
+BIG_NAME = "0-big.sysext.raw"
+BIG_SIZE = (3 << 30) + (1 << 20)
+#: Per-UKI names EDK2's FAT driver would not open as themselves: (placeholder mtools writes, real name).
+FAT_BAD_NAMES = [("Xesc[2J.sysext.raw", "\x1b" + "esc[2J.sysext.raw"), ("Xlead.sysext.raw", " lead.sysext.raw"),
+                 ("subXx.sysext.raw", "sub\\x.sysext.raw"), ("tabX.sysext.raw", "tab\t.sysext.raw")]
 
 
 def pcr_sha384(events: list[bytes]) -> bytes:
@@ -63,23 +73,43 @@ def test_hostile_esp_on_a_sha384_only_tpm(kernel, workdir):
     huge = workdir / HUGE_NAME
     with open(huge, "wb") as f:  # sparse on the host; the ESP builder copies it
         f.truncate(600 << 20)
+    extra_d = "EFI/BOOT/BOOTX64.EFI.extra.d"
     files = {"EFI/BOOT/BOOTX64.EFI": str(uki), f"loader/extensions/{HUGE_NAME}": str(huge),
-             "loader/extensions/\u00e9t\u00e9.sysext.raw": b"non-ASCII name\n"}
+             f"loader/extensions/{BIG_NAME}": b"listed as 3 GiB + 1 MiB\n",
+             "loader/extensions/\u00e9t\u00e9.sysext.raw": b"non-ASCII name\n",
+             # what "sub\x.sysext.raw" would open if the stub took it
+             f"{extra_d}/sub/x.sysext.raw": b"a file in a subdirectory\n"}
     files.update({f"loader/extensions/{n}": d for n, d in global_.items()})
+    files.update({f"{extra_d}/{placeholder}": f"bad name {i}\n".encode()
+                  for i, (placeholder, _) in enumerate(FAT_BAD_NAMES)})
     esp = workdir / "esp.img"
-    harness.build_esp(esp, files, dirs=["EFI/BOOT/BOOTX64.EFI.extra.d", "loader/extensions/dir.sysext.raw"])
+    harness.build_esp(esp, files, dirs=[extra_d, "loader/extensions/dir.sysext.raw"])
+    harness.fat_patch_entry(esp, f"loader/extensions/{BIG_NAME}", new_size=BIG_SIZE)
+    for placeholder, name in FAT_BAD_NAMES:
+        harness.fat_patch_entry(esp, f"{extra_d}/{placeholder}", new_name=name)
     huge.unlink()
     result = harness.boot(esp, workdir=workdir / "boot", tpm=True, tpm_banks="sha384", memory_mib=512, timeout=300)
     facts = result.facts
     assert result.reason == "poweroff" and facts.complete, tail(result)
     log = result.log
 
-    # The limit: the first 128 names in strcmp order ("0-huge" < "M..." < "N..." < "s000"...) of those
-    # that open; the huge one is given up because it does not fit in memory.
-    ranked = sorted([HUGE_NAME, *(n for n in global_ if n not in too_long)], key=lambda n: n.encode())
+    # The limits: the first 128 names in strcmp order ("0-big" < "0-huge" < "M..." < "N..." < "s000"...)
+    # of those that open; then the total, in that order, drops 0-big (over 3 GiB on its own); the huge
+    # one is given up because it does not fit in memory. So 126 are kept, s124 to s199 are not.
+    ranked = sorted([BIG_NAME, HUGE_NAME, *(n for n in global_ if n not in too_long)], key=lambda n: n.encode())
     ranked = ranked[:EXT_MAX_FILES]
-    kept = [n for n in ranked if n != HUGE_NAME]
-    assert name200 in kept and name238 in kept
+    kept = [n for n in ranked if n not in (HUGE_NAME, BIG_NAME)]
+    assert name200 in kept and name238 in kept and len(kept) == 126 and "s124.sysext.raw" not in kept
+    assert f"\\loader\\extensions\\{BIG_NAME}: skipped, extensions would exceed 3 GiB in total" in log, tail(result)
+    # The per-UKI names the FAT driver would not open as themselves: each skipped while listing with
+    # its name escaped, none read (nothing reaches /.extra/sysext), no escape sequence in our lines.
+    for _, name in FAT_BAD_NAMES:
+        shown = "".join(c if 0x20 <= ord(c) < 0x7f and c != "\\" else f"\\x{ord(c):02x}" for c in name)
+        assert f"\\{extra_d.replace('/', chr(92))}\\{shown}: skipped, a name the firmware's FAT driver would not" \
+            f" open as itself" in log, (shown, tail(result))
+    for line in log.splitlines():
+        if "sysext-stub:" in line:
+            assert "\x1b" not in line.split("sysext-stub:", 1)[1], repr(line)
     for name in too_long:
         assert f"\\loader\\extensions\\{name}: skipped, path too long for the firmware to open" in log, tail(result)
     assert "cannot read it" not in log, "the stub must never plan a file the firmware will not open"
@@ -107,15 +137,26 @@ def test_hostile_esp_on_a_sha384_only_tpm(kernel, workdir):
     host = workdir / "global"
     host.mkdir()
     for path, data in files.items():
-        if path.startswith("loader/extensions/") and path != f"loader/extensions/{HUGE_NAME}":
+        if path.startswith("loader/extensions/") and path not in (f"loader/extensions/{HUGE_NAME}",
+                                                                  f"loader/extensions/{BIG_NAME}"):
             (host / path.split("/", 2)[2]).write_bytes(data)
-    with open(host / HUGE_NAME, "wb") as f:
-        f.truncate(600 << 20)
+    for name, size in ((HUGE_NAME, 600 << 20), (BIG_NAME, BIG_SIZE)):
+        with open(host / name, "wb") as f:  # sparse: predict never reads what the limits drop
+            f.truncate(size)
     (host / "dir.sysext.raw").mkdir()
-    out = subprocess.run([str(CLI), "predict", "--json", "--global-dir", str(host), "--bank", "sha384",
-                          "--pcr", "13"], check=True, capture_output=True, text=True)
+    host_extra = workdir / "extra.d"
+    (host_extra / "sub").mkdir(parents=True)
+    (host_extra / "sub" / "x.sysext.raw").write_bytes(files[f"{extra_d}/sub/x.sysext.raw"])
+    for i, (_, name) in enumerate(FAT_BAD_NAMES):  # Linux names may hold all of them
+        (host_extra / name).write_bytes(f"bad name {i}\n".encode())
+    out = subprocess.run([str(CLI), "predict", "--json", "--global-dir", str(host), "--extra-dir", str(host_extra),
+                          "--esp-path", "\\EFI\\BOOT\\BOOTX64.EFI", "--bank", "sha384", "--pcr", "13"],
+                         check=True, capture_output=True, text=True)
     for name in too_long:
         assert f"{host / name}: skipped by the stub: path too long" in out.stderr, out.stderr
+    assert f"{host / BIG_NAME}: skipped by the stub: extensions would exceed 3 GiB in total" in out.stderr
+    assert out.stderr.count("skipped by the stub: a name the firmware's FAT driver would not open") == 4, out.stderr
+    assert "\x1b" not in out.stderr
     predicted = [e for e in json.loads(out.stdout)["sha384"] if e["pcr"] == 13][0]["events"]
     huge_path = f".extra/global_sysext/{HUGE_NAME}"
     assert [e["description"] for e in predicted[::2]] == [huge_path] + [f".extra/global_sysext/{n}" for n in kept]

@@ -2,7 +2,9 @@
 # install-deps.sh - install, with apt-get, every Debian 12 package that
 # building, demoing and testing sysext-stub needs and that is missing.
 # Idempotent; does nothing when all are present. Needs root (or sudo).
-# systemd is here for systemd-measure (PCR 11 differential tests), bc for
+# systemd is here for systemd-measure (PCR 11 differential tests) and its
+# libsystemd-shared-252.so (the JSON parser tests/test-systemd-json.c compares
+# measure/json.c with), bc for
 # make bench; a minimal Debian image has neither. libtss2/tpm2-tools and
 # cryptsetup-bin are for the signed-policy unseal and LUKS tests; valgrind for
 # the CLI leak check; gnuplot-nox for the benchmark plot; strace for the test of

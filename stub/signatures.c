@@ -13,128 +13,91 @@
 #include "efi-lib/esp.h"
 #include "efi-lib/log.h"
 #include "efi-lib/mem.h"
-#include "measure/extensions.h"
+#include "measure/selection.h"
 #include "measure/initrd.h"
 #include "measure/pcrsig.h"
 #include "measure/sysext-archive.h"
 
 #define FRAGMENTS_MAX (1 + 2 * EXT_SIGNATURE_MAX_FILES)
 
-struct sig_file {
-	char name[EXT_NAME_MAX + 1];
-	UINT64 size;
-};
-
 /* Where each fragment came from, for messages; dir NULL means the .pcrsig section. */
 struct fragment_source {
 	const CHAR16 *dir;
-	const char *name;
+	char name[EXT_NAME_MAX + 1];
 };
 
-struct collected {
+struct signature_set {
 	struct pcrsig_fragment frags[FRAGMENTS_MAX];
 	struct fragment_source from[FRAGMENTS_MAX];
-	struct sig_file files[2][EXT_SIGNATURE_MAX_FILES + 1];
+	const void *pcrsig;
+	UINTN pcrsig_size;
 	UINTN n;
 	UINTN n_files;
 };
 
-static struct sig_file *file_of(const char *name)
+struct signature_set *signatures_begin(const void *pcrsig, UINTN pcrsig_size)
 {
-	return (struct sig_file *)(UINTN)(name - __builtin_offsetof(struct sig_file, name));
-}
+	struct signature_set *c = mem_alloc_zero(sizeof(*c));
 
-/* The signature files of one directory, the first EXT_SIGNATURE_MAX_FILES by name, in name order. */
-static UINTN list_signatures(EFI_FILE_HANDLE dir, const CHAR16 *dir_path, struct sig_file *slots, const char **order)
-{
-	EFI_FILE_INFO *info = NULL;
-	UINTN info_size = 0, used = 1, dir_len = StrLen(dir_path);
-	size_t n = 0;
-	BOOLEAN done = FALSE;
-	struct sig_file *next = &slots[0];
-
-	for (;;) {
-		const char *dropped;
-		UINTN len;
-
-		if (EFI_ERROR(esp_next_entry(dir, &info, &info_size, &done)) || done)
-			break;
-		len = StrLen(info->FileName);
-		if (ext_classify_signature(info->FileName, len, (info->Attribute & EFI_FILE_DIRECTORY) != 0, dir_len) !=
-		    EXT_PICK)
-			continue; /* the extension pass logs what it skips */
-		if (info->FileSize == 0 || info->FileSize > EXT_SIGNATURE_SIZE_MAX) {
-			log_warn(L"%s\\%s: skipped, a signature file must have 1 to %u bytes (it has %lu)", dir_path,
-				 info->FileName, EXT_SIGNATURE_SIZE_MAX, info->FileSize);
-			continue;
-		}
-		(void)ext_name_to_ascii(info->FileName, len, next->name, sizeof(next->name));
-		next->size = info->FileSize;
-		dropped = ext_sorted_insert(order, &n, EXT_SIGNATURE_MAX_FILES, next->name);
-		if (dropped) {
-			log_warn(L"%s\\%a: skipped, more than %d signature files", dir_path, dropped,
-				 EXT_SIGNATURE_MAX_FILES);
-			next = file_of(dropped);
-		} else {
-			next = &slots[used++];
-		}
+	if (!c) {
+		log_error_status(EFI_OUT_OF_RESOURCES, L"PCR signatures not passed on");
+		return NULL;
 	}
-	mem_free(info);
-	return n;
+	c->pcrsig = pcrsig;
+	c->pcrsig_size = pcrsig_size;
+	if (pcrsig && pcrsig_size > 0) {
+		c->frags[0] = (struct pcrsig_fragment){ .data = pcrsig, .len = pcrsig_size };
+		c->n = 1;
+	}
+	return c;
 }
 
-static void read_directory(EFI_FILE_HANDLE root, const CHAR16 *dir_path, struct sig_file *slots,
-			   struct collected *c)
+void signatures_add(struct signature_set *c, const struct dir_listing *l)
 {
-	const char *order[EXT_SIGNATURE_MAX_FILES];
 	CHAR16 name16[EXT_NAME_MAX + 1];
-	EFI_FILE_HANDLE dir = NULL;
-	UINTN n;
+	UINTN n = sel_dir_count(l->sel, EXT_KIND_SIGNATURE);
 
-	if (EFI_ERROR(esp_open_dir(root, dir_path, &dir)))
-		return; /* no directory: the extension pass already said so if it matters */
-	n = list_signatures(dir, dir_path, slots, order);
-	for (UINTN i = 0; i < n; i++) {
-		struct sig_file *f = file_of(order[i]);
+	/* Two directories of at most EXT_SIGNATURE_MAX_FILES each fit FRAGMENTS_MAX; a third would not. */
+	for (UINTN i = 0; c && i < n && c->n < FRAGMENTS_MAX; i++) {
+		const struct sel_file *f = sel_dir_file(l->sel, EXT_KIND_SIGNATURE, i);
 		UINT8 *buf = mem_alloc_zero(f->size);
-		UINTN k;
 		EFI_STATUS err;
 
-		for (k = 0; f->name[k]; k++)
-			name16[k] = (CHAR16)(UINT8)f->name[k];
-		name16[k] = 0;
-		err = buf ? esp_read_file(dir, name16, buf, f->size) : EFI_OUT_OF_RESOURCES;
+		listing_name16(f, name16);
+		err = buf ? esp_read_file(l->dir, name16, buf, f->size) : EFI_OUT_OF_RESOURCES;
 		if (EFI_ERROR(err)) {
-			log_error_status(err, L"%s\\%a: skipped, cannot read it", dir_path, f->name);
+			log_error_status(err, L"%s\\%s: skipped, cannot read it", l->path, name16);
 			mem_free(buf);
 			continue;
 		}
 		c->frags[c->n] = (struct pcrsig_fragment){ .data = buf, .len = f->size };
-		c->from[c->n] = (struct fragment_source){ .dir = dir_path, .name = f->name };
+		c->from[c->n].dir = l->path;
+		CopyMem(c->from[c->n].name, f->name, sizeof(f->name));
 		c->n++;
 		c->n_files++;
 	}
-	esp_close(dir);
 }
 
-static void log_skipped(const struct collected *c)
+static void log_skipped(const struct signature_set *c)
 {
 	for (UINTN i = 0; i < c->n; i++) {
 		const struct pcrsig_fragment *f = &c->frags[i];
+		const char *why;
 
 		if (f->status == MS_OK)
 			continue;
+		why = f->reason ? f->reason : ms_strerror(f->status);
 		if (c->from[i].dir)
-			log_warn(L"%s\\%a: skipped, not a valid PCR signature file (%a at byte %lu)", c->from[i].dir,
-				 c->from[i].name, ms_strerror(f->status), (UINT64)f->error_offset);
+			log_warn(L"%s\\%a: skipped, not a valid PCR signature file: %a (at byte %lu)", c->from[i].dir,
+				 c->from[i].name, why, (UINT64)f->error_offset);
 		else
-			log_warn(L".pcrsig section: skipped, not a valid PCR signature file (%a at byte %lu)",
-				 ms_strerror(f->status), (UINT64)f->error_offset);
+			log_warn(L".pcrsig section: skipped, not a valid PCR signature file: %a (at byte %lu)", why,
+				 (UINT64)f->error_offset);
 	}
 }
 
 /* Merge everything collected and pack it; *ret stays empty if nothing valid is left. */
-static void merge_and_pack(struct collected *c, struct sysext_archive *ret)
+static void merge_and_pack(struct signature_set *c, struct sysext_archive *ret)
 {
 	struct json_token *tokens = NULL;
 	char *out = NULL;
@@ -176,37 +139,22 @@ out:
 	mem_free(out);
 }
 
-void signatures_collect(EFI_FILE_HANDLE root, const CHAR16 *const *dirs, UINTN n_dirs, const void *pcrsig,
-			UINTN pcrsig_size, struct sysext_archive *ret)
+void signatures_finish(struct signature_set *c, struct sysext_archive *ret)
 {
-	struct collected *c;
-
 	SetMem(ret, sizeof(*ret), 0);
-	c = mem_alloc_zero(sizeof(*c));
-	if (!c) {
-		log_error_status(EFI_OUT_OF_RESOURCES, L"PCR signatures not passed on");
+	if (!c)
 		return;
-	}
-	if (pcrsig && pcrsig_size > 0) {
-		c->frags[0] = (struct pcrsig_fragment){ .data = pcrsig, .len = pcrsig_size };
-		c->n = 1;
-	}
-	for (UINTN d = 0; root && d < n_dirs && d < 2; d++)
-		if (dirs[d])
-			read_directory(root, dirs[d], c->files[d], c);
-
 	if (c->n_files == 0) {
 		/* Only the section: hand it over untouched, as systemd-stub does. */
 		if (c->n == 1)
-			(void)literal_archive(INITRD_PCR_SIGNATURE_FILE, pcrsig, pcrsig_size, ret);
+			(void)literal_archive(INITRD_PCR_SIGNATURE_FILE, c->pcrsig, c->pcrsig_size, ret);
 	} else {
-		if (c->n_files < c->n && pcrsig_size > PCRSIG_SECTION_MERGE_MAX) {
+		if (c->n_files < c->n && c->pcrsig_size > PCRSIG_SECTION_MERGE_MAX) {
 			log_warn(L".pcrsig section: left out of the merge, larger than %u bytes", PCRSIG_SECTION_MERGE_MAX);
 			c->frags[0].len = 0; /* an empty fragment is invalid and skipped */
 		}
 		merge_and_pack(c, ret);
 	}
-
 	for (UINTN i = 0; i < c->n; i++)
 		if (c->from[i].dir)
 			mem_free((void *)c->frags[i].data);

@@ -18,15 +18,19 @@
 #include "sysext.h"
 
 /*
- * Build the signature archive from the .pcrsig section (@pcrsig, may be
- * NULL) and the *.pcrsig.json files in @dirs on @root (NULL entries are
- * skipped). Without signature files on the ESP the section is passed on
- * byte for byte, as systemd-stub does; with some, the valid documents are
- * merged (measure/pcrsig.h) and each invalid one is logged and left out.
- * Never fails the boot; *ret stays empty when there is nothing to pass.
+ * The signature archive is built from the .pcrsig section (@pcrsig, may be
+ * NULL) and the *.pcrsig.json files the listings selected, added one
+ * directory at a time (per-UKI first). Without signature files on the ESP
+ * the section is passed on byte for byte, as systemd-stub does; with some,
+ * the valid documents are merged (measure/pcrsig.h) and each invalid one is
+ * logged and left out. Never fails the boot: a NULL set (no memory, logged)
+ * is accepted everywhere, and *ret stays empty when there is nothing to pass.
  */
-void signatures_collect(EFI_FILE_HANDLE root, const CHAR16 *const *dirs, UINTN n_dirs, const void *pcrsig,
-			UINTN pcrsig_size, struct sysext_archive *ret);
+struct signature_set;
+struct signature_set *signatures_begin(const void *pcrsig, UINTN pcrsig_size);
+void signatures_add(struct signature_set *set, const struct dir_listing *l);
+/* Merge, pack into *ret, and free @set. */
+void signatures_finish(struct signature_set *set, struct sysext_archive *ret);
 
 /* A cpio holding .extra/@name (0444) with @size bytes of @data. */
 EFI_STATUS literal_archive(const char *name, const void *data, UINTN size, struct sysext_archive *ret);

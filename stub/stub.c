@@ -27,6 +27,7 @@
 #include "measure/sysext-archive.h"
 #include "export-vars.h"
 #include "pcr-kernel.h"
+#include "listing.h"
 #include "signatures.h"
 #include "sysext.h"
 
@@ -95,36 +96,55 @@ static EFI_STATUS choose_cmdline(const EFI_LOADED_IMAGE *li, CHAR16 **ret, BOOLE
 }
 
 /*
- * Per-UKI then global extensions, then the signatures beside them, from the
- * volume we were loaded from.
+ * Per-UKI then global directory, from the volume we were loaded from: each
+ * listed once through the shared selection rule, its extensions packed
+ * (and measured), its signature files added to the signature set.
  */
 static void collect_from_esp(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path, struct measurer *m,
 			     BOOLEAN can_measure, struct sysext_archive *per_uki, struct sysext_archive *global,
 			     struct sysext_archive *signatures)
 {
-	CHAR16 extra_dir[EXTDIR_IMAGE_PATH_MAX];
-	const CHAR16 *dirs[2] = { NULL, GLOBAL_EXTENSIONS_DIR };
+	static CHAR16 extra_dir[EXTDIR_IMAGE_PATH_MAX];
+	struct {
+		const CHAR16 *path;
+		enum sel_dir_role role;
+		const char *prefix;
+		struct sysext_archive *archive;
+	} dirs[2] = {
+		{ NULL, SEL_DIR_PER_UKI, SYSEXT_PREFIX, per_uki },
+		{ GLOBAL_EXTENSIONS_DIR, SEL_DIR_GLOBAL, SYSEXT_GLOBAL_PREFIX, global },
+	};
 	struct section_span pcrsig = { 0 };
+	struct signature_set *sigs;
 	EFI_FILE_HANDLE root = NULL;
 	EFI_STATUS err;
 
 	(void)find_section(li, ".pcrsig", &pcrsig);
+	sigs = signatures_begin(pcrsig.data, pcrsig.size);
 	err = esp_open_root(li->DeviceHandle, &root);
 	if (EFI_ERROR(err)) {
 		log_info(L"no file system on the boot device (%r): no extensions", err);
-		signatures_collect(NULL, dirs, 0, pcrsig.data, pcrsig.size, signatures);
+		signatures_finish(sigs, signatures);
 		return;
 	}
 	if (image_path && extdir_from_image_path(image_path, StrLen(image_path), extra_dir, EXTDIR_IMAGE_PATH_MAX) == MS_OK)
-		dirs[0] = extra_dir;
+		dirs[0].path = extra_dir;
 	else
 		log_info(L"not started from a file path: no per-UKI extension directory");
-	timing_dir(TIMING_DIR_PER_UKI);
-	if (dirs[0])
-		sysext_collect(root, dirs[0], SYSEXT_PREFIX, m, can_measure, per_uki);
-	timing_dir(TIMING_DIR_GLOBAL);
-	sysext_collect(root, dirs[1], SYSEXT_GLOBAL_PREFIX, m, can_measure, global);
-	signatures_collect(root, dirs, 2, pcrsig.data, pcrsig.size, signatures);
+	for (UINTN i = 0; i < 2; i++) {
+		struct dir_listing l;
+
+		timing_dir(i == 0 ? TIMING_DIR_PER_UKI : TIMING_DIR_GLOBAL);
+		if (!dirs[i].path ||
+		    EFI_ERROR(listing_open(root, dirs[i].path, sel_dir_kinds(dirs[i].role, EXT_RULE_SYSEXT_STUB), &l)))
+			continue;
+		timing_lap(TIMING_DIR_LIST);
+		sysext_collect(&l, dirs[i].prefix, m, can_measure, dirs[i].archive);
+		signatures_add(sigs, &l);
+		timing_lap(TIMING_SIGNATURES);
+		listing_close(&l);
+	}
+	signatures_finish(sigs, signatures);
 	timing_lap(TIMING_SIGNATURES);
 	esp_close(root);
 }

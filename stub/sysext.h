@@ -10,6 +10,8 @@
 
 #include "efi-lib/tcg2.h"
 
+#include "listing.h"
+
 #include "measure/uki.h"
 
 #define SYSEXT_PCR PCR_SYSEXTS
@@ -23,14 +25,14 @@ struct sysext_archive {
 };
 
 /*
- * Collect @dir_path on @root into an archive under @cpio_prefix
+ * Pack the extensions @l selected into an archive under @cpio_prefix
  * (".extra/sysext" or ".extra/global_sysext"). With @m able to measure,
  * each file is measured (path event, then content event) and a file whose
  * measurement fails is left out. Never fails the boot: problems are logged
  * and the archive holds what could be read (and measured).
  */
-void sysext_collect(EFI_FILE_HANDLE root, const CHAR16 *dir_path, const char *cpio_prefix,
-		    struct measurer *m, BOOLEAN can_measure, struct sysext_archive *ret);
+void sysext_collect(const struct dir_listing *l, const char *cpio_prefix, struct measurer *m, BOOLEAN can_measure,
+		    struct sysext_archive *ret);
 
 void sysext_archive_free(struct sysext_archive *a);
 /* Drop the reference without freeing: the pages now belong to someone else (the initrd media). */

@@ -176,16 +176,148 @@ static void test_empty_containers(void **state)
 	assert_int_equal(P.tokens[3].size, 1);
 }
 
-static void test_non_ascii_and_invalid_utf8_pass_through(void **state)
+/*
+ * Strings follow systemd's JSON parser (the rules in json.h): UTF-8 in the
+ * shortest form, no surrogates, nothing above U+10FFFF, no noncharacters,
+ * no DEL, no \u0000.
+ */
+static void test_utf8_that_systemd_accepts(void **state)
 {
-	char out[16];
+	static const char *const good[] = {
+		"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xed\x9f\xbf",
+		"\xee\x80\x80", "\xef\xb7\x8f" /* U+FDCF */, "\xef\xb7\xb0" /* U+FDF0 */, "\xef\xbf\xbd" /* U+FFFD */,
+		"\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbd" /* U+10FFFD */, "\\u007f", "\\u0001", "\\ufffd", "\\ud83d\\ude00",
+	};
+	char text[32], out[16];
 	size_t n;
 
 	(void)state;
-	assert_int_equal(parse("\"\xc3\xa9\xff\xfe\""), MS_OK);
-	assert_int_equal(json_string_unescape(&P.doc, 0, out, sizeof(out), &n), MS_OK);
-	assert_int_equal(n, 4);
-	assert_memory_equal(out, "\xc3\xa9\xff\xfe", 5);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "\"%s\"", good[i]);
+		if (parse(text) != MS_OK)
+			fail_msg("case %zu refused: %s", i, P.doc.error_reason);
+		assert_int_equal(json_string_unescape(&P.doc, 0, out, sizeof(out), &n), MS_OK);
+		if (good[i][0] != '\\')
+			assert_string_equal(out, good[i]);
+	}
+}
+
+/* Offset in @s of its first escape, DEL, control or non-ASCII byte. */
+static size_t first_suspect(const char *s)
+{
+	size_t i = 0;
+
+	while (s[i] && s[i] != '\\' && (uint8_t)s[i] >= 0x20 && (uint8_t)s[i] < 0x7f)
+		i++;
+	return i;
+}
+
+#define INVALID_UTF8 "invalid UTF-8 in a string"
+#define NONCHARACTER "a Unicode noncharacter (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF) in a string"
+
+static void test_strings_that_systemd_refuses(void **state)
+{
+	static const struct {
+		const char *content, *reason;
+	} bad[] = {
+		{ "\xff", INVALID_UTF8 }, { "\xfe", INVALID_UTF8 }, { "\x80", INVALID_UTF8 }, { "\xbf", INVALID_UTF8 },
+		{ "a\xc3", INVALID_UTF8 }, { "\xc3(", INVALID_UTF8 }, { "\xc0\x80", INVALID_UTF8 },
+		{ "\xc1\xbf", INVALID_UTF8 }, { "\xe0\x80\x80", INVALID_UTF8 }, { "\xe0\x9f\xbf", INVALID_UTF8 },
+		{ "\xed\xa0\x80", INVALID_UTF8 } /* U+D800 */, { "\xed\xbf\xbf", INVALID_UTF8 } /* U+DFFF */,
+		{ "\xf0\x80\x80\x80", INVALID_UTF8 }, { "\xf0\x8f\xbf\xbf", INVALID_UTF8 },
+		{ "\xf4\x90\x80\x80", INVALID_UTF8 } /* U+110000 */, { "\xf5\x80\x80\x80", INVALID_UTF8 },
+		{ "\xf8\x88\x80\x80\x80", INVALID_UTF8 }, { "\xfc\x84\x80\x80\x80\x80", INVALID_UTF8 },
+		{ "\xef\xb7\x90", NONCHARACTER } /* U+FDD0 */, { "\xef\xb7\xaf", NONCHARACTER } /* U+FDEF */,
+		{ "\xef\xbf\xbe", NONCHARACTER }, { "\xef\xbf\xbf", NONCHARACTER },
+		{ "\xf0\x9f\xbf\xbe", NONCHARACTER } /* U+1FFFE */, { "\xf4\x8f\xbf\xbf", NONCHARACTER } /* U+10FFFF */,
+		{ "\x7f", "DEL (0x7f) in a string" }, { "\x1f", "a control character in a string" },
+		{ "\\u0000", "\\u0000 in a string" }, { "a\\u0000b", "\\u0000 in a string" },
+		{ "\\ufdd0", NONCHARACTER }, { "\\uFDEF", NONCHARACTER }, { "\\ufffe", NONCHARACTER },
+		{ "\\uFFFF", NONCHARACTER }, { "\\ud83f\\udffe", NONCHARACTER }, { "\\udbff\\udfff", NONCHARACTER },
+		{ "\\udc00", "an unpaired surrogate escape" }, { "\\ud800\\u0041", "an unpaired surrogate escape" },
+		{ "\\u12g4", "a \\u escape without 4 hex digits" }, { "\\x", "an unknown escape" },
+	};
+	char text[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[\"ok\",\"%s\"]", bad[i].content);
+		/* Refused at the offending character (its backslash for an escape), saying why. */
+		if (parse(text) != MS_ERR_INVALID || P.doc.error_offset != 7 + first_suspect(bad[i].content) ||
+		    strcmp(P.doc.error_reason, bad[i].reason) != 0)
+			fail_msg("case %zu: status %d at %zu: %s", i, json_parse(&P.doc, P.buf, strlen(text), P.tokens,
+										 MAX_TOKENS),
+				 P.doc.error_offset, P.doc.error_reason ? P.doc.error_reason : "(no reason)");
+		/* A key is a string too. */
+		snprintf(text, sizeof(text), "{\"%s\":1}", bad[i].content);
+		assert_int_equal(parse(text), MS_ERR_INVALID);
+	}
+	/* A sequence the input ends in is cut short, as any unterminated string. */
+	assert_int_equal(parse_n("\"\xe2\x82", 3, MAX_TOKENS), MS_ERR_TRUNCATED);
+	assert_string_equal(P.doc.error_reason, "the input ends early");
+}
+
+static void test_error_reasons(void **state)
+{
+	static const struct {
+		const char *text, *reason;
+	} cases[] = {
+		{ "", "no JSON value" },
+		{ " \n", "no JSON value" },
+		{ "[1,", "the input ends early" },
+		{ "{1:2}", "expected a member name (a string)" },
+		{ "{\"a\" 1}", "expected ':' after a member name" },
+		{ "[1 2]", "expected ',' or ']'" },
+		{ "{\"a\":1 \"b\":2}", "expected ',' or '}'" },
+		{ "01", "more data after the JSON value" },
+		{ "-x", "a malformed number" },
+		{ "nul", "the input ends early" },
+		{ "nulL", "a value that is not true, false, null, a number, a string, an array or an object" },
+		{ "[x]", "a value that is not true, false, null, a number, a string, an array or an object" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_not_equal(parse(cases[i].text), MS_OK);
+		assert_non_null(P.doc.error_reason);
+		assert_string_equal(P.doc.error_reason, cases[i].reason);
+	}
+	assert_int_equal(parse("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"), MS_ERR_LIMIT);
+	assert_string_equal(P.doc.error_reason, "arrays and objects nested too deep");
+	assert_int_equal(parse_n("[1,2]", 5, 2), MS_ERR_BUFFER_TOO_SMALL);
+	assert_string_equal(P.doc.error_reason, "more values than the token buffer holds");
+	assert_int_equal(parse("[1]"), MS_OK);
+	assert_null(P.doc.error_reason);
+}
+
+static void test_char_len_for_writers(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t len, want;
+	} cases[] = {
+		{ "a", 1, 1 }, { "\"", 1, 1 }, { "\x1f", 1, 1 }, { "\x7f", 1, 1 }, { "\0", 1, 0 },
+		{ "\xc3\xa9x", 3, 2 }, { "\xe2\x82\xac", 3, 3 }, { "\xf0\x9f\x98\x80", 4, 4 },
+		{ "\xc3", 1, 0 } /* cut short by the length */, { "\xe2\x82", 2, 0 }, { "\xff", 1, 0 },
+		{ "\xc0\xaf", 2, 0 }, { "\xed\xa0\x80", 3, 0 }, { "\xef\xbf\xbf", 3, 0 }, { "\xf4\x90\x80\x80", 4, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (json_char_len(cases[i].s, cases[i].len) != cases[i].want)
+			fail_msg("case %zu: %zu, expected %zu", i, json_char_len(cases[i].s, cases[i].len), cases[i].want);
+	assert_int_equal(json_char_len(NULL, 1), 0);
+	assert_int_equal(json_char_len("a", 0), 0);
+	/* What it takes raw (besides the bytes a writer escapes), the parser takes inside a string. */
+	for (unsigned a = 0x80; a < 0x100; a++)
+		for (unsigned b = 0x80; b < 0xc0; b += 0x3f) {
+			for (size_t n = 1; n <= 4; n++) {
+				char text[8] = { '"', (char)a, (char)b, (char)0xbf, (char)0xbf };
+
+				text[n + 1] = '"';
+				assert_int_equal(json_char_len(text + 1, n) == n, parse_n(text, n + 2, MAX_TOKENS) == MS_OK);
+			}
+		}
 }
 
 static void test_depth_limit(void **state)
@@ -336,8 +468,8 @@ static void test_nul_and_control_bytes(void **state)
 	assert_int_equal(parse_n("1\0", 2, MAX_TOKENS), MS_ERR_INVALID);
 	assert_int_equal(parse_n("\0", 1, MAX_TOKENS), MS_ERR_INVALID);
 	assert_int_equal(parse_n("\"\x1f\"", 3, MAX_TOKENS), MS_ERR_INVALID);
-	/* DEL is not a control character for JSON. */
-	assert_int_equal(parse_n("\"\x7f\"", 3, MAX_TOKENS), MS_OK);
+	/* systemd refuses DEL too (RFC 8259 would not). */
+	assert_int_equal(parse_n("\"\x7f\"", 3, MAX_TOKENS), MS_ERR_INVALID);
 	/* Vertical tab and form feed are not JSON whitespace. */
 	assert_int_equal(parse("\v1"), MS_ERR_INVALID);
 	assert_int_equal(parse("1\f"), MS_ERR_INVALID);
@@ -391,7 +523,7 @@ static void test_object_get(void **state)
 static void test_string_equals(void **state)
 {
 	(void)state;
-	assert_int_equal(parse("[\"sha256\",\"sha\\u0032\\u00356\",\"\",\"a\\u0000\",\"a\\\"b\",\"\\u00e9\",1]"), MS_OK);
+	assert_int_equal(parse("[\"sha256\",\"sha\\u0032\\u00356\",\"\",\"a\\u0001\",\"a\\\"b\",\"\\u00e9\",1]"), MS_OK);
 	assert_true(json_string_equals(&P.doc, 1, "sha256"));
 	assert_false(json_string_equals(&P.doc, 1, "sha25"));
 	assert_false(json_string_equals(&P.doc, 1, "sha2566"));
@@ -399,7 +531,8 @@ static void test_string_equals(void **state)
 	assert_true(json_string_equals(&P.doc, 2, "sha256"));
 	assert_true(json_string_equals(&P.doc, 3, ""));
 	assert_false(json_string_equals(&P.doc, 3, "x"));
-	assert_false(json_string_equals(&P.doc, 4, "a")); /* the NUL is content, not an end */
+	assert_false(json_string_equals(&P.doc, 4, "a")); /* the \u0001 is content */
+	assert_true(json_string_equals(&P.doc, 4, "a\x01"));
 	assert_true(json_string_equals(&P.doc, 5, "a\"b"));
 	assert_true(json_string_equals(&P.doc, 6, "\xc3\xa9"));
 	assert_false(json_string_equals(&P.doc, 7, "1")); /* not a string */
@@ -413,11 +546,11 @@ static void test_unescape(void **state)
 	size_t n = 0;
 
 	(void)state;
-	assert_int_equal(parse("\"q\\\"b\\\\s\\/b\\bf\\fn\\nr\\rt\\t\\u0041\\u00e9\\u20ac\\ud83d\\ude00\\uDBFF\\uDFFF\""),
+	assert_int_equal(parse("\"q\\\"b\\\\s\\/b\\bf\\fn\\nr\\rt\\t\\u0041\\u00e9\\u20ac\\ud83d\\ude00\\uDBFF\\uDFFD\""),
 			 MS_OK);
 	assert_int_equal(json_string_unescape(&P.doc, 0, out, sizeof(out), &n), MS_OK);
 	{
-		static const char expected[] = "q\"b\\s/b\bf\fn\nr\rt\tA\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf";
+		static const char expected[] = "q\"b\\s/b\bf\fn\nr\rt\tA\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbd";
 
 		assert_int_equal(n, sizeof(expected) - 1);
 		assert_memory_equal(out, expected, sizeof(expected));
@@ -430,10 +563,10 @@ static void test_unescape(void **state)
 	assert_int_equal(json_string_unescape(&P.doc, 0, out, 31, &n), MS_OK);
 	assert_int_equal(out[30], '\0');
 
-	assert_int_equal(parse("[\"a\\u0000b\",\"\",7]"), MS_OK);
+	assert_int_equal(parse("[\"a\\u0001b\",\"\",7]"), MS_OK);
 	assert_int_equal(json_string_unescape(&P.doc, 1, out, sizeof(out), &n), MS_OK);
 	assert_int_equal(n, 3);
-	assert_memory_equal(out, "a\0b", 4);
+	assert_memory_equal(out, "a\1b", 4);
 	assert_int_equal(json_string_unescape(&P.doc, 2, out, 1, &n), MS_OK);
 	assert_int_equal(n, 0);
 	assert_string_equal(out, "");
@@ -518,7 +651,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_tree_shape, teardown),
 		cmocka_unit_test_teardown(test_whitespace_everywhere_and_raw_keeps_it, teardown),
 		cmocka_unit_test_teardown(test_empty_containers, teardown),
-		cmocka_unit_test_teardown(test_non_ascii_and_invalid_utf8_pass_through, teardown),
+		cmocka_unit_test_teardown(test_utf8_that_systemd_accepts, teardown),
+		cmocka_unit_test_teardown(test_strings_that_systemd_refuses, teardown),
+		cmocka_unit_test_teardown(test_error_reasons, teardown),
+		cmocka_unit_test_teardown(test_char_len_for_writers, teardown),
 		cmocka_unit_test_teardown(test_depth_limit, teardown),
 		cmocka_unit_test_teardown(test_token_limit, teardown),
 		cmocka_unit_test_teardown(test_tokens_for_bound_holds_for_dense_documents, teardown),

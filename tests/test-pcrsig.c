@@ -36,16 +36,22 @@ static void *copy(const char *s)
 	return p;
 }
 
+/* The reason the last validate() gave. */
+static const char *last_reason;
+
 static ms_status validate(const char *text)
 {
 	void *buf = copy(text);
 	size_t where = 12345;
-	ms_status r = pcrsig_validate(buf, strlen(text), tokens, MAX_TOKENS, &where);
+	ms_status r = pcrsig_validate(buf, strlen(text), tokens, MAX_TOKENS, &where, &last_reason);
 
-	if (r == MS_OK)
+	if (r == MS_OK) {
 		assert_int_equal(where, 0);
-	else
+		assert_null(last_reason);
+	} else {
 		assert_true(where <= strlen(text));
+		assert_non_null(last_reason);
+	}
 	free(buf);
 	return r;
 }
@@ -120,7 +126,7 @@ static void test_malformed_fragments_are_refused(void **state)
 		const char *t = "{\"sha256\":[" ENTRY("[11]", H64B, "QUJD") "]}";
 		void *buf = copy(t);
 
-		assert_int_equal(pcrsig_validate(buf, strlen(t), tokens, 3, NULL), MS_ERR_BUFFER_TOO_SMALL);
+		assert_int_equal(pcrsig_validate(buf, strlen(t), tokens, 3, NULL, NULL), MS_ERR_BUFFER_TOO_SMALL);
 		free(buf);
 	}
 }
@@ -148,7 +154,7 @@ static struct merged merge(const char *const *texts, size_t n, struct pcrsig_fra
 		assert_true(m.len <= cap);
 		m.text[m.len] = 0;
 		/* The result is itself a valid fragment. */
-		assert_int_equal(pcrsig_validate(m.text, m.len, tokens, MAX_TOKENS, NULL), MS_OK);
+		assert_int_equal(pcrsig_validate(m.text, m.len, tokens, MAX_TOKENS, NULL, NULL), MS_OK);
 	}
 	return m;
 }
@@ -186,12 +192,72 @@ static void test_merge_concatenates_per_bank_and_skips_bad_fragments(void **stat
 	assert_int_equal(frags[0].entries, 2);
 	assert_int_equal(frags[1].status, MS_ERR_INVALID);
 	assert_int_equal(frags[1].entries, 0);
-	/* The error offset points at the bad pol string. */
+	/* The error offset points at the bad pol string, and the reason says what is wrong with it. */
 	assert_memory_equal((const char *)frags[1].data + frags[1].error_offset, "\"zz\"", 4);
+	assert_string_equal(frags[1].reason, "\"pol\" is not 64 hex digits");
+	assert_null(frags[0].reason);
 	assert_int_equal(frags[2].status, MS_OK);
 	assert_int_equal(frags[2].entries, 2);
 	assert_int_not_equal(frags[3].status, MS_OK);
 	free_merge(&m, frags, 4);
+}
+
+/*
+ * systemd's JSON parser refuses the whole merged file for one bad byte
+ * anywhere in it, so a fragment systemd would refuse is left out whole,
+ * even when the bad part is a member the merge would copy unread.
+ */
+#define NONCHARACTER "a Unicode noncharacter (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF) in a string"
+
+static void test_fragments_systemd_would_refuse_are_left_out(void **state)
+{
+	static const struct {
+		const char *member, *reason;
+	} bad[] = {
+		{ ",\"x\":\"\xff\"", "invalid UTF-8 in a string" }, /* the issue's example */
+		{ ",\"x\":\"\x7f\"", "DEL (0x7f) in a string" },
+		{ ",\"x\":\"\\u0000\"", "\\u0000 in a string" },
+		{ ",\"x\":\"\xc0\xaf\"", "invalid UTF-8 in a string" },         /* an overlong '/' */
+		{ ",\"x\":\"\xed\xa0\x80\"", "invalid UTF-8 in a string" },     /* a UTF-16 surrogate in UTF-8 */
+		{ ",\"x\":\"\xf4\x90\x80\x80\"", "invalid UTF-8 in a string" }, /* beyond U+10FFFF */
+		{ ",\"x\":\"\xe2\x82\"", "invalid UTF-8 in a string" },         /* a sequence cut short */
+		{ ",\"x\":\"\xef\xbf\xbe\"", NONCHARACTER },
+		{ ",\"x\":\"\\ufdd0\"", NONCHARACTER },
+		{ ",\"x\":\"\\ud83f\\udfff\"", NONCHARACTER }, /* U+1FFFF as a surrogate pair */
+		{ ",\"x\":\"\\udfff\"", "an unpaired surrogate escape" },
+		{ ",\"\xff\":1", "invalid UTF-8 in a string" }, /* in a key */
+		{ ",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", "arrays and objects nested too deep" },
+		{ ",\"ref\":1", "\"ref\" is not a string" }, /* systemd 262 gives up on the whole file */
+		{ ",\"ref\":\"a\",\"ref\":\"a\"", "an entry has \"ref\" twice" },
+	};
+	const char *good = "{\"sha256\":[" ENTRY("[11]", H64B, "QUJD") "]}";
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[512];
+		const char *texts[2];
+		struct pcrsig_fragment frags[2];
+		struct merged m;
+
+		snprintf(text, sizeof(text), "{\"sha256\":[{\"pcrs\":[13],\"pkfp\":\"" H64A "\",\"pol\":\"" H64B
+					   "\",\"sig\":\"AAAA\"%s}]}", bad[i].member);
+		if (validate(text) == MS_OK || strcmp(last_reason, bad[i].reason) != 0)
+			fail_msg("case %zu (%s): accepted, or refused for \"%s\"", i, bad[i].member,
+				 last_reason ? last_reason : "");
+		/* The UKI's own .pcrsig goes on alone. */
+		texts[0] = good;
+		texts[1] = text;
+		m = merge(texts, 2, frags);
+		assert_int_equal(m.status, MS_OK);
+		assert_string_equal(m.text, good);
+		assert_int_not_equal(frags[1].status, MS_OK);
+		assert_string_equal(frags[1].reason, bad[i].reason);
+		free_merge(&m, frags, 2);
+	}
+	/* What systemd accepts stays: UTF-8, an escaped DEL or control character, a string "ref". */
+	assert_int_equal(validate("{\"sha256\":[{\"pcrs\":[13],\"pkfp\":\"" H64A "\",\"pol\":\"" H64B
+				  "\",\"sig\":\"AAAA\",\"ref\":\"r\xc3\xa9\\u007f\\u0001\xf0\x9f\x98\x80\"}]}"),
+		 MS_OK);
 }
 
 static void test_merge_of_nothing_is_an_empty_object(void **state)
@@ -262,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_systemd_shapes_validate),
 		cmocka_unit_test(test_malformed_fragments_are_refused),
 		cmocka_unit_test(test_merge_concatenates_per_bank_and_skips_bad_fragments),
+		cmocka_unit_test(test_fragments_systemd_would_refuse_are_left_out),
 		cmocka_unit_test(test_merge_of_nothing_is_an_empty_object),
 		cmocka_unit_test(test_merge_reports_small_buffers),
 		cmocka_unit_test(test_bound_holds_for_many_small_fragments),

@@ -225,3 +225,33 @@ def test_default_stub_is_found_next_to_the_cli(tmp_path, parts):
     run_build("--linux", parts["linux"], "--output", out)
     _, secs = read_pe(out)
     assert secs[-1]["name"] == ".linux"
+
+
+def test_pcrsig_that_systemd_would_refuse_is_refused(tmp_path, parts):
+    """systemd's JSON parser refuses the whole tpm2-pcr-signature.json for one bad string anywhere."""
+    fp = "ab" * 32
+    head = f'{{"sha256":[{{"pcrs":[11],"pkfp":"{fp}","pol":"{fp}","sig":"AAAA",'.encode()
+    # name: (the end of the document, what the message must say, the offset of the problem in that end)
+    cases = {
+        "not-utf8.json": (b'"x":"\xff"}]}', "invalid JSON: invalid UTF-8 in a string", 5),
+        "overlong.json": (b'"x":"\xc0\xaf"}]}', "invalid UTF-8 in a string", 5),
+        "surrogate.json": (b'"x":"\xed\xa0\x80"}]}', "invalid UTF-8 in a string", 5),
+        "noncharacter.json": (b'"x":"\xef\xbf\xbf"}]}', "noncharacter", 5),
+        "del.json": (b'"x":"\x7f"}]}', "DEL (0x7f) in a string", 5),
+        "escaped-nul.json": (b'"x":"\\u0000"}]}', "\\u0000 in a string", 5),
+        "key.json": (b'"\xff":1}]}', "invalid UTF-8 in a string", 1),
+        "ref.json": (b'"ref":[]}]}', 'sha256[0]: "ref" must be a string', 6),
+    }
+    out = tmp_path / "uki.efi"
+    for name, (end, problem, at) in cases.items():
+        f = tmp_path / name
+        f.write_bytes(head + end)
+        r = run_build("--stub", STUB, "--linux", parts["linux"], "--pcrsig", f, "--output", out, check=False)
+        assert_failed_cleanly(r, out, f"--pcrsig {f}: not a valid tpm2-pcr-signature.json: ", problem,
+                              f"(at byte {len(head) + at})")
+    # The control: UTF-8, escaped control characters and a string "ref" (systemd 262) go in as they are.
+    good = tmp_path / "good.json"
+    good.write_bytes(head + '"ref":"pol\\u0001","x":"é€😀\\u007f"}]}'.encode())
+    run_build("--stub", STUB, "--linux", parts["linux"], "--pcrsig", good, "--output", out)
+    pcrsig = [s for s in read_pe(out)[1] if s["name"] == ".pcrsig"][0]
+    assert pcrsig["data"] == good.read_bytes()

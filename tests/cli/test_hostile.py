@@ -591,8 +591,9 @@ GOOD_HASH = "00" * 32
     (f'{{"sha256":[{{"pcr":13,"hash":"{GOOD_HASH}00","events":[]}}]}}'.encode(), '"hash" must be 64 hex digits'),
     (f'{{"sha256":[{{"pcr":13,"hash":"{GOOD_HASH}","events":{{}}}}]}}'.encode(), '"events" must be an array'),
     (f'{{"sha256":[{{"pcr":13,"hash":"{GOOD_HASH}","events":[7]}}]}}'.encode(), "events[0]: must be an object"),
+    # \u0000 is refused by the JSON reader itself (measure/json.c, as systemd's parser refuses it).
     (f'{{"sha256":[{{"pcr":13,"hash":"{GOOD_HASH}","phase":"a\\u0000b","events":[]}}]}}'.encode(),
-     '"phase" contains a NUL'),
+     "not valid JSON: syntax error at line 1, column 106"),
     (b'{"sha256":[null]}', "sha256[0]: must be an object"),
     (b'"sha256"', "expected an object of banks"),
 ])
@@ -664,7 +665,9 @@ def test_non_ascii_names(case_dir):
     r = run("predict", "--extra-dir", d, "--pcr", "13", "--bank", "sha256", "--verbose")
     assert r.returncode == 0, r.stderr
     assert predicted(r.stdout, 13) == pcr13_sha256({"a.sysext.raw": b"a"})
-    assert r.stderr.count("skipped, name is not ASCII") == 3, r.stderr
+    # A sysext the stub drops is a warning, its name shown with the bytes escaped.
+    assert r.stderr.count("skipped by the stub: name is not ASCII") == 3, r.stderr
+    assert "ext/\\xc3\\xa9.sysext.raw: skipped by the stub" in r.stderr, r.stderr
     for name in files:
         if name == b"a.sysext.raw":
             continue

@@ -466,6 +466,14 @@ def test_errors_name_the_input_and_leave_no_output(tmp_path, keys, inputs):
                          f'{{"pcrs":[13],"pkfp":"{fp}0","pol":"{fp}","sig":"AAAA"}}]}}')
     bad_hex_pol = tmp_path / "bad-hex-pol.json"
     bad_hex_pol.write_text(f'{{"sha256":[{{"pcrs":[13],"pkfp":"{fp}","pol":"{fp[:-2]}zz","sig":"AAAA"}}]}}')
+    # Valid for measure/pcrsig.c's entry rules, but systemd's JSON parser refuses the whole file.
+    entry = f'{{"pcrs":[13],"pkfp":"{fp}","pol":"{fp}","sig":"AAAA"'
+    not_utf8 = tmp_path / "not-utf8.json"
+    not_utf8.write_bytes(f'{{"sha256":[{entry},"x":"'.encode() + b"\xff" + b'"}]}')
+    escaped_nul = tmp_path / "escaped-nul.json"
+    escaped_nul.write_text(f'{{"sha256":[{entry},"x":"\\u0000"}}]}}')
+    ref_number = tmp_path / "ref-number.json"
+    ref_number.write_text(f'{{"sha256":[{entry},"ref":1}}]}}')
     key_dir = tmp_path / "keydir"
     key_dir.mkdir()
     out = tmp_path / "out" / "sig.json"
@@ -496,6 +504,9 @@ def test_errors_name_the_input_and_leave_no_output(tmp_path, keys, inputs):
         ([*k, *sel, "--append", long_pkfp], [long_pkfp, 'sha256[1]: "pkfp" has 65 characters', "64 hex digits"]),
         ([*k, *sel, "--append", bad_hex_pol], [bad_hex_pol, 'sha256[0]: "pol" has characters that are not hex']),
         ([*k, *sel, "--append", tmp_path / "absent.json"], [tmp_path / "absent.json", "No such file"]),
+        ([*k, *sel, "--append", not_utf8], [not_utf8, "invalid JSON: invalid UTF-8 in a string (at byte 189)"]),
+        ([*k, *sel, "--append", escaped_nul], [escaped_nul, "\\u0000 in a string", "(at byte 189)"]),
+        ([*k, *sel, "--append", ref_number], [ref_number, 'sha256[0]: "ref" must be a string', "(at byte 190)"]),
         ([*k, *inputs, "--pcrs", "24"], ["--pcrs", "'24'"]),
         ([*k, *inputs, "--pcrs", "x"], ["--pcrs", "'x'"]),
         ([*k, *inputs, "--pcrs", "10"], ["--pcrs", "PCR 10", "cannot be predicted"]),

@@ -3,8 +3,7 @@
  * fuzz-extensions.c - libFuzzer target for the pickup rules and limits of
  * measure/extensions.c.
  *
- * Input: byte 0 holds flags (bits 0-2: the count limit for
- * ext_sorted_insert minus one; bit 3: treat every entry as a directory;
+ * Input: byte 0 holds flags (bits 0-2: unused; bit 3: treat every entry as a directory;
  * bits 4-7 times 18: the length of the directory's path, 0 to 270),
  * the rest is a list of names separated by '\n'. A name's bytes become
  * UTF-16 units one to one, except that 0xFE followed by two bytes is one
@@ -14,10 +13,10 @@
  * systemd 256, signature fragments) equals the one a second, independent
  * implementation below gives; picked names convert to ASCII and nothing
  * else does; every verdict has a reason. Then the picked names go through
- * ext_sorted_insert with a small limit, which must hold exactly the first
- * names in strcmp order whatever the input order, and through
- * ext_fits_total with sizes derived from the names, which must accept a
- * file exactly when the running total stays within EXT_TOTAL_SIZE_MAX.
+ * the selection (measure/selection.c) with sizes derived from the names,
+ * whose result must equal the documented rule computed here with qsort,
+ * whatever the input order, with every name not kept reported once and
+ * never shown with a control character.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -25,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "measure/extensions.h"
+#include "measure/selection.h"
 
 #define CHECK(cond)                                                                            \
 	do {                                                                                   \
@@ -36,7 +35,7 @@
 		}                                                                              \
 	} while (0)
 
-#define MAX_NAMES 64
+#define MAX_NAMES 200
 #define MAX_UNITS (EXT_NAME_MAX + 8)
 
 /* ------------------------------------------------------------ the reference */
@@ -74,6 +73,12 @@ static enum ext_verdict ref_classify(const uint16_t *u, size_t len, int dir, siz
 	for (size_t i = 0; i < len; i++)
 		if (u[i] == 0 || u[i] >= 128)
 			return EXT_SKIP_NON_ASCII;
+	/* EDK2 FatFileNameIsValid: trims leading blanks and trailing blanks and dots; refuses controls and "*\/:<>?\\|. */
+	if (u[0] == ' ' || u[len - 1] == ' ' || u[len - 1] == '.')
+		return EXT_SKIP_FAT_NAME;
+	for (size_t i = 0; i < len; i++)
+		if (u[i] < 0x20 || strchr("\"*/:<>?\\|", u[i]))
+			return EXT_SKIP_FAT_NAME;
 	/* EDK2 FatLocateOFile: "X:" + directory path + '\' + name + NUL must fit EFI_PATH_STRING_LENGTH. */
 	if (2 + dir_len + 1 + len + 1 > 260)
 		return EXT_SKIP_PATH_TOO_LONG;
@@ -148,44 +153,6 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void check_sorted_insert(char names[][EXT_NAME_MAX + 1], size_t n, size_t cap)
-{
-	const char *list[8], *all[MAX_NAMES];
-	size_t len = 0, evicted = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *out = ext_sorted_insert(list, &len, cap, names[i]);
-
-		CHECK(len <= cap);
-		if (out) {
-			evicted++;
-			/* What falls out is never smaller than what stays. */
-			for (size_t k = 0; k < len; k++)
-				CHECK(ext_name_compare(list[k], out) <= 0);
-		}
-		for (size_t k = 1; k < len; k++)
-			CHECK(ext_name_compare(list[k - 1], list[k]) <= 0);
-		CHECK(len + evicted == i + 1);
-	}
-	/* The outcome is the first @cap names of the whole list in strcmp order. */
-	for (size_t i = 0; i < n; i++)
-		all[i] = names[i];
-	qsort(all, n, sizeof(all[0]), cmp_str);
-	CHECK(len == (n < cap ? n : cap));
-	for (size_t k = 0; k < len; k++)
-		CHECK(strcmp(list[k], all[k]) == 0);
-	/* ext_sort_names agrees with qsort + strcmp. */
-	{
-		const char *sorted[MAX_NAMES];
-
-		for (size_t i = 0; i < n; i++)
-			sorted[i] = names[i];
-		ext_sort_names(sorted, n);
-		for (size_t i = 0; i < n; i++)
-			CHECK(strcmp(sorted[i], all[i]) == 0);
-	}
-}
-
 static uint64_t fnv1a(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
@@ -195,27 +162,74 @@ static uint64_t fnv1a(const char *s)
 	return h;
 }
 
-static void check_fits_total(char names[][EXT_NAME_MAX + 1], size_t n)
+/* Sizes from tiny to far beyond the limits, some exactly at them. */
+static uint64_t size_of(const char *name)
 {
-	uint64_t total = 0;
-	unsigned __int128 ref = 0;
+	uint64_t h = fnv1a(name);
 
-	for (size_t i = 0; i < n; i++) {
-		uint64_t h = fnv1a(names[i]);
-		/* Sizes from tiny to far beyond the limit, some exactly at it. */
-		uint64_t size = h % 5 == 0 ? EXT_TOTAL_SIZE_MAX - (h >> 60) : h >> (h % 64);
-		uint64_t before = total;
-		int fits = ext_fits_total(&total, size);
-
-		CHECK(fits == (ref + size <= EXT_TOTAL_SIZE_MAX));
-		if (fits) {
-			ref += size;
-			CHECK(total == before + size);
-		} else {
-			CHECK(total == before);
-		}
-		CHECK(total == (uint64_t)ref && total <= EXT_TOTAL_SIZE_MAX);
+	switch (h % 7) {
+	case 0: return EXT_TOTAL_SIZE_MAX - (h >> 60);
+	case 1: return EXT_FILE_SIZE_MAX + (h >> 63);
+	case 2: return EXT_TOTAL_SIZE_MAX / 64 + (h >> 62);
+	default: return h >> (h % 64);
 	}
+}
+
+struct report_count {
+	size_t n;
+};
+
+static void count_report(void *ctx, const struct sel_skip *s)
+{
+	struct report_count *c = ctx;
+
+	CHECK(s->reason && s->name);
+	for (const char *p = s->name; *p; p++)
+		CHECK(*p >= 0x20 && *p < 0x7f); /* never an escape sequence */
+	c->n++;
+}
+
+/*
+ * The selection over the picked names (each offered once, sizes from
+ * size_of) equals the documented rule: drop 4 GiB and more, keep the first
+ * 128 names in strcmp order, then each that fits under 3 GiB, in order;
+ * every name not kept is reported once.
+ */
+static void check_selection(char names[][EXT_NAME_MAX + 1], size_t n)
+{
+	static struct sel_file slots[EXT_MAX_FILES + 1];
+	static struct sel_file *order[EXT_MAX_FILES];
+	struct sel_storage storage[EXT_KINDS] = { [EXT_KIND_SYSEXT] = { slots, order, EXT_MAX_FILES } };
+	struct report_count reports = { 0 };
+	const char *ref[MAX_NAMES];
+	size_t n_ref = 0, kept = 0;
+	uint64_t total = 0;
+	struct sel_dir *d = malloc(sizeof(*d));
+
+	CHECK(d != NULL);
+	CHECK(sel_dir_init(d, 0, EXT_RULE_SYSEXT_STUB, EXT_KIND_BIT(EXT_KIND_SYSEXT), 1, storage, count_report,
+			   &reports) == MS_OK);
+	for (size_t i = 0; i < n; i++)
+		(void)sel_dir_offer8(d, names[i], size_of(names[i]), 0, i);
+	sel_dir_finish(d);
+
+	for (size_t i = 0; i < n; i++)
+		if (size_of(names[i]) <= EXT_FILE_SIZE_MAX)
+			ref[n_ref++] = names[i];
+	qsort(ref, n_ref, sizeof(ref[0]), cmp_str);
+	if (n_ref > EXT_MAX_FILES)
+		n_ref = EXT_MAX_FILES;
+	for (size_t i = 0; i < n_ref; i++) {
+		if (size_of(ref[i]) > EXT_TOTAL_SIZE_MAX - total)
+			continue;
+		total += size_of(ref[i]);
+		CHECK(kept < sel_dir_count(d, EXT_KIND_SYSEXT));
+		CHECK(strcmp(sel_dir_file(d, EXT_KIND_SYSEXT, kept)->name, ref[i]) == 0);
+		kept++;
+	}
+	CHECK(kept == sel_dir_count(d, EXT_KIND_SYSEXT));
+	CHECK(kept + reports.n == n);
+	free(d);
 }
 
 /* ------------------------------------------------------------ entry point */
@@ -223,12 +237,11 @@ static void check_fits_total(char names[][EXT_NAME_MAX + 1], size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char picked[MAX_NAMES][EXT_NAME_MAX + 1];
-	size_t n_picked = 0, cap, i = 1, dir_len;
+	size_t n_picked = 0, i = 1, dir_len;
 	int dir;
 
 	if (size == 0)
 		return 0;
-	cap = (size_t)(data[0] & 7) + 1;
 	dir = (data[0] >> 3) & 1;
 	dir_len = (size_t)(data[0] >> 4) * 18;
 	while (i <= size && n_picked < MAX_NAMES) {
@@ -252,7 +265,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n_picked += is_picked;
 		free(u);
 	}
-	check_sorted_insert(picked, n_picked, cap);
-	check_fits_total(picked, n_picked);
+	check_selection(picked, n_picked);
 	return 0;
 }

@@ -9,6 +9,10 @@
  * says, every string unescapes and compares equal to its own unescaping,
  * every key is found by json_object_get() (or reported as a duplicate),
  * and the raw bytes of a subtree parse on their own into as many tokens.
+ * Whether the parser accepts at all is checked against
+ * tests/sd-json-model.c, an independent model of systemd's JSON parser:
+ * json.c accepts exactly what that model accepts, except documents with a
+ * NUL byte or nested deeper than JSON_MAX_DEPTH (which json.c refuses).
  * A broken promise aborts with a message.
  */
 #include <stddef.h>
@@ -18,6 +22,7 @@
 #include <string.h>
 
 #include "measure/json.h"
+#include "tests/sd-json-model.h"
 
 #define CHECK(cond)                                                                            \
 	do {                                                                                   \
@@ -200,7 +205,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r != MS_OK) {
 		CHECK(r == MS_ERR_TRUNCATED || r == MS_ERR_INVALID || r == MS_ERR_LIMIT ||
 		      r == MS_ERR_BUFFER_TOO_SMALL);
-		CHECK(d.error_offset <= size);
+		CHECK(d.error_offset <= size && d.error_reason != NULL && d.error_reason[0] != '\0');
+		/* Refused, so systemd refuses it too, unless it is only too deep or has a NUL (or ran out of tokens). */
+		if (r != MS_ERR_BUFFER_TOO_SMALL && !memchr(data, 0, size) &&
+		    sd_json_model_depth(data, size) <= JSON_MAX_DEPTH)
+			CHECK(!sd_json_model_accepts(data, size));
 		/*
 		 * The bound JSON_TOKENS_FOR() promises: never too small for a
 		 * valid document; invalid ones may run out of tokens first.
@@ -209,6 +218,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(json_parse(&d, data, size, tokens, MAX_TOKENS) != MS_OK);
 		return 0;
 	}
+	CHECK(d.error_reason == NULL);
+	CHECK(sd_json_model_accepts(data, size)); /* nothing systemd would refuse */
 	CHECK(d.n_tokens >= 1 && d.n_tokens <= JSON_TOKENS_FOR(size));
 	CHECK(tokens[0].next == d.n_tokens);
 	for (uint32_t i = 0; i < d.n_tokens; i++)

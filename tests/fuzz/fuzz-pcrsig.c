@@ -6,9 +6,12 @@
  *
  * Input: up to EXT_SIGNATURE_MAX_FILES fragments separated by the byte
  * 0x1e (a control character, so never part of valid JSON text). Checked:
- * each fragment's status is what pcrsig_validate() says of it alone, and
- * valid exactly when a second implementation of pcrsig.h's rules below
- * (on the same measure/json.c tokens) says so; the
+ * each fragment's status and reason are what pcrsig_validate() says of it
+ * alone, and it is valid exactly when a second implementation of pcrsig.h's
+ * rules below (on the same measure/json.c tokens) says so; every valid
+ * fragment and the merged output are accepted by systemd's JSON parser as
+ * tests/sd-json-model.c models it (written independently of json.c, and
+ * checked against the real parser by tests/test-systemd-json.c); the
  * output never exceeds pcrsig_merged_bound(), is valid JSON (measure/json.c)
  * and itself a valid fragment; per bank, in sha1..sha512 order, it holds
  * exactly the entries of the valid fragments, byte for byte, in fragment
@@ -25,6 +28,7 @@
 #include "measure/extensions.h"
 #include "measure/json.h"
 #include "measure/pcrsig.h"
+#include "tests/sd-json-model.h"
 
 #define CHECK(cond)                                                                            \
 	do {                                                                                   \
@@ -100,12 +104,17 @@ static int ref_base64(const struct json_doc *d, uint32_t tok)
 
 static int ref_entry(const struct json_doc *d, uint32_t e)
 {
-	uint32_t pcrs = 0, pkfp = 0, pol = 0, sig = 0, seen = 0;
+	uint32_t pcrs = 0, pkfp = 0, pol = 0, sig = 0, ref = 0, seen = 0;
+	size_t refs;
 
 	if (json_type(d, e) != JSON_OBJECT)
 		return 0;
 	if (count_key(d, e, "pcrs", &pcrs) != 1 || count_key(d, e, "pkfp", &pkfp) != 1 ||
 	    count_key(d, e, "pol", &pol) != 1 || count_key(d, e, "sig", &sig) != 1)
+		return 0;
+	/* "ref" is optional: at most once, a string. */
+	refs = count_key(d, e, "ref", &ref);
+	if (refs > 1 || (refs == 1 && json_type(d, ref) != JSON_STRING))
 		return 0;
 	if (json_type(d, pcrs) != JSON_ARRAY || json_token(d, pcrs)->size == 0)
 		return 0;
@@ -216,13 +225,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Each status is the fragment's own validation; invalid ones contribute nothing. */
 	for (size_t i = 0; i < n; i++) {
+		const char *reason = "unset";
 		size_t at = 0;
 
-		CHECK(frags[i].status == pcrsig_validate(frags[i].data, frags[i].len, tokens, max_tokens, &at));
+		CHECK(frags[i].status == pcrsig_validate(frags[i].data, frags[i].len, tokens, max_tokens, &at, &reason));
 		CHECK((frags[i].status == MS_OK) == ref_valid(frags[i].data, frags[i].len, tokens, max_tokens));
+		CHECK(frags[i].reason == reason);
 		if (frags[i].status != MS_OK)
-			CHECK(frags[i].entries == 0 && frags[i].error_offset == at && at <= frags[i].len);
+			CHECK(frags[i].entries == 0 && frags[i].error_offset == at && at <= frags[i].len && reason);
+		else
+			CHECK(reason == NULL && sd_json_model_accepts(frags[i].data, frags[i].len));
 	}
+	/* systemd takes the merged file whole, or not at all. */
+	CHECK(sd_json_model_accepts((const uint8_t *)out, len));
 
 	/* The output: JSON, an object of banks in order, each exactly the expected entries. */
 	out_tokens = calloc(JSON_TOKENS_FOR(len), sizeof(*out_tokens));
@@ -264,7 +279,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	max_tokens = (uint32_t)JSON_TOKENS_FOR(len);
 	tokens = calloc(max_tokens, sizeof(*tokens));
 	CHECK(tokens != NULL);
-	CHECK(pcrsig_validate(out, len, tokens, max_tokens, NULL) == MS_OK);
+	CHECK(pcrsig_validate(out, len, tokens, max_tokens, NULL, NULL) == MS_OK);
 	again = (struct pcrsig_fragment){ .data = out, .len = len };
 	out2 = malloc(len);
 	CHECK(out2 != NULL);

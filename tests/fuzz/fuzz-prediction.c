@@ -22,8 +22,9 @@
  * the writer's order, each with its PCR, phase (none when empty), value
  * (prediction_value()), start value, and the events of that value with
  * their types, digests, descriptions and files. Strings come back as the
- * reader promises: equal, with control characters and bytes that are not
- * UTF-8 turned into '?' (an independent UTF-8 check below). Messages go to
+ * reader promises: equal, with control characters, DEL, bytes that are not
+ * UTF-8 and noncharacters turned into '?' (an independent UTF-8 check
+ * below; the writer writes what no JSON string can hold as '?'). Messages go to
  * /dev/null; nothing leaks.
  */
 #ifndef _GNU_SOURCE
@@ -83,7 +84,11 @@ static void next_bytes(struct input *in, uint8_t *out, size_t n)
 		out[i] = in->at < in->size ? in->data[in->at++] : (uint8_t)i;
 }
 
-/* RFC 3629 UTF-8: the length of the valid sequence at @s, 0 if there is none. */
+/*
+ * RFC 3629 UTF-8 without noncharacters (which systemd's JSON parser, and so
+ * measure/json.c, refuse even escaped): the length of the valid sequence at
+ * @s, 0 if there is none.
+ */
 static size_t ref_utf8(const unsigned char *s)
 {
 	uint32_t cp;
@@ -106,6 +111,8 @@ static size_t ref_utf8(const unsigned char *s)
 	}
 	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
 	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
 		return 0;
 	return n;
 }

@@ -101,22 +101,24 @@ static void check_signature_file(const uint8_t *data, size_t size)
 {
 	uint32_t max_tokens = (uint32_t)JSON_TOKENS_FOR(size);
 	struct json_token *tokens = calloc(max_tokens, sizeof(*tokens));
+	const char *reason = NULL;
 	size_t at = 0;
 	ms_status m;
 
 	CHECK(tokens != NULL);
-	m = pcrsig_validate(data, size, tokens, max_tokens, &at);
+	m = pcrsig_validate(data, size, tokens, max_tokens, &at, &reason);
 	if (m == MS_OK) {
 		check_entries(data, size, tokens, max_tokens);
 	} else {
 		char problem[256], tiny[8];
 
 		CHECK(at <= size);
+		CHECK(reason != NULL && reason[0] != '\0');
 		memset(problem, 'x', sizeof(problem));
-		pcrsig_file_problem(data, size, m, at, problem, sizeof(problem));
+		pcrsig_file_problem(data, size, m, at, reason, problem, sizeof(problem));
 		CHECK(memchr(problem, 0, sizeof(problem)) != NULL);
 		CHECK(strlen(problem) > 0 && !strchr(problem, '\n') && strstr(problem, " (at byte "));
-		pcrsig_file_problem(data, size, m, at, tiny, sizeof(tiny)); /* cut short, still a string */
+		pcrsig_file_problem(data, size, m, at, reason, tiny, sizeof(tiny)); /* cut short, still a string */
 		CHECK(memchr(tiny, 0, sizeof(tiny)) != NULL);
 	}
 	free(tokens);

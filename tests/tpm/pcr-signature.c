@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "measure/hex.h"
 #include "measure/json.h"
 #include "tool.h"
 
@@ -54,7 +55,7 @@ static int hex_member_equals(const struct reader *rd, uint32_t entry, const char
 		return 0; /* longer than any value we compare with */
 	if (len != 2 * SHA256_LEN)
 		return 0;
-	if (unhex(text, len, bytes, sizeof(bytes)) < 0)
+	if (hex_to_bytes(text, len, bytes, sizeof(bytes)) != MS_OK)
 		return tool_error("%s: \"%s\" is not hex", rd->path, key);
 	return memcmp(bytes, want, SHA256_LEN) == 0;
 }
@@ -135,7 +136,7 @@ static int match_entry(const struct reader *rd, uint32_t entry, const struct pcr
 
 		if (json_type(&rd->doc, v) != JSON_STRING ||
 		    json_string_unescape(&rd->doc, v, text, sizeof(text), &len) != MS_OK ||
-		    unhex(text, len, ret->pol, SHA256_LEN) < 0)
+		    hex_to_bytes(text, len, ret->pol, SHA256_LEN) != MS_OK)
 			return tool_error("%s: \"pol\" is not %d hex bytes", rd->path, SHA256_LEN);
 	}
 	if (json_object_get(&rd->doc, entry, "sig", &v) != MS_OK)

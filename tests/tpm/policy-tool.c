@@ -46,6 +46,7 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "measure/hex.h"
 #include "pcr-signature.h"
 #include "tool.h"
 #include "tpm-pubkey.h"
@@ -93,31 +94,6 @@ int tool_read_file(const char *path, size_t max, uint8_t **ret_buf, size_t *ret_
 	buf[len] = 0;
 	*ret_buf = buf;
 	*ret_len = len;
-	return 0;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int unhex(const char *hex, size_t hex_len, uint8_t *out, size_t out_len)
-{
-	if (hex_len != 2 * out_len)
-		return -1;
-	for (size_t i = 0; i < out_len; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
 	return 0;
 }
 
@@ -386,7 +362,7 @@ static int cmd_extend(const struct options *o)
 	int r = 0;
 
 	for (size_t i = 0; i < o->n_digests; i++)
-		if (unhex(o->digests[i], strlen(o->digests[i]), digests[i], o->bank->size) < 0)
+		if (hex_to_bytes(o->digests[i], strlen(o->digests[i]), digests[i], o->bank->size) != MS_OK)
 			return tool_error("--digest: '%s' is not %zu hex bytes (%s)", o->digests[i], o->bank->size,
 					  o->bank->name);
 	if (tpm_open(o->tcti, &t) < 0)

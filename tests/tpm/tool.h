@@ -12,7 +12,4 @@ int tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Read a whole file of at most @max bytes; NUL-terminated. On failure prints the reason, returns -1. */
 int tool_read_file(const char *path, size_t max, uint8_t **ret_buf, size_t *ret_len);
 
-/* Decode exactly @out_len bytes of hex (either case) from @hex; -1 on anything else. */
-int unhex(const char *hex, size_t hex_len, uint8_t *out, size_t out_len);
-
 #endif
