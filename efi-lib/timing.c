@@ -3,6 +3,7 @@
 
 #include <efilib.h>
 
+#include "mem.h"
 #include "vars.h"
 
 /* Calibration: spans long enough for a per cent, few enough not to show. */
@@ -10,40 +11,28 @@
 #define CALIBRATE_SPANS 3
 #define LINE_MAX 640
 
-/* The TIMING_DIR_* phases, each kept per directory. */
+/* The directory phases are kept per directory: their slots follow each other. */
 #define DIR_PHASES (TIMING_DIR_MEASURE - TIMING_DIR_LIST + 1)
+#define SLOTS (TIMING_PHASES + (TIMING_DIRS - 1) * DIR_PHASES)
 
-static const char *const phase_names[TIMING_PHASES] = {
-	[TIMING_SELF] = "self",
-	[TIMING_VARIABLES] = "vars",
-	[TIMING_PCR11] = "pcr11",
-	[TIMING_CMDLINE] = "cmdline",
-	[TIMING_DIR_LIST] = "list",
-	[TIMING_DIR_READ] = "read",
-	[TIMING_DIR_MEASURE] = "measure",
-	[TIMING_SIGNATURES] = "signatures",
-	[TIMING_REGISTER] = "register",
-	[TIMING_KERNEL_LOAD] = "kernel_load",
-	[TIMING_KERNEL_STUB] = "kernel_stub",
-	[TIMING_INITRD_COPY] = "initrd_copy",
-	[TIMING_INITRD_RELEASE] = "initrd_release",
-};
+/*
+ * Names in enum order, one word each, in one string: no table of pointers
+ * (each needs a relocation), since the stub must stay below 128 KiB for
+ * UKIs glued with objcopy at the classic addresses (.osrel at 0x20000).
+ */
+static const char phase_names[] = "self vars pcr11 cmdline list read measure signatures register kernel_load "
+				  "kernel_stub initrd_copy initrd_release";
+/* The directory phases' prefixes, after the initrd directory each fills. */
+static const char dir_prefixes[] = "sysext_ global_sysext_";
 
-/* Prefixes of the per-directory phases, after the initrd directory each fills. */
-static const char *const dir_names[TIMING_DIRS] = {
-	[TIMING_DIR_PER_UKI] = "sysext_",
-	[TIMING_DIR_GLOBAL] = "global_sysext_",
-};
-
-static struct {
-	UINT64 ticks_per_ms; /* 0: no usable clock, nothing is recorded */
+/* Pool memory, not a static: the image's data section has no room to spare either. */
+static struct clock {
+	UINT64 ticks_per_ms;
 	UINT64 last;
-	enum timing_dir dir;
-	UINT64 ticks[TIMING_PHASES];
-	UINT64 dir_ticks[TIMING_DIRS][DIR_PHASES];
-	BOOLEAN seen[TIMING_PHASES];
-	BOOLEAN dir_seen[TIMING_DIRS][DIR_PHASES];
-} clock;
+	UINT32 dir;
+	UINT32 seen; /* bit per slot */
+	UINT64 ticks[SLOTS];
+} *clock; /* NULL: no clock (no memory, or no usable counter), nothing is recorded */
 
 static UINT64 read_tsc(void)
 {
@@ -66,6 +55,9 @@ void timing_start(void)
 {
 	UINT64 best = 0;
 
+	clock = mem_alloc_zero(sizeof(*clock));
+	if (!clock)
+		return;
 	BS->Stall(1); /* the first call pays for anything the firmware does once */
 	for (UINTN i = 0; i < CALIBRATE_SPANS; i++) {
 		UINT64 t0 = read_tsc(), ticks;
@@ -75,43 +67,68 @@ void timing_start(void)
 		if (best == 0 || ticks < best)
 			best = ticks;
 	}
-	clock.ticks_per_ms = best * 1000 / CALIBRATE_USEC;
-	clock.last = read_tsc();
+	clock->ticks_per_ms = best * 1000 / CALIBRATE_USEC;
+	clock->last = read_tsc();
+	if (clock->ticks_per_ms == 0) {
+		mem_free(clock);
+		clock = NULL;
+	}
+}
+
+static UINTN slot_of(UINTN phase, UINTN dir)
+{
+	if (phase < TIMING_DIR_LIST)
+		return phase;
+	if (phase <= TIMING_DIR_MEASURE)
+		return TIMING_DIR_LIST + dir * DIR_PHASES + (phase - TIMING_DIR_LIST);
+	return phase + (TIMING_DIRS - 1) * DIR_PHASES;
 }
 
 void timing_lap(enum timing_phase phase)
 {
-	UINT64 now, delta;
+	UINT64 now;
+	UINTN slot;
 
-	if (clock.ticks_per_ms == 0 || phase >= TIMING_PHASES)
+	if (!clock || phase >= TIMING_PHASES)
 		return;
 	now = read_tsc();
-	delta = now - clock.last;
-	clock.last = now;
-	if (phase >= TIMING_DIR_LIST && phase <= TIMING_DIR_MEASURE) {
-		clock.dir_ticks[clock.dir][phase - TIMING_DIR_LIST] += delta;
-		clock.dir_seen[clock.dir][phase - TIMING_DIR_LIST] = TRUE;
-		return;
-	}
-	clock.ticks[phase] += delta;
-	clock.seen[phase] = TRUE;
+	slot = slot_of(phase, clock->dir);
+	clock->ticks[slot] += now - clock->last;
+	clock->seen |= 1U << slot;
+	clock->last = now;
 }
 
 void timing_dir(enum timing_dir dir)
 {
-	if (dir < TIMING_DIRS)
-		clock.dir = dir;
+	if (clock && dir < TIMING_DIRS)
+		clock->dir = dir;
 }
 
-static UINT64 usec(UINT64 ticks)
+/* Copy the @index-th space-separated word of @words into @out (at least 24 bytes). */
+static void word(const char *words, UINTN index, char *out)
 {
-	return ticks * 1000 / clock.ticks_per_ms;
+	UINTN n = 0;
+
+	for (; index > 0; words++)
+		if (*words == ' ')
+			index--;
+	for (; words[n] && words[n] != ' ' && n < 23; n++)
+		out[n] = words[n];
+	out[n] = 0;
 }
 
-/* Append " <prefix><name>=<usec>" to @line at *@len. */
-static void put(CHAR16 *line, UINTN *len, const char *prefix, const char *name, UINT64 ticks)
+/* Append " <prefix><name>=<usec>" for @slot to @line at *@len, if the slot was lapped. */
+static void put(CHAR16 *line, UINTN *len, UINTN slot, UINTN phase, UINTN dir)
 {
-	*len += SPrint(line + *len, (LINE_MAX - *len) * sizeof(CHAR16), L" %a%a=%lu", prefix, name, usec(ticks));
+	char prefix[24] = "", name[24];
+
+	if (!(clock->seen & (1U << slot)))
+		return;
+	if (phase >= TIMING_DIR_LIST && phase <= TIMING_DIR_MEASURE)
+		word(dir_prefixes, dir, prefix);
+	word(phase_names, phase, name);
+	*len += SPrint(line + *len, (LINE_MAX - *len) * sizeof(CHAR16), L" %a%a=%lu", prefix, name,
+		       clock->ticks[slot] * 1000 / clock->ticks_per_ms);
 }
 
 void timing_export(void)
@@ -119,23 +136,19 @@ void timing_export(void)
 	CHAR16 line[LINE_MAX];
 	UINTN len;
 
-	if (clock.ticks_per_ms == 0)
+	if (!clock)
 		return;
-	len = SPrint(line, sizeof(line), L"tsc_khz=%lu", clock.ticks_per_ms);
-	for (UINTN p = 0; p < TIMING_PHASES; p++) {
-		if (p >= TIMING_DIR_LIST && p <= TIMING_DIR_MEASURE) {
-			if (p != TIMING_DIR_LIST)
-				continue;
+	len = SPrint(line, sizeof(line), L"tsc_khz=%lu", clock->ticks_per_ms);
+	for (UINTN phase = 0; phase < TIMING_PHASES; phase++) {
+		if (phase == TIMING_DIR_LIST) {
 			/* The directories' phases, in directory order, where the list phase stands. */
-			for (UINTN d = 0; d < TIMING_DIRS; d++)
+			for (UINTN dir = 0; dir < TIMING_DIRS; dir++)
 				for (UINTN k = 0; k < DIR_PHASES; k++)
-					if (clock.dir_seen[d][k])
-						put(line, &len, dir_names[d], phase_names[TIMING_DIR_LIST + k],
-						    clock.dir_ticks[d][k]);
+					put(line, &len, slot_of(TIMING_DIR_LIST + k, dir), TIMING_DIR_LIST + k, dir);
+			phase = TIMING_DIR_MEASURE;
 			continue;
 		}
-		if (clock.seen[p])
-			put(line, &len, "", phase_names[p], clock.ticks[p]);
+		put(line, &len, slot_of(phase, 0), phase, 0);
 	}
 	(void)loader_var_set_str(TIMING_VARIABLE, line);
 }

@@ -41,7 +41,11 @@ enum timing_dir {
 	TIMING_DIRS
 };
 
-/* Calibrate the clock and start the first lap; once, at entry. */
+/*
+ * Calibrate the clock and start the first lap; once, at entry. Its state
+ * (under 200 bytes) is pool memory; without it, or without a counter that
+ * moves, nothing is recorded and nothing is written.
+ */
 void timing_start(void);
 
 /* Give the time since the previous lap to @phase. */
