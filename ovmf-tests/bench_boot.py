@@ -23,7 +23,8 @@ parts, all in one run:
   the initrd twice while it unpacks it (its copy and the files).
 
 Per main boot: the stub phase (OVMF's ``BdsDxe: starting`` line to Linux's
-first ``EFI stub:`` line); our stub's own phases (its SysextStubPhaseUSec
+first ``EFI stub:`` line), in wall time and in the CPU time QEMU and swtpm
+spent on it (which other work on the machine barely changes); our stub's own phases (its SysextStubPhaseUSec
 variable, read in the initrd); the kernel's start (the initrd line's host
 stamp less the guest's uptime); the time to the initrd; EFI_LOADER_DATA in
 the kernel's EFI memory map (``efi=debug``); our stub's peak allocation.
@@ -280,6 +281,7 @@ class Sample:
     reason: str               #: how the boot ended (harness reason)
     duration: float           #: wall seconds of the whole boot
     stub_phase: Optional[float] = None
+    stub_cpu: Optional[float] = None  #: CPU seconds QEMU and swtpm spent in the stub phase
     to_bds: Optional[float] = None
     kernel_start: Optional[float] = None  #: host seconds since QEMU start at the guest's uptime 0
     efi_stub_line: Optional[float] = None
@@ -304,6 +306,7 @@ def boot_once(esp: Path, layout: Layout, stub: Stub, part: str, rnd: int, workdi
     efistub = harness.stamp_of(result, EFI_STUB_LINE)
     if bds is not None and efistub is not None:
         sample.stub_phase, sample.to_bds, sample.efi_stub_line = efistub - bds, bds, efistub
+        sample.stub_cpu = harness.cpu_of(result, EFI_STUB_LINE) - harness.cpu_of(result, "BdsDxe: starting")
     if part == "series":
         sample.ok = result.reason == "stopped" and sample.stub_phase is not None
     else:
@@ -411,7 +414,8 @@ class Runner:
                 if after:
                     after()
                 shutil.rmtree(workdir, ignore_errors=True)
-            phase = f"stub phase {s.stub_phase:6.2f} s" if s.stub_phase is not None else "no stub phase"
+            phase = (f"stub phase {s.stub_phase:6.2f} s ({s.stub_cpu:5.2f} s CPU)" if s.stub_phase is not None
+                     else "no stub phase")
             size = f"{layout.total / MIB:.0f} MiB" if part == "ceiling" else layout.name
             self.progress.finish(expected_seconds(layout, part),
                                  f"{part:<7} r{rnd + 1} {size:<9} {stub.label:<18} {phase}, "

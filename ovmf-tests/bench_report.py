@@ -87,17 +87,17 @@ class Report:
     def main(self, stub: str, layout: str) -> list:
         return [s for s in self.samples if s.part == "main" and s.stub == stub and s.layout == layout]
 
-    def stub_phase(self, stub: str, layout: str) -> Optional[float]:
-        return median(s.stub_phase for s in self.main(stub, layout))
+    def stub_phase(self, stub: str, layout: str, field: str = "stub_phase") -> Optional[float]:
+        return median(getattr(s, field) for s in self.main(stub, layout))
 
-    def ratio(self, layout: str) -> tuple:
-        """(ratio of medians, median of per-round ratios) of ours to 262, or Nones."""
-        a, b = self.stub_phase("ours", layout), self.stub_phase("sd262", layout)
+    def ratio(self, layout: str, field: str = "stub_phase") -> tuple:
+        """(ratio of medians, median of per-round ratios) of ours to 262 in `field`, or Nones."""
+        a, b = self.stub_phase("ours", layout, field), self.stub_phase("sd262", layout, field)
         if a is None or b is None:
             return None, None
-        ours = {s.round: s.stub_phase for s in self.main("ours", layout)}
-        theirs = {s.round: s.stub_phase for s in self.main("sd262", layout)}
-        paired = median(ours[r] / theirs[r] for r in ours if r in theirs)
+        ours = {s.round: getattr(s, field) for s in self.main("ours", layout)}
+        theirs = {s.round: getattr(s, field) for s in self.main("sd262", layout)}
+        paired = median(ours[r] / theirs[r] for r in ours if r in theirs and ours[r] and theirs[r])
         return a / b, paired
 
     def peak_per_byte(self, layout) -> Optional[float]:
@@ -127,16 +127,21 @@ class Report:
 
     def table_phase(self) -> list:
         keys = [s.key for s in self.stubs]
-        out = ["", "Stub phase (s): OVMF 'BdsDxe: starting' to Linux's first 'EFI stub:' line",
-               f"{'case':<10}" + "".join(f"{k:>9}" for k in keys)
-               + f"{'ours/262':>10}{'paired':>8}{'target':>8}  verdict"]
-        for layout in self.layouts:
-            a, paired = self.ratio(layout.name)
-            target = PHASE_TARGETS.get(layout.name)
-            verdict = "-" if paired is None or target is None else (
-                "met" if paired <= target else f"missed by {paired - target:.2f}")
-            out.append(f"{layout.name:<10}" + "".join(f"{fmt(self.stub_phase(k, layout.name)):>9}" for k in keys)
-                       + f"{fmt(a):>10}{fmt(paired):>8}{fmt(target, '.2f'):>8}  {verdict}")
+        out = []
+        for field, title in (("stub_cpu", "CPU seconds QEMU and swtpm spent in it (targets judged here: "
+                                          "the machine's other work barely moves it)"),
+                             ("stub_phase", "wall seconds")):
+            out += ["", f"Stub phase, OVMF 'BdsDxe: starting' to Linux's first 'EFI stub:' line: {title}",
+                    f"{'case':<10}" + "".join(f"{k:>9}" for k in keys)
+                    + f"{'ours/262':>10}{'paired':>8}{'target':>8}  verdict"]
+            for layout in self.layouts:
+                a, paired = self.ratio(layout.name, field)
+                target = PHASE_TARGETS.get(layout.name)
+                verdict = "-" if paired is None or target is None else (
+                    "met" if paired <= target else f"missed by {paired - target:.2f}")
+                out.append(f"{layout.name:<10}"
+                           + "".join(f"{fmt(self.stub_phase(k, layout.name, field)):>9}" for k in keys)
+                           + f"{fmt(a):>10}{fmt(paired):>8}{fmt(target, '.2f'):>8}  {verdict}")
         return out
 
     def table_memory(self) -> list:
@@ -188,7 +193,7 @@ class Report:
     def series_rows(self, kind: str) -> list:
         """[(x, ours, 262)] for kind "mib" or "files", the main cases filling in 0/128 MiB and 64 files."""
         def phase(stub: str, layout: str) -> Optional[float]:
-            xs = [s.stub_phase for s in self.samples if s.stub == stub and s.layout == layout
+            xs = [s.stub_cpu for s in self.samples if s.stub == stub and s.layout == layout
                   and s.part in ("series", "main") and s.ok]
             return median(xs)
         if kind == "mib":
@@ -204,7 +209,7 @@ class Report:
             rows = self.series_rows(kind)
             if len(rows) <= 1:
                 continue
-            out += ["", f"Series: stub phase (s) against {title}; one boot per point except the main cases' medians",
+            out += ["", f"Series: stub phase (CPU s) against {title}; one boot per point except the main cases' medians",
                     f"{'x':>6}{'ours':>9}{'sd262':>9}{'ours/262':>10}"]
             for x, a, b in rows:
                 out.append(f"{x:>6}{fmt(a):>9}{fmt(b):>9}{fmt(a / b if a and b else None):>10}")
@@ -232,7 +237,8 @@ class Report:
 
     def json(self) -> dict:
         return {"header": self.header(), "ceilings": self.ceilings,
-                "ratios": {lay.name: self.ratio(lay.name) for lay in self.layouts},
+                "ratios_wall": {lay.name: self.ratio(lay.name) for lay in self.layouts},
+                "ratios_cpu": {lay.name: self.ratio(lay.name, "stub_cpu") for lay in self.layouts},
                 "samples": [dataclasses.asdict(s) for s in self.samples]}
 
     # ------------------------------------------------------------ plot
@@ -258,7 +264,7 @@ set multiplot layout 1,2 title "Stub phase, sysext-stub vs {label} (QEMU TCG, OV
 set key left top
 set grid
 set yrange [0:*]
-set ylabel "stub phase (s)"
+set ylabel "stub phase (CPU seconds of QEMU and swtpm)"
 set xlabel "sysexts on the ESP (MiB, one file)"
 plot "{data['mib']}" using 1:2 with linespoints title "sysext-stub", "" using 1:3 with linespoints title "{label}"
 set xlabel "sysext files (64 KiB each)"

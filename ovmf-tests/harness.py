@@ -1090,6 +1090,8 @@ class BootResult:
     stamps: list = dataclasses.field(default_factory=list)
     #: with serial_stamps: the console bytes as received (surrogate-escaped), for :func:`stamp_of`
     raw_log: str = ""
+    #: with serial_stamps: CPU seconds of QEMU and swtpm at each entry of `stamps` (:func:`cpu_of`)
+    cpu_stamps: list = dataclasses.field(default_factory=list)
 
     def tail(self, n: int = 40) -> str:
         """The last n lines of the serial log."""
@@ -1211,17 +1213,39 @@ def _qemu_command(esp: Path, vars_copy: Path, serial_log: Path, *, secure_boot: 
     return cmd
 
 
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU time the processes' threads have run so far (the scheduler's own count, in ns), in seconds.
+
+    Unlike wall time it barely moves with what else the machine runs.
+    """
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+    return total / 1e9
+
+
 class _SerialStamper(threading.Thread):
     """Copies QEMU's stdout (the serial port) into the serial log, noting when each chunk arrived.
 
     `stamps` is a list of (seconds since `start`, byte offset just past the
-    chunk): the host-side clock of the console, for the benchmarks.
+    chunk): the host-side clock of the console, for the benchmarks;
+    `cpu_stamps` the CPU seconds QEMU and swtpm (`pids`) had used by then.
     """
 
-    def __init__(self, stream, serial_log: Path, start: float) -> None:
+    def __init__(self, stream, serial_log: Path, start: float, pids: Sequence[int] = ()) -> None:
         super().__init__(daemon=True)
-        self.stream, self.serial_log, self.t0 = stream, serial_log, start
+        self.stream, self.serial_log, self.t0, self.pids = stream, serial_log, start, list(pids)
         self.stamps: list[tuple[float, int]] = []
+        self.cpu_stamps: list[float] = []
 
     def run(self) -> None:
         fd = self.stream.fileno()
@@ -1235,6 +1259,29 @@ class _SerialStamper(threading.Thread):
                 out.write(chunk)
                 total += len(chunk)
                 self.stamps.append((now, total))
+                self.cpu_stamps.append(cpu_seconds(self.pids))
+
+
+def cpu_of(result: "BootResult", needle: str) -> Optional[float]:
+    """CPU seconds QEMU and swtpm had used when `needle` had fully arrived on the console, or None.
+
+    The same as :func:`stamp_of`, on the processes' CPU time instead of the wall clock.
+    """
+    at = stamp_index(result, needle)
+    return result.cpu_stamps[at] if at is not None and at < len(result.cpu_stamps) else None
+
+
+def stamp_index(result: "BootResult", needle: str) -> Optional[int]:
+    """The index of the console chunk with which `needle` had fully arrived, or None."""
+    raw = result.raw_log.encode(errors="surrogateescape") if result.raw_log else b""
+    at = raw.find(needle.encode())
+    if at < 0:
+        return None
+    end = at + len(needle)
+    for i, (_, offset) in enumerate(result.stamps):
+        if offset >= end:
+            return i
+    return None
 
 
 def stamp_of(result: "BootResult", needle: str) -> Optional[float]:
@@ -1243,15 +1290,8 @@ def stamp_of(result: "BootResult", needle: str) -> Optional[float]:
     Needs a boot with ``serial_stamps=True``. Offsets count raw console
     bytes (escape sequences included), so `needle` is searched in the raw log.
     """
-    raw = result.raw_log.encode(errors="surrogateescape") if result.raw_log else b""
-    at = raw.find(needle.encode())
-    if at < 0:
-        return None
-    end = at + len(needle)
-    for t, offset in result.stamps:
-        if offset >= end:
-            return t
-    return None
+    at = stamp_index(result, needle)
+    return result.stamps[at][0] if at is not None else None
 
 
 _ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;=?]*[ -/]*[@-~]|[@-Z\\-_])")
@@ -1371,7 +1411,7 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
             except FileNotFoundError as exc:
                 raise HarnessError(f"qemu-system-x86_64 not found (install qemu-system-x86): {exc}") from exc
         if serial_stamps:
-            stamper = _SerialStamper(qemu.stdout, serial_log, start)
+            stamper = _SerialStamper(qemu.stdout, serial_log, start, [qemu.pid] + ([swtpm.pid] if swtpm else []))
             stamper.start()
         reason, text = _watch(qemu, serial_log, timeout, stop_at_shell, stop_after)
     finally:
@@ -1389,6 +1429,7 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
                         workdir=wd, qemu_stderr=stderr, command=cmd)
     if stamper is not None:
         result.stamps = list(stamper.stamps)
+        result.cpu_stamps = list(stamper.cpu_stamps)
         result.raw_log = serial_log.read_bytes().decode(errors="surrogateescape")
     if own_workdir and not keep_requested():
         shutil.rmtree(wd, ignore_errors=True)
