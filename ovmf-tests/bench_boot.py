@@ -19,8 +19,9 @@ parts, all in one run:
 * **ceiling**: the largest single sysext that still boots (delivered to
   the initrd) in a guest with ``-m 1024``, bisected in 32 MiB steps below
   512 MiB, for ours, 262 and 252, without a TPM (measuring costs time, not
-  memory). 512 MiB is taken as failing without a boot: Linux alone holds
-  the initrd twice while it unpacks it (its copy and the files).
+  memory) and with ``nokaslr`` (see Images.uki). 512 MiB is taken as
+  failing without a boot: Linux alone holds the initrd twice while it
+  unpacks it (its copy and the files).
 
 Per main boot: the stub phase (OVMF's ``BdsDxe: starting`` line to Linux's
 first ``EFI stub:`` line), in wall time and in the CPU time QEMU and swtpm
@@ -206,22 +207,30 @@ class Images:
     """UKIs per stub and ESP images per (layout, stub), built when first needed."""
 
     def __init__(self, work: Path, kernel: harness.Kernel, stubs: list) -> None:
-        self.work = work
+        self.work, self.kernel = work, kernel
         self.lock = threading.Lock()
         self.building: dict = {}
-        initrd = work / "initrd.cpio"
-        bench_initrd(initrd, kernel)
+        self.initrd = work / "initrd.cpio"
+        bench_initrd(self.initrd, kernel)
         self.ukis = {}
         for s in stubs:
-            uki = work / f"{s.key}.efi"
-            harness.run([CLI, "build", "--stub", s.path, "--linux", kernel.vmlinuz, "--initrd", initrd,
-                         "--cmdline", CMDLINE, "--os-release", 'ID=debian\nPRETTY_NAME="bench"\n',
-                         "--uname", kernel.version, "--output", uki], what=f"building the {s.label} UKI")
-            self.ukis[s.key] = uki
+            for part in ("main", "ceiling"):
+                self.ukis[s.key, part] = self.uki(s, part)
 
-    def esp(self, layout: Layout, stub: Stub) -> Path:
+    def uki(self, s: Stub, part: str) -> Path:
+        """The ceiling's UKIs boot with nokaslr: where KASLR puts the kernel splits the guest's free
+        memory differently each boot, and the largest sysext that fits would move with it."""
+        uki = self.work / f"{s.key}-{part}.efi"
+        cmdline = CMDLINE + (" nokaslr" if part == "ceiling" else "")
+        harness.run([CLI, "build", "--stub", s.path, "--linux", self.kernel.vmlinuz, "--initrd", self.initrd,
+                     "--cmdline", cmdline, "--os-release", 'ID=debian\nPRETTY_NAME="bench"\n',
+                     "--uname", self.kernel.version, "--output", uki], what=f"building the {s.label} UKI")
+        return uki
+
+    def esp(self, layout: Layout, stub: Stub, part: str = "main") -> Path:
         """The ESP for `layout` with `stub`'s UKI (built once; safe from several threads)."""
-        path = self.work / f"{layout.name}-{stub.key}.img"
+        part = "ceiling" if part == "ceiling" else "main"
+        path = self.work / f"{layout.name}-{stub.key}-{part}.img"
         with self.lock:
             gate = self.building.setdefault(path, threading.Lock())
         with gate:
@@ -238,14 +247,15 @@ class Images:
                     if not blob.exists():
                         write_blob(blob, size, f"{layout.name}/{name}")
                 files[f"EFI/BOOT/BOOTX64.EFI.extra.d/{name}"] = str(blob)
-            harness.build_esp(path, {"EFI/BOOT/BOOTX64.EFI": str(self.ukis[stub.key]), **files},
+            harness.build_esp(path, {"EFI/BOOT/BOOTX64.EFI": str(self.ukis[stub.key, part]), **files},
                               dirs=["EFI/BOOT/BOOTX64.EFI.extra.d"])
             return path
 
     def drop(self, layout: Layout, stub: Optional[Stub] = None) -> None:
         """Delete a layout's ESP for one stub (or its sysext files, stub None) once no longer needed."""
         if stub is not None:
-            (self.work / f"{layout.name}-{stub.key}.img").unlink(missing_ok=True)
+            for part in ("main", "ceiling"):
+                (self.work / f"{layout.name}-{stub.key}-{part}.img").unlink(missing_ok=True)
             return
         for blob in self.work.glob(f"{layout.name}-ext*.sysext.raw"):
             blob.unlink(missing_ok=True)
@@ -407,7 +417,7 @@ class Runner:
             workdir = self.work / f"boot-{self.counter:03d}-{part}-{layout.name}-{stub.key}"
 
         def job() -> Sample:
-            esp = self.images.esp(layout, stub)
+            esp = self.images.esp(layout, stub, part)
             try:
                 s = boot_once(esp, layout, stub, part, rnd, workdir)
             finally:
