@@ -14,6 +14,7 @@
 /* The directory phases are kept per directory: their slots follow each other. */
 #define DIR_PHASES (TIMING_DIR_MEASURE - TIMING_DIR_LIST + 1)
 #define SLOTS (TIMING_PHASES + (TIMING_DIRS - 1) * DIR_PHASES)
+_Static_assert(SLOTS <= 32, "one bit of clock->seen per slot");
 
 /*
  * Names in enum order, one word each, in one string: no table of pointers

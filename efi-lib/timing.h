@@ -25,7 +25,7 @@ enum timing_phase {
 	TIMING_DIR_LIST,       /* the current directory (timing_dir): opened and listed */
 	TIMING_DIR_READ,       /* its files read (and its archive allocated) */
 	TIMING_DIR_MEASURE,    /* its files measured into PCR 13 */
-	TIMING_SIGNATURES,     /* signature files collected and merged */
+	TIMING_SIGNATURES,     /* signature files added and merged (with the end of packing each directory) */
 	TIMING_REGISTER,       /* StubPcr* variables, the initrd pieces, LoadFile2 installed */
 	TIMING_KERNEL_LOAD,    /* .linux placed: allocation, copy, base relocations */
 	TIMING_KERNEL_STUB,    /* our jump into the kernel to its LoadFile2 calls (the kernel's EFI stub) */
