@@ -308,7 +308,8 @@ def boot_once(esp: Path, layout: Layout, stub: Stub, part: str, rnd: int, workdi
     tpm = part != "ceiling"
     memory = {"main": MAIN_MEMORY_MIB, "series": SERIES_MEMORY_MIB, "ceiling": CEILING_MEMORY_MIB}[part]
     result = harness.boot(esp, tpm=tpm, tpm_banks=TPM_BANKS, serial_stamps=True, memory_mib=memory,
-                          timeout=300 if part == "ceiling" else 900, workdir=workdir, stop_after=EFI_STUB_LINE if part == "series" else None)
+                          timeout=300 if part == "ceiling" else 900, workdir=workdir,
+                          stop_after=EFI_STUB_LINE if part == "series" else None)
     text = result.log
     sample = Sample(stub=stub.key, layout=layout.name, part=part, round=rnd, ok=False, reason=result.reason,
                     duration=result.duration)
@@ -316,7 +317,8 @@ def boot_once(esp: Path, layout: Layout, stub: Stub, part: str, rnd: int, workdi
     efistub = harness.stamp_of(result, EFI_STUB_LINE)
     if bds is not None and efistub is not None:
         sample.stub_phase, sample.to_bds, sample.efi_stub_line = efistub - bds, bds, efistub
-        sample.stub_cpu = harness.cpu_of(result, EFI_STUB_LINE) - harness.cpu_of(result, "BdsDxe: starting")
+        cpu = (harness.cpu_of(result, "BdsDxe: starting"), harness.cpu_of(result, EFI_STUB_LINE))
+        sample.stub_cpu = cpu[1] - cpu[0] if None not in cpu else None
     if part == "series":
         sample.ok = result.reason == "stopped" and sample.stub_phase is not None
     else:
