@@ -156,6 +156,9 @@ $(B)/test/%.o: %.c
 $(B)/test/test-%: $(B)/test/tests/test-%.o $(TEST_MEASURE_OBJ)
 	$(CC) $(SAN_FLAGS) $^ -lcmocka -lcrypto -o $@
 
+# efi-lib's one pure file (no firmware), tested on the host.
+$(B)/test/test-bulk: $(B)/test/efi-lib/bulk.o
+
 # The differential test against systemd's parser also runs the model the fuzz targets check against.
 $(B)/test/test-systemd-json: $(B)/test/tests/sd-json-model.o
 

@@ -6,6 +6,7 @@
 #include "efi-defs.h"
 #include "log.h"
 #include "mem.h"
+#include "timing.h"
 
 struct initrd_media {
 	EFI_LOAD_FILE_PROTOCOL load_file2; /* first: the protocol pointer is the object */
@@ -62,6 +63,7 @@ static EFI_STATUS EFIAPI initrd_load_file2(struct _EFI_LOAD_FILE_PROTOCOL *this,
 	struct mem_usage u;
 	UINT64 freed;
 
+	timing_lap(TIMING_KERNEL_STUB);
 	if (!this || !buffer_size)
 		return EFI_INVALID_PARAMETER;
 	/* LoadFile2 never serves boot-manager (BootPolicy) requests. */
@@ -83,6 +85,7 @@ static EFI_STATUS EFIAPI initrd_load_file2(struct _EFI_LOAD_FILE_PROTOCOL *this,
 			mem_zero(out + piece_end, end - piece_end);
 	}
 	*buffer_size = m->total;
+	timing_lap(TIMING_INITRD_COPY);
 
 	/*
 	 * The kernel has its copy (which it measures into PCR 9 itself); ours
@@ -91,9 +94,11 @@ static EFI_STATUS EFIAPI initrd_load_file2(struct _EFI_LOAD_FILE_PROTOCOL *this,
 	 */
 	freed = release_owned(m);
 	m->released = TRUE;
+	timing_lap(TIMING_INITRD_RELEASE);
 	mem_usage(&u);
 	log_info(L"initrd (%lu bytes) copied by the kernel; %lu bytes released, memory: %lu bytes held", m->total,
 		 freed, u.held);
+	timing_export();
 	return EFI_SUCCESS;
 }
 

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "mem.h"
+#include "timing.h"
 #include "measure/pe-load.h"
 
 /* The kernel's headers and load plan: too large for a comfortable stack frame, and on the heap, not in
@@ -102,6 +103,8 @@ EFI_STATUS linux_start(EFI_HANDLE image, const void *kernel, UINTN size, const C
 	li->LoadOptionsSize = cmdline ? (StrLen(cmdline) + 1) * sizeof(CHAR16) : 0;
 
 	entry = (EFI_IMAGE_ENTRY_POINT)(UINTN)(k.base + entry_point);
+	timing_lap(TIMING_KERNEL_LOAD);
+	timing_export();
 	err = entry(image, ST);
 
 	*li = saved;

@@ -3,6 +3,8 @@
 
 #include <efilib.h>
 
+#include "bulk.h"
+
 /*
  * Pool blocks carry their size in front, for the accounting; 16 bytes keep
  * the pool's 8-byte alignment (and a 16-byte one where the firmware gives it).
@@ -35,7 +37,7 @@ void *mem_alloc_zero(UINTN size)
 	total = size + POOL_HEADER;
 	if (EFI_ERROR(BS->AllocatePool(EfiLoaderData, total, (void **)&p)))
 		return NULL;
-	ZeroMem(p, total);
+	bulk_zero(p, total);
 	*(UINT64 *)p = total;
 	account_add(total);
 	return p + POOL_HEADER;
@@ -90,14 +92,21 @@ void mem_free_pages(EFI_PHYSICAL_ADDRESS addr, UINTN pages)
 
 void mem_copy(void *dest, const void *src, UINTN n)
 {
-	if (n)
+	UINTN d = (UINTN)dest, s = (UINTN)src;
+
+	if (n == 0)
+		return;
+	/* Overlapping ranges (no caller has them) get the firmware's memmove. */
+	if ((d > s ? d - s : s - d) < n) {
 		BS->CopyMem(dest, (void *)src, n);
+		return;
+	}
+	bulk_copy(dest, src, n);
 }
 
 void mem_zero(void *dest, UINTN n)
 {
-	if (n)
-		BS->SetMem(dest, n, 0);
+	bulk_zero(dest, n);
 }
 
 void mem_usage(struct mem_usage *ret)

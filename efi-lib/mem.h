@@ -30,12 +30,9 @@ EFI_STATUS mem_alloc_table_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret);
 /* Free pages from any mem_alloc_*_pages(); 0 pages is ignored. */
 void mem_free_pages(EFI_PHYSICAL_ADDRESS addr, UINTN pages);
 
-/*
- * Copy @n bytes with the firmware's CopyMem: gnu-efi's CopyMem is a byte
- * loop, several times slower on large buffers (the initrd handover).
- */
+/* Copy @n bytes, fast on large buffers (bulk.h says why not CopyMem); overlap is allowed. */
 void mem_copy(void *dest, const void *src, UINTN n);
-/* Zero @n bytes with the firmware's SetMem (same reason). */
+/* Zero @n bytes, as fast. */
 void mem_zero(void *dest, UINTN n);
 
 struct mem_usage {

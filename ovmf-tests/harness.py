@@ -110,10 +110,11 @@ SHELL_MARKERS = (
     "Press ESC in 5 seconds to skip startup.nsh",
     "No bootable option or device was found",
 )
-#: Serial-log substrings meaning a crash: Linux panic or an OVMF CPU exception (dead loop).
+#: Serial-log substrings meaning a crash: Linux panic, an OVMF CPU exception (dead loop), a halted systemd-stub.
 PANIC_MARKERS = (
     "Kernel panic - not syncing",
     "!!!! X64 Exception Type",
+    ", halting.",  # a failed assertion in systemd-stub/systemd-boot (e.g. out of memory): it halts for good
 )
 
 #: Seconds to wait for QEMU to exit once the facts END marker is out.
@@ -1124,7 +1125,8 @@ class BootResult:
     log: str                 #: the full serial console text
     facts: Facts
     #: "poweroff" (facts out, QEMU exited), "timeout", "shell" (firmware gave up: OVMF shell or
-    #: boot manager), "panic" (Linux panic or OVMF CPU exception), "qemu-error" (QEMU exited early)
+    #: boot manager), "panic" (Linux panic or OVMF CPU exception), "qemu-error" (QEMU exited early),
+    #: "stopped" (the text given as boot(stop_after=) was seen)
     reason: str
     duration: float          #: seconds from QEMU start to the end
     workdir: Path
@@ -1136,6 +1138,8 @@ class BootResult:
     raw_log: str = ""
     #: every FACTS section, one per boot (boot()'s `boots`)
     all_facts: list = dataclasses.field(default_factory=list)
+    #: with serial_stamps: CPU seconds of QEMU and swtpm at each entry of `stamps` (:func:`cpu_of`)
+    cpu_stamps: list = dataclasses.field(default_factory=list)
 
     def tail(self, n: int = 40) -> str:
         """The last n lines of the serial log."""
@@ -1295,17 +1299,39 @@ def _qemu_command(esp: Path, vars_copy: Path, serial_log: Path, *, secure_boot: 
     return cmd
 
 
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU time the processes' threads have run so far (the scheduler's own count, in ns), in seconds.
+
+    Unlike wall time it barely moves with what else the machine runs.
+    """
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+    return total / 1e9
+
+
 class _SerialStamper(threading.Thread):
     """Copies QEMU's stdout (the serial port) into the serial log, noting when each chunk arrived.
 
     `stamps` is a list of (seconds since `start`, byte offset just past the
-    chunk): the host-side clock of the console, for the benchmarks.
+    chunk): the host-side clock of the console, for the benchmarks;
+    `cpu_stamps` the CPU seconds QEMU and swtpm (`pids`) had used by then.
     """
 
-    def __init__(self, stream, serial_log: Path, start: float) -> None:
+    def __init__(self, stream, serial_log: Path, start: float, pids: Sequence[int] = ()) -> None:
         super().__init__(daemon=True)
-        self.stream, self.serial_log, self.t0 = stream, serial_log, start
+        self.stream, self.serial_log, self.t0, self.pids = stream, serial_log, start, list(pids)
         self.stamps: list[tuple[float, int]] = []
+        self.cpu_stamps: list[float] = []
 
     def run(self) -> None:
         fd = self.stream.fileno()
@@ -1319,6 +1345,29 @@ class _SerialStamper(threading.Thread):
                 out.write(chunk)
                 total += len(chunk)
                 self.stamps.append((now, total))
+                self.cpu_stamps.append(cpu_seconds(self.pids))
+
+
+def cpu_of(result: "BootResult", needle: str) -> Optional[float]:
+    """CPU seconds QEMU and swtpm had used when `needle` had fully arrived on the console, or None.
+
+    The same as :func:`stamp_of`, on the processes' CPU time instead of the wall clock.
+    """
+    at = stamp_index(result, needle)
+    return result.cpu_stamps[at] if at is not None and at < len(result.cpu_stamps) else None
+
+
+def stamp_index(result: "BootResult", needle: str) -> Optional[int]:
+    """The index of the console chunk with which `needle` had fully arrived, or None."""
+    raw = result.raw_log.encode(errors="surrogateescape") if result.raw_log else b""
+    at = raw.find(needle.encode())
+    if at < 0:
+        return None
+    end = at + len(needle)
+    for i, (_, offset) in enumerate(result.stamps):
+        if offset >= end:
+            return i
+    return None
 
 
 def stamp_of(result: "BootResult", needle: str) -> Optional[float]:
@@ -1327,15 +1376,8 @@ def stamp_of(result: "BootResult", needle: str) -> Optional[float]:
     Needs a boot with ``serial_stamps=True``. Offsets count raw console
     bytes (escape sequences included), so `needle` is searched in the raw log.
     """
-    raw = result.raw_log.encode(errors="surrogateescape") if result.raw_log else b""
-    at = raw.find(needle.encode())
-    if at < 0:
-        return None
-    end = at + len(needle)
-    for t, offset in result.stamps:
-        if offset >= end:
-            return t
-    return None
+    at = stamp_index(result, needle)
+    return result.stamps[at][0] if at is not None else None
 
 
 def screendump(workdir: StrPath, out_path: StrPath, timeout: float = 20) -> tuple[int, int, bytes]:
@@ -1407,12 +1449,14 @@ def _classify(text: str, qemu_exited: bool, stop_at_shell: bool = True) -> Optio
 
 def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float,
            stop_at_shell: bool = True, boots: int = 1,
-           on_serial: Sequence[tuple[str, Callable[[], None]]] = ()) -> tuple[str, str]:
+           on_serial: Sequence[tuple[str, Callable[[], None]]] = (),
+           stop_after: Optional[str] = None) -> tuple[str, str]:
     """Poll the serial log until a stop condition; return (reason, text).
 
     With `boots` > 1 the guest is expected to print that many FACTS sections
     (rebooting in between) before it powers off. Each (needle, action) of
     `on_serial` runs once, as soon as needle has appeared on the console.
+    With `stop_after`, the watch ends (reason "stopped") once that text is there.
     """
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
@@ -1428,6 +1472,8 @@ def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float,
                 pending.remove(item)
                 item[1]()
             reason = _classify(text, exited, stop_at_shell)
+            if reason is None and stop_after is not None and stop_after in text:
+                return "stopped", text
             if reason == "panic" and not exited:
                 # Give the kernel a moment to print the backtrace, then stop.
                 crash_seen_at = crash_seen_at or time.monotonic()
@@ -1453,7 +1499,8 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
          workdir: Optional[StrPath] = None, stop_at_shell: bool = True,
          tpm_banks: str = DEFAULT_TPM_BANKS, tpm_state: Optional[StrPath] = None,
          serial_stamps: bool = False, qemu_args: Sequence[str] = (), boots: int = 1,
-         qmp: bool = False, on_serial: Sequence[tuple[str, Callable[[Path], None]]] = ()) -> BootResult:
+         qmp: bool = False, on_serial: Sequence[tuple[str, Callable[[Path], None]]] = (),
+         stop_after: Optional[str] = None) -> BootResult:
     """Boot an ESP image under QEMU/OVMF (TCG) and collect the serial log and facts.
 
     With stop_at_shell=False the OVMF shell banner does not end the boot
@@ -1475,6 +1522,8 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
     every boot's facts. With `qmp`, QEMU listens for QMP on
     ``<workdir>/qmp.sock`` (see :func:`screendump`); each (needle, action)
     of `on_serial` calls action(workdir) once needle appears on the console.
+    With `stop_after` the boot ends (reason "stopped") as soon as that text
+    is on the console, for benchmarks that need nothing after it.
     """
     esp = Path(esp_image).resolve()
     if not esp.is_file():
@@ -1516,10 +1565,11 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
             except FileNotFoundError as exc:
                 raise HarnessError(f"qemu-system-x86_64 not found (install qemu-system-x86): {exc}") from exc
         if serial_stamps:
-            stamper = _SerialStamper(qemu.stdout, serial_log, start)
+            stamper = _SerialStamper(qemu.stdout, serial_log, start, [qemu.pid] + ([swtpm.pid] if swtpm else []))
             stamper.start()
         reason, text = _watch(qemu, serial_log, timeout, stop_at_shell, boots,
-                              [(needle, functools.partial(action, wd)) for needle, action in on_serial])
+                              [(needle, functools.partial(action, wd)) for needle, action in on_serial],
+                              stop_after)
     finally:
         _kill_group(qemu)
         _kill_group(swtpm)
@@ -1535,6 +1585,7 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
                         workdir=wd, qemu_stderr=stderr, command=cmd, all_facts=parse_facts_all(text))
     if stamper is not None:
         result.stamps = list(stamper.stamps)
+        result.cpu_stamps = list(stamper.cpu_stamps)
         result.raw_log = serial_log.read_bytes().decode(errors="surrogateescape")
     if own_workdir and not keep_requested():
         shutil.rmtree(wd, ignore_errors=True)

@@ -116,6 +116,16 @@ def test_sysexts_are_picked_measured_and_handed_over(kernel, workdir):
     assert (facts.efivar_str("LoaderFirmwareType") or "").startswith("UEFI 2."), facts.efivar_str("LoaderFirmwareType")
     assert (facts.efivar_str("LoaderFirmwareInfo") or "").startswith("EDK II"), facts.efivar_str("LoaderFirmwareInfo")
 
+    # Where the stub's time went (efi-lib/timing.h): every phase this boot ran, both directories apart.
+    phases = dict(kv.split("=", 1) for kv in (facts.efivar_str("SysextStubPhaseUSec") or "").split())
+    want_phases = {"tsc_khz", "self", "vars", "pcr11", "cmdline", "signatures", "register", "kernel_load",
+                   "kernel_stub", "initrd_copy", "initrd_release"}
+    want_phases |= {f"{d}_{k}" for d in ("sysext", "global_sysext") for k in ("list", "read", "measure")}
+    assert set(phases) == want_phases and all(v.isdigit() for v in phases.values()), phases
+    assert 100_000 < int(phases["tsc_khz"]) < 100_000_000, phases  # 0.1 to 100 GHz
+    # Hashing 64 MiB takes time; Linux's EFI stub decompresses the kernel before it asks for the initrd.
+    assert int(phases["sysext_measure"]) > 0 and int(phases["kernel_stub"]) > int(phases["kernel_load"]), phases
+
 
 def harness_marker() -> str:
     from test_boot import MARKER

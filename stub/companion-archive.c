@@ -16,6 +16,7 @@
 #include "efi-lib/fault.h"
 #include "efi-lib/log.h"
 #include "efi-lib/mem.h"
+#include "efi-lib/timing.h"
 #include "measure/selection.h"
 #include "measure/sysext-archive.h"
 
@@ -69,6 +70,7 @@ static int fill_one(void *ctx_, size_t index, const char *path, UINT8 *data, UIN
 
 	listing_name16(ctx->files[index], name16);
 	err = fault_hit(name, FAULT_READ) ? EFI_DEVICE_ERROR : esp_read_file(ctx->l->dir, name16, data, size);
+	timing_lap(TIMING_DIR_READ);
 	if (EFI_ERROR(err)) {
 		log_error_status(err, L"%s\\%a: skipped, cannot read it", ctx->l->path, listing_shown(ctx->files[index], shown));
 		return 0;
@@ -81,6 +83,7 @@ static int fill_one(void *ctx_, size_t index, const char *path, UINT8 *data, UIN
 	/* Event 2: the file's bytes, exactly those handed to Linux. */
 	if (!EFI_ERROR(err))
 		err = fault_hit(name, FAULT_MEASURE) ? EFI_DEVICE_ERROR : measure_ipl(ctx->m, ctx->pcr, data, size, desc);
+	timing_lap(TIMING_DIR_MEASURE);
 	if (EFI_ERROR(err)) {
 		/* Never hand over what should have been measured but was not. */
 		log_error_status(err, L"%s\\%a: not passed to the initrd, measuring it failed", ctx->l->path,

@@ -6,6 +6,7 @@
 #include "efi-lib/esp.h"
 #include "efi-lib/log.h"
 #include "efi-lib/mem.h"
+#include "efi-lib/timing.h"
 #include "measure/extdir.h"
 
 #include "signatures.h"
@@ -32,6 +33,8 @@ void companion_dirs_open(EFI_HANDLE device, const CHAR16 *image_path, struct com
 	for (UINTN role = 0; role <= SEL_DIR_GLOBAL_ADDONS; role++) {
 		const CHAR16 *path = global_dir_path[role];
 
+		timing_dir(role == SEL_DIR_PER_UKI ? TIMING_DIR_PER_UKI : TIMING_DIR_GLOBAL);
+
 		if (role == SEL_DIR_PER_UKI) {
 			/* Pool memory, not static: the stub image must stay below 0x20000 (measure-check). */
 			extra_dir = image_path ? mem_alloc_zero(EXTDIR_IMAGE_PATH_MAX * sizeof(CHAR16)) : NULL;
@@ -45,6 +48,7 @@ void companion_dirs_open(EFI_HANDLE device, const CHAR16 *image_path, struct com
 		}
 		/* Failures are logged by listing_open; a directory that is not there is nothing to take. */
 		(void)listing_open(root, path, sel_dir_kinds(role, EXT_RULE_SYSEXT_STUB), &ret->dirs[role]);
+		timing_lap(TIMING_DIR_LIST);
 	}
 	esp_close(root);
 }
@@ -65,6 +69,7 @@ void companions_pack(const struct companion_dirs *d, struct measurer *m, BOOLEAN
 	for (UINTN i = 0; i < companion_target_count; i++) {
 		const struct companion_target *t = &companion_targets[i];
 
+		timing_dir(t->role == SEL_DIR_PER_UKI ? TIMING_DIR_PER_UKI : TIMING_DIR_GLOBAL);
 		if (d->dirs[t->role].sel)
 			companion_archive_collect(&d->dirs[t->role], t, m, can_measure, &archives[t->slot]);
 	}
@@ -74,4 +79,5 @@ void companions_pack(const struct companion_dirs *d, struct measurer *m, BOOLEAN
 	if (d->dirs[SEL_DIR_GLOBAL].sel)
 		signatures_add(sigs, &d->dirs[SEL_DIR_GLOBAL]);
 	signatures_finish(sigs, &archives[INITRD_SLOT_PCRSIG]);
+	timing_lap(TIMING_SIGNATURES);
 }

@@ -25,6 +25,7 @@
 #include "efi-lib/mem.h"
 #include "efi-lib/stack-guard.h"
 #include "efi-lib/tcg2.h"
+#include "efi-lib/timing.h"
 #include "measure/companion.h"
 #include "measure/extdir.h"
 #include "measure/initrd.h"
@@ -260,7 +261,9 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 
 	if (!EFI_ERROR(image_file_path(li->FilePath, image_path_buf, EXTDIR_IMAGE_PATH_MAX)))
 		image_path = image_path_buf;
+	timing_lap(TIMING_SELF);
 	export_stub_variables(li, image_path, profile);
+	timing_lap(TIMING_VARIABLES);
 
 	can_measure = measurer_init(&m);
 	if (!can_measure)
@@ -269,6 +272,7 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 		measured.kernel_parameters = measure_profile(&m, profile);
 	if (can_measure)
 		measured.kernel_image = measure_uki_sections(&m, li->ImageBase, self, profile);
+	timing_lap(TIMING_PCR11);
 
 	companion_dirs_open(li->DeviceHandle, image_path, &dirs);
 	(void)find_section(li, profile, ".uname", &uname);
@@ -280,12 +284,14 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	}
 	if (can_measure)
 		(void)measure_smbios(&m);
+	timing_lap(TIMING_CMDLINE);
 	collect_companions(li, profile, &dirs, &addons, &m, can_measure, archives, &measured);
 	export_pcr_variables(&measured);
 
 	err = hand_over_initrd(li, profile, archives, &addons, &initrd, &initrd_total);
 	if (EFI_ERROR(err))
 		goto out;
+	timing_lap(TIMING_REGISTER);
 	mem_usage(&usage);
 	log_info(L"starting kernel (%lu bytes), initrd %lu bytes, cmdline \"%s\"", (UINT64)linux_sec.size,
 		 initrd_total, cmdline ? cmdline : L"");
@@ -310,6 +316,7 @@ out:
 __attribute__((no_stack_protector)) EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	InitializeLib(image, systab);
+	timing_start();
 	stack_guard_init(image);
 	return stub_run(image);
 }
