@@ -197,11 +197,12 @@ static int check_args(const struct sign_args *a)
 		return errorf("give --private-key (or --policy-digest-only, or --signature with --public-key)");
 	}
 
-	if ((a->pcrs & (1u << PCR_KERNEL_IMAGE)) && !o->uki)
-		return errorf("PCR 11 needs --uki");
+	/* --esp with --esp-path names the UKI too (resolved later, by predict_resolve_defaults). */
+	if ((a->pcrs & (1u << PCR_KERNEL_IMAGE)) && !o->uki && !o->esp)
+		return errorf("PCR 11 needs --uki (or --esp)");
 	if (!(a->pcrs & (1u << PCR_KERNEL_IMAGE)) && o->phases_given)
 		return errorf("--phase needs PCR 11 in --pcrs");
-	if ((a->pcrs & (1u << PCR_KERNEL_PARAMETERS)) && !o->uki)
+	if ((a->pcrs & (1u << PCR_KERNEL_PARAMETERS)) && !o->uki && !o->esp)
 		return errorf("PCR 12 needs --uki (whether it has a .cmdline), and --cmdline for a passed-in command line");
 	if ((a->pcrs & (1u << PCR_SYSEXTS)) && !sysexts && !o->uki && !o->n_initial && !o->os_separator)
 		return errorf("PCR 13 needs --extra-dir/--global-dir/--sysext/--global-sysext/--manifest/--global-manifest "

@@ -482,6 +482,31 @@ static EFI_BOOT_SERVICES boot_services = {
 
 EFI_BOOT_SERVICES *BS = &boot_services;
 
+/*
+ * Variables: the glue only writes diagnostics (efi-lib/timing.c's phase
+ * line) and never reads them back, so a write is checked and dropped.
+ */
+static EFI_STATUS EFIAPI set_variable(CHAR16 *name, EFI_GUID *vendor, UINT32 attributes, UINTN size, VOID *data)
+{
+	(void)attributes;
+	if (!name || !vendor || (size && !data))
+		efi_host_violation("SetVariable: NULL name, vendor or data");
+	return EFI_SUCCESS;
+}
+
+static EFI_STATUS EFIAPI get_variable(CHAR16 *name, EFI_GUID *vendor, UINT32 *attributes, UINTN *size, VOID *data)
+{
+	(void)name, (void)vendor, (void)attributes, (void)size, (void)data;
+	return EFI_NOT_FOUND;
+}
+
+static EFI_RUNTIME_SERVICES runtime_services = {
+	.GetVariable = get_variable,
+	.SetVariable = set_variable,
+};
+
+EFI_RUNTIME_SERVICES *RT = &runtime_services;
+
 void efi_host_reset(void)
 {
 	efi_host_memory_reset();
