@@ -191,6 +191,26 @@ static bool der_take(const uint8_t **p, const uint8_t *end, uint8_t tag, const u
 	return true;
 }
 
+/*
+ * What may follow rsaEncryption's OID in an AlgorithmIdentifier: nothing,
+ * or one element that fills the rest (RFC 8017 wants NULL, and a NULL has
+ * no content). OpenSSL refuses a malformed one, so must we: a key file is
+ * taken only when OpenSSL would take it the same way.
+ */
+static bool rsa_parameters_ok(const uint8_t *p, const uint8_t *end)
+{
+	const uint8_t *v;
+	size_t v_len;
+	uint8_t tag;
+
+	if (p == end)
+		return true;
+	tag = *p;
+	if ((tag & 0x1f) == 0x1f || !der_take(&p, end, tag, &v, &v_len) || p != end)
+		return false;
+	return tag != 0x05 || v_len == 0;
+}
+
 /* The NID of the OID whose contents are @oid[0..len) (NID_undef if OpenSSL does not know it). */
 static int nid_of(const uint8_t *oid, size_t len)
 {
@@ -323,6 +343,8 @@ static EVP_PKEY *pkcs8_private_key(const char *path, const uint8_t *der, size_t 
 		refuse_nid(path, nid);
 		return NULL;
 	}
+	if (!rsa_parameters_ok(alg, alg_end))
+		goto invalid;
 	return rsa_private_key(path, key, key_len);
 invalid:
 	errorf("%s: not a PEM private key (not a PKCS#8 PrivateKeyInfo structure)", path);
