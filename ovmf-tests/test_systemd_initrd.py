@@ -228,17 +228,17 @@ def test_eventlog_accepts_the_tpm_of_a_systemd_initrd(approved):
     """`sysext-stub eventlog --expect` on the booted machine, with the PCRs the TPM holds (as it reads
     them by default from /sys/class/tpm/tpm0), must say "ok" for a boot that went as predicted.
 
-    Fails today (host-tools/eventlog.c): the expectations pass ("PCR 11 sha256 (phase
-    enter-initrd): ok (14 log events + 1 userspace)"), but the replay-versus-TPM table compares
-    the TPM's PCR 11, which systemd-pcrphase extended with "enter-initrd" in the initrd, with the
-    replay of the firmware log alone, which cannot hold that userspace event: "MISMATCH (1 PCR
-    value differs)", exit 1. So on any systemd machine past enter-initrd the command reports a
-    mismatch for a correct boot.
+    The TPM's PCR 11 holds systemd-pcrphase's "enter-initrd" on top of what the firmware log
+    replays to: the comparison takes it as a match after the log plus that userspace word, and
+    says so; PCRs 9 and 13 match the log alone.
     """
     pcrs = approved["facts"].pcrs[BANK]
     check = eventlog(approved, *(a for n in (9, 11, 13) for a in ("--pcr-value", f"{BANK}:{n}={pcrs[n].hex()}")))
     assert "PCR 11 sha256 (phase enter-initrd): ok" in check.stdout, check.stdout
     assert check.returncode == 0, check.stdout + check.stderr
+    rows = {int(line.split()[0]): line for line in check.stdout.splitlines() if line.strip()[:1].isdigit()}
+    assert rows[11].endswith(" ok after the log plus userspace enter-initrd"), check.stdout
+    assert rows[9].endswith(" ok") and rows[13].endswith(" ok"), check.stdout
 
 
 def test_tampered_and_unsigned_sysexts(scenario, workdir):
