@@ -328,6 +328,36 @@ PROBE_TOOLS = (
 STANDARD_PROBES = PROBE_SYSEXT + PROBE_CRYPTSETUP + PROBE_TOOLS
 
 
+# --------------------------------------------------------------------------
+# Reading the probes' output
+# --------------------------------------------------------------------------
+
+def unit_state(facts: harness.Facts, probe: str) -> dict:
+    """A ``systemctl show -p ...`` probe's output as a dict (the last unit's value wins)."""
+    return dict(line.split("=", 1) for line in facts.text(probe).splitlines() if "=" in line)
+
+
+def merged(facts: harness.Facts) -> dict:
+    """`systemd-sysext status` (the ``sysext-status`` probe): hierarchy -> extension names merged there."""
+    out: dict = {}
+    current = None
+    for line in facts.text("sysext-status").splitlines()[1:]:
+        cols = line.split()
+        if not cols:
+            continue
+        if line.startswith("/"):
+            current = cols[0]
+            out[current] = [] if cols[1] == "none" else [cols[1]]
+        elif current is not None:
+            out[current].append(cols[0])
+    return out
+
+
+def hello_lines(facts: harness.Facts) -> list:
+    """What the test sysexts' marker programs printed (the ``hello`` probe), sorted."""
+    return sorted(line for line in facts.text("hello").splitlines() if line.startswith("hello "))
+
+
 FACTS_SCRIPT_TEXT = r"""#!/bin/sh
 # Facts of the sysext-stub systemd initrd test (written by ovmf-tests/systemd_guest.py), run by
 # @UNIT@ once systemd-sysext and cryptsetup are done. Prints facts on ttyS0, then powers off.

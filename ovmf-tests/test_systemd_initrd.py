@@ -57,25 +57,7 @@ def tail(result, n: int = 60) -> str:
     return result.describe(n)
 
 
-def unit(facts: harness.Facts, probe: str) -> dict:
-    """`systemctl show -p ...` output of a probe as a dict."""
-    return dict(line.split("=", 1) for line in facts.text(probe).splitlines() if "=" in line)
-
-
-def merged(facts: harness.Facts) -> dict:
-    """`systemd-sysext status`: hierarchy -> extension names merged there."""
-    out: dict = {}
-    current = None
-    for line in facts.text("sysext-status").splitlines()[1:]:
-        cols = line.split()
-        if not cols:
-            continue
-        if line.startswith("/"):
-            current = cols[0]
-            out[current] = [] if cols[1] == "none" else [cols[1]]
-        elif current is not None:
-            out[current].append(cols[0])
-    return out
+unit, merged, hello = guest.unit_state, guest.merged, guest.hello_lines
 
 
 def predict(*args) -> dict:
@@ -95,10 +77,6 @@ def analyze_pcrs(facts: harness.Facts) -> dict:
         if m:
             out[int(m.group(1))] = bytes.fromhex(m.group(2))
     return out
-
-
-def hello(facts: harness.Facts) -> list:
-    return sorted(line for line in facts.text("hello").splitlines() if line.startswith("hello "))
 
 
 def each_sysext(facts: harness.Facts) -> dict:
