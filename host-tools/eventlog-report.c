@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "json-writer.h"
+#include "userspace-extends.h"
 
 /* Whether the report has a row for PCR @pcr in bank @b. */
 static bool shown(const struct eventlog_report *r, unsigned pcr, size_t b)
@@ -12,16 +13,60 @@ static bool shown(const struct eventlog_report *r, unsigned pcr, size_t b)
 	return (r->pcrs & (1u << pcr)) && (r->banks & (1u << b));
 }
 
-size_t eventlog_count_mismatches(const struct replay *rp, const struct pcr_values *actual, unsigned banks_mask,
-				 uint32_t pcrs)
+/* Length of the first @n words of the ':'-joined @words (n >= 1, at most the words there are). */
+static size_t words_prefix_len(const char *words, unsigned n)
 {
-	size_t n = 0;
+	size_t len = 0;
 
+	for (unsigned i = 0; i < n; i++) {
+		len += strcspn(words + len, ":");
+		if (i + 1 < n && words[len] == ':')
+			len++;
+	}
+	return len;
+}
+
+/* Whether @actual is @replayed extended with the first words of @words, and with how many. */
+static int match_after_words(const struct bank *b, const uint8_t *replayed, const uint8_t *actual, const char *words,
+			     bool *ret_match, unsigned *ret_words)
+{
+	uint8_t v[DIGEST_MAX], d[DIGEST_MAX];
+	unsigned n = 0;
+
+	memcpy(v, replayed, b->size);
+	*ret_match = memcmp(v, actual, b->size) == 0;
+	*ret_words = 0;
+	for (const char *w = words; w && *w && !*ret_match;) {
+		size_t len = strcspn(w, ":");
+
+		if (len > 0) {
+			if (digest_buffer(b, w, len, d) < 0 || pcr_extend(b, v, d) < 0)
+				return -1;
+			n++;
+			if (memcmp(v, actual, b->size) == 0) {
+				*ret_match = true;
+				*ret_words = n;
+			}
+		}
+		w += len + (w[len] == ':');
+	}
+	return 0;
+}
+
+int eventlog_compare_pcrs(const struct replay *rp, struct pcr_values *actual, unsigned banks_mask, uint32_t pcrs,
+			  size_t *ret_mismatches)
+{
+	*ret_mismatches = 0;
 	for (unsigned p = 0; p < N_PCRS; p++)
-		for (size_t b = 0; b < BANK_COUNT; b++)
-			if ((pcrs & (1u << p)) && (banks_mask & (1u << b)) && actual->has[b][p])
-				n += memcmp(actual->value[b][p], rp->value[b][p], banks[b].size) != 0;
-	return n;
+		for (size_t b = 0; b < BANK_COUNT; b++) {
+			if (!(pcrs & (1u << p)) || !(banks_mask & (1u << b)) || !actual->has[b][p])
+				continue;
+			if (match_after_words(&banks[b], rp->value[b][p], actual->value[b][p], userspace_words(p),
+					      &actual->match[b][p], &actual->words[b][p]) < 0)
+				return -1;
+			*ret_mismatches += !actual->match[b][p];
+		}
+	return 0;
 }
 
 /* ------------------------------------------------------------ text */
@@ -85,9 +130,15 @@ static void print_pcrs_text(const struct eventlog_report *r)
 			if (!with_actual) {
 				printf("%3u  %-6s  %s\n", p, b->name, hex);
 			} else if (r->actual->has[bi][p]) {
+				const char *words = userspace_words(p);
+				unsigned n = r->actual->words[bi][p];
+
 				hex_encode(r->actual->value[bi][p], b->size, hex2);
-				printf("%3u  %-6s  %-*s  %-*s  %s\n", p, b->name, width, hex, width, hex2,
-				       strcmp(hex, hex2) == 0 ? "ok" : "MISMATCH");
+				printf("%3u  %-6s  %-*s  %-*s  %s", p, b->name, width, hex, width, hex2,
+				       r->actual->match[bi][p] ? "ok" : "MISMATCH");
+				if (n)
+					printf(" after the log plus userspace %.*s", (int)words_prefix_len(words, n), words);
+				printf("\n");
 			} else {
 				printf("%3u  %-6s  %-*s  %-*s  %s\n", p, b->name, width, hex, width, "-", "-");
 			}
@@ -187,6 +238,23 @@ static void print_events_json(const struct replay *rp, unsigned shown_banks)
 	printf("],");
 }
 
+/* The userspace words a match needed, as a list ([] for the log alone); null without a match. */
+static void print_userspace_json(bool match, const char *words, unsigned n)
+{
+	if (!match) {
+		printf("null");
+		return;
+	}
+	printf("[");
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = strcspn(words, ":");
+
+		printf("%s\"%.*s\"", i ? "," : "", (int)len, words); /* our own words: plain ASCII */
+		words += len + (words[len] == ':');
+	}
+	printf("]");
+}
+
 static void print_pcrs_json(const struct eventlog_report *r)
 {
 	char hex[HEX_MAX], hex2[HEX_MAX];
@@ -202,9 +270,11 @@ static void print_pcrs_json(const struct eventlog_report *r)
 			first = false;
 			if (r->actual->has[b][p]) {
 				hex_encode(r->actual->value[b][p], banks[b].size, hex2);
-				printf("\"%s\",\"match\":%s}", hex2, strcmp(hex, hex2) == 0 ? "true" : "false");
+				printf("\"%s\",\"match\":%s,\"userspace\":", hex2, r->actual->match[b][p] ? "true" : "false");
+				print_userspace_json(r->actual->match[b][p], userspace_words(p), r->actual->words[b][p]);
+				printf("}");
 			} else {
-				printf("null,\"match\":null}");
+				printf("null,\"match\":null,\"userspace\":null}");
 			}
 		}
 	}

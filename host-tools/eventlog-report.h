@@ -14,10 +14,14 @@
 #include "eventlog-expect.h"
 #include "eventlog-replay.h"
 
-/* The PCR values the TPM holds (sysfs, or --pcr-value), where known. */
+/* The PCR values the TPM holds (sysfs, or --pcr-value), where known, and how they compare. */
 struct pcr_values {
 	bool has[BANK_COUNT][N_PCRS];
 	uint8_t value[BANK_COUNT][N_PCRS][DIGEST_MAX];
+	/* Set by eventlog_compare_pcrs(), where has[][]: */
+	bool match[BANK_COUNT][N_PCRS];
+	/* How many of userspace_words(pcr) the match needed on top of the replay (0: the log alone). */
+	unsigned words[BANK_COUNT][N_PCRS];
 };
 
 struct eventlog_report {
@@ -34,9 +38,17 @@ struct eventlog_report {
 	bool ok;                  /* the exit status is "match" */
 };
 
-/* The PCRs shown whose actual value is known and differs from the replay. */
-size_t eventlog_count_mismatches(const struct replay *rp, const struct pcr_values *actual, unsigned banks,
-				 uint32_t pcrs);
+/*
+ * Compare each PCR shown whose actual value is known with the replay: it
+ * matches when it equals the replay, or the replay extended with the first
+ * words of what systemd's userspace extends into that PCR
+ * (userspace_words(): PCR 11's boot phases, PCR 13's os-separator),
+ * which the firmware log cannot hold. Sets actual->match and ->words;
+ * @ret_mismatches gets the PCRs that do not match. Returns 0, or -1
+ * (hashing failed, printed).
+ */
+int eventlog_compare_pcrs(const struct replay *rp, struct pcr_values *actual, unsigned banks, uint32_t pcrs,
+			  size_t *ret_mismatches);
 
 void eventlog_print_text(const struct eventlog_report *r);
 

@@ -2,9 +2,11 @@
 /*
  * eventlog.c - `sysext-stub eventlog`: replay a TCG2 event log per bank and
  * PCR (eventlog-replay.h), compare the result with the TPM's PCRs or with
- * values given on the command line, check the log against a prediction in
- * the JSON shape `sysext-stub predict --json` prints (eventlog-expect.h),
- * and report it all (eventlog-report.h).
+ * values given on the command line (a PCR matches as the log replays it, or
+ * with what systemd's userspace extends after the log on top: PCR 11's boot
+ * phases, PCR 13's os-separator; userspace-extends.h), check the log
+ * against a prediction in the JSON shape `sysext-stub predict --json`
+ * prints (eventlog-expect.h), and report it all (eventlog-report.h).
  *
  * Exit status: 0 when everything compared matches, 1 on any mismatch, 2
  * with a one-line message naming the file when an input is unusable.
@@ -24,7 +26,9 @@
 #include "eventlog-replay.h"
 #include "eventlog-report.h"
 #include "json-writer.h"
+#include "userspace-extends.h"
 #include "util.h"
+#include "measure/uki.h"
 
 #define DEFAULT_LOG "/sys/kernel/security/tpm0/binary_bios_measurements"
 #define DEFAULT_TPM_DIR "/sys/class/tpm/tpm0"
@@ -70,7 +74,12 @@ static void usage(FILE *f)
 		"  --profile N             the UKI profile booted, when FILE predicts several\n"
 		"  --json                  machine-readable output\n"
 		"  --verbose               list every event\n\n"
-		"Exit status: 0 everything compared matches, 1 a mismatch, 2 unusable input.\n");
+		"A PCR value matches the replay, or the replay extended with leading words of what\n"
+		"systemd's userspace adds after the log (the output names the words it took):\n"
+		"  PCR 11  %s\n"
+		"  PCR 13  %s\n\n"
+		"Exit status: 0 everything compared matches, 1 a mismatch, 2 unusable input.\n",
+		userspace_words(PCR_KERNEL_IMAGE), userspace_words(PCR_SYSEXTS));
 }
 
 /* The bank called exactly @name (as the log, sysfs and systemd spell it). */
@@ -400,7 +409,8 @@ int cmd_eventlog(int argc, char **argv)
 	rep.actual = act;
 	rep.set = &set;
 	rep.verbose = o.verbose;
-	rep.mismatches = eventlog_count_mismatches(rp, act, rep.banks, rep.pcrs);
+	if (eventlog_compare_pcrs(rp, act, rep.banks, rep.pcrs, &rep.mismatches) < 0)
+		goto out;
 	rep.ok = !rep.mismatches && !rep.failed && !(o.expect_path && rep.checked == 0);
 	ret = rep.ok ? EXIT_MATCH : EXIT_MISMATCH;
 	if (o.json)

@@ -28,19 +28,13 @@
 #include "predict-inputs.h"
 #include "predict-uki.h"
 #include "prediction.h"
+#include "userspace-extends.h"
 #include "util.h"
 #include "measure/cmdline.h"
 #include "measure/initrd.h"
 #include "measure/pe.h"
 #include "measure/sysext-archive.h"
 #include "measure/uki.h"
-
-static const char *const default_phases[] = {
-	"enter-initrd",
-	"enter-initrd:leave-initrd",
-	"enter-initrd:leave-initrd:sysinit",
-	"enter-initrd:leave-initrd:sysinit:ready",
-};
 
 static void usage(FILE *f)
 {
@@ -171,7 +165,9 @@ static int predict_sections(struct prediction *p, const struct loaded_uki *u, co
 
 static int predict_pcr11(struct prediction *p, const struct predict_options *o, const struct predict_inputs *in)
 {
-	size_t n = o->phases_given ? o->n_phases : sizeof(default_phases) / sizeof(default_phases[0]);
+	const char *const *default_phases;
+	size_t n_default = userspace_default_phases(&default_phases);
+	size_t n = o->phases_given ? o->n_phases : n_default;
 
 	if (predict_sections(p, &in->uki, o->uki, in->order, o->profile) < 0)
 		return -1;
@@ -368,7 +364,8 @@ static int predict_pcr13(struct prediction *p, const struct predict_options *o, 
 	if (set_initial(p, o) < 0 || predict_companions(p, o, in, PCR_SYSEXTS) < 0)
 		return -1;
 	if (o->os_separator &&
-	    prediction_add_data(p, PCR_SYSEXTS, PRED_USERSPACE, "os-separator", NULL, "os-separator", 12) < 0)
+	    prediction_add_data(p, PCR_SYSEXTS, PRED_USERSPACE, USERSPACE_OS_SEPARATOR, NULL, USERSPACE_OS_SEPARATOR,
+				strlen(USERSPACE_OS_SEPARATOR)) < 0)
 		return -1;
 	return 0;
 }
@@ -485,12 +482,6 @@ static int kernel_cmdline(const uint16_t *cmdline, const struct addon_list *l, c
 }
 
 /* ---------------------------------------------------------------- the flow */
-
-size_t predict_default_phases(const char *const **ret)
-{
-	*ret = default_phases;
-	return sizeof(default_phases) / sizeof(default_phases[0]);
-}
 
 /* The PCRs of o->pcrs, from the loaded inputs, into @p. */
 static int predict_pcrs(struct prediction *p, const struct predict_options *o, const struct predict_inputs *in)

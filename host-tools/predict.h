@@ -14,9 +14,6 @@
 
 int cmd_predict(int argc, char **argv);
 
-/* The PCR 11 phases used when no --phase is given (systemd-measure's four). */
-size_t predict_default_phases(const char *const **ret);
-
 /*
  * Compute the prediction for @o (defaults filled in: banks, PCRs, systemd
  * version). @ret gets the events; prediction_value() gives the PCR values.

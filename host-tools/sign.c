@@ -301,12 +301,10 @@ static int compute_profiles(struct sign_args *a, struct prediction **ret_ps, siz
 
 	*ret_ps = NULL;
 	*ret_nps = 0;
-	/* --esp may be what names the UKI: resolve it first. */
-	r = predict_resolve_defaults(&a->in);
-	if (r == 0 && !a->in.profile_given && a->in.uki)
+	/* (run() resolved --esp, which may be what names the UKI.) */
+	if (!a->in.profile_given && a->in.uki)
 		a->in.all_profiles = true;
-	if (r == 0)
-		r = predict_profiles(&a->in, &profiles, &np);
+	r = predict_profiles(&a->in, &profiles, &np);
 	if (r == 0 && !(*ret_ps = calloc(np, sizeof(**ret_ps))))
 		r = errorf("out of memory");
 	for (size_t i = 0; r == 0 && i < np; i++) {
@@ -670,7 +668,8 @@ static int run(struct sign_args *a)
 	char *json = NULL, *merged = NULL;
 	int r = -1;
 
-	if (check_args(a) < 0 || load_keys(a, &k) < 0)
+	/* --esp may be what names the UKI and the directories, which check_args() asks for. */
+	if (predict_resolve_defaults(&a->in) < 0 || check_args(a) < 0 || load_keys(a, &k) < 0)
 		goto out;
 	a->in.pcrs = a->pcrs;
 	if (compute_profiles(a, &ps, &nps, &e, &n) < 0)

@@ -42,6 +42,7 @@
 #include "pcr-policy.h"
 #include "predict.h"
 #include "prediction.h"
+#include "userspace-extends.h"
 #include "util.h"
 #include "measure/uki.h"
 
@@ -288,7 +289,7 @@ static int compute(const struct measure_args *a, struct prediction *p, const cha
 			return -1;
 	}
 	if (n_phases == 0)
-		n_phases = predict_default_phases(&phases);
+		n_phases = userspace_default_phases(&phases);
 	for (size_t i = 0; i < n_phases; i++)
 		if (prediction_add_phase(p, phases[i]) < 0)
 			return -1;

@@ -328,6 +328,36 @@ PROBE_TOOLS = (
 STANDARD_PROBES = PROBE_SYSEXT + PROBE_CRYPTSETUP + PROBE_TOOLS
 
 
+# --------------------------------------------------------------------------
+# Reading the probes' output
+# --------------------------------------------------------------------------
+
+def unit_state(facts: harness.Facts, probe: str) -> dict:
+    """A ``systemctl show -p ...`` probe's output as a dict (the last unit's value wins)."""
+    return dict(line.split("=", 1) for line in facts.text(probe).splitlines() if "=" in line)
+
+
+def merged(facts: harness.Facts) -> dict:
+    """`systemd-sysext status` (the ``sysext-status`` probe): hierarchy -> extension names merged there."""
+    out: dict = {}
+    current = None
+    for line in facts.text("sysext-status").splitlines()[1:]:
+        cols = line.split()
+        if not cols:
+            continue
+        if line.startswith("/"):
+            current = cols[0]
+            out[current] = [] if cols[1] == "none" else [cols[1]]
+        elif current is not None:
+            out[current].append(cols[0])
+    return out
+
+
+def hello_lines(facts: harness.Facts) -> list:
+    """What the test sysexts' marker programs printed (the ``hello`` probe), sorted."""
+    return sorted(line for line in facts.text("hello").splitlines() if line.startswith("hello "))
+
+
 FACTS_SCRIPT_TEXT = r"""#!/bin/sh
 # Facts of the sysext-stub systemd initrd test (written by ovmf-tests/systemd_guest.py), run by
 # @UNIT@ once systemd-sysext and cryptsetup are done. Prints facts on ttyS0, then powers off.
@@ -401,6 +431,9 @@ class InitrdSpec:
     """What goes into one systemd initrd besides the Debian 13 tree."""
     #: One cached initrd (and one tree) per name: give each variant its own.
     name: str = "systemd-initrd"
+    #: The Debian 13 tree it is made from, when not the one called `name` (variants that differ only
+    #: in files share the tree, and keep their cached initrds apart by `name`).
+    tree_name: Optional[str] = None
     extra_packages: tuple = ()
     #: path in the initrd -> bytes or str (mode 0644) or (bytes, mode)
     files: dict = dataclasses.field(default_factory=dict)
@@ -411,6 +444,8 @@ class InitrdSpec:
     modules: tuple = MODULES
     #: (NAME, shell) steps of the facts unit, after the harness's facts
     probes: tuple = STANDARD_PROBES
+    #: path in the initrd -> link target, besides the builder's own
+    symlinks: dict = dataclasses.field(default_factory=dict)
 
 
 def issue16_spec(verity_cert: bytes, *, global_dropin: bool = True) -> InitrdSpec:
@@ -421,6 +456,47 @@ def issue16_spec(verity_cert: bytes, *, global_dropin: bool = True) -> InitrdSpe
         files["etc/systemd/system/systemd-sysext.service.d/" + GLOBAL_SYSEXT_DROPIN.name] = \
             GLOBAL_SYSEXT_DROPIN.read_bytes()
     return InitrdSpec(files=files, probes=STANDARD_PROBES + PROBE_EACH_SYSEXT)
+
+
+#: What the admit boots print: the admit unit, its journal, what it moved, and where the boot went.
+PROBE_ADMIT = (
+    ("admit-unit", "systemctl show -p ActiveState -p Result -p ExecMainStatus sysext-stub-admit.service"),
+    ("admit-journal", "journalctl -b -o cat --no-pager -u sysext-stub-admit.service"),
+    ("refused", "[ ! -d /run/sysext-stub/refused ] || { cd /run/sysext-stub/refused && find . -type f | sort; }"),
+    ("extra-sysext", "ls -1 /.extra/sysext /.extra/global_sysext"),
+    ("emergency", "systemctl show -p ActiveState -p Result emergency.target emergency.service"),
+    ("jobs", "systemctl list-jobs --no-pager --no-legend"),
+)
+
+
+def install_initrd_files(verity_cert: Path) -> tuple[dict, dict]:
+    """What ``make install-initrd DESTDIR=... VERITY_CERTS=cert`` installs: (files, symlinks), as
+    InitrdSpec takes them (initrd path -> (bytes, mode) and initrd path -> link target)."""
+    files, links = {}, {}
+    with tempfile.TemporaryDirectory(prefix="install-initrd-") as dest:
+        harness.run(["make", "-s", "-C", harness.REPO_ROOT, "install-initrd", f"DESTDIR={dest}",
+                     f"VERITY_CERTS={verity_cert}"], what="make install-initrd")
+        for path in sorted(Path(dest).rglob("*")):
+            rel = str(path.relative_to(dest))
+            if path.is_symlink():
+                links[rel] = os.readlink(path)
+            elif path.is_file():
+                files[rel] = (path.read_bytes(), stat.S_IMODE(path.stat().st_mode))
+    if "usr/bin/sysext-stub" not in files or not links:
+        raise harness.HarnessError(f"make install-initrd installed {sorted(files)} {links}: not the binary and unit")
+    return files, links
+
+
+def admit_spec(verity_cert: Path) -> InitrdSpec:
+    """The systemd initrd with ``make install-initrd`` (sysext-stub, sysext-stub-admit.service enabled,
+    the Verity certificate in /etc/verity.d) and the global-sysext drop-in; no LUKS volume. The facts
+    unit is also wanted by emergency.target, so a boot that goes there still reports."""
+    files, links = install_initrd_files(verity_cert)
+    files["etc/systemd/system/systemd-sysext.service.d/" + GLOBAL_SYSEXT_DROPIN.name] = \
+        GLOBAL_SYSEXT_DROPIN.read_bytes()
+    links[f"etc/systemd/system/emergency.target.wants/{FACTS_UNIT}"] = f"/etc/systemd/system/{FACTS_UNIT}"
+    return InitrdSpec(name="systemd-initrd-admit", tree_name="systemd-initrd", files=files, symlinks=links,
+                      probes=PROBE_ADMIT + PROBE_SYSEXT)
 
 
 def _as_bytes(value: Content) -> tuple[bytes, int]:
@@ -454,6 +530,8 @@ def _symlinks(spec: InitrdSpec) -> dict[str, str]:
         for unit in units:
             source = f"/etc/systemd/system/{unit}" if unit in spec.units else f"/usr/lib/systemd/system/{unit}"
             links[f"etc/systemd/system/{target}.wants/{unit}"] = source
+    for path, target in spec.symlinks.items():
+        links[path.lstrip("/")] = target
     return links
 
 
@@ -546,7 +624,7 @@ def build_initrd(kernel: harness.Kernel, spec: Optional[InitrdSpec] = None) -> P
     RECIPE. Older initrds of the same name are removed.
     """
     spec = spec or InitrdSpec()
-    root = tree(spec.extra_packages, spec.name)
+    root = tree(spec.extra_packages, spec.tree_name or spec.name)
     files, links = _generated_files(root, spec), _symlinks(spec)
     cache = harness.cache_base() / "systemd-initrd"
     harness._ensure_outside_repo(cache)

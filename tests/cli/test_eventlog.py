@@ -204,6 +204,67 @@ def test_verbose_lists_events(tmp_path):
     assert hashlib.sha256(b"hello\n").hexdigest() in r.stdout
 
 
+def pcr11_uki_log():
+    """A firmware log whose PCR 11 holds two UKI section events, as our stub measures them."""
+    log = firmware_log()
+    log.extend(11, EV_IPL, utf16z(".linux"), hashed=b".linux\0")
+    log.extend(11, EV_IPL, utf16z(".linux"), hashed=b"the kernel")
+    return log
+
+
+# systemd-pcrphase's words and systemd >= 261's PCR 13 separator (docs/MEASUREMENTS.md), written here
+# independently of host-tools/userspace-extends.c.
+PHASES = ["enter-initrd", "leave-initrd", "sysinit", "ready"]
+
+
+def after_words(log, bank, pcr, words):
+    return extend_all(bank, log.pcr[(bank, pcr)], [hashlib.new(bank, w.encode()).digest() for w in words]).hex()
+
+
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_tpm_past_the_log_by_userspace_phases_matches_and_says_so(tmp_path, n):
+    """A TPM read in a systemd initrd (or later) holds PCR 11 = the log's replay + systemd-pcrphase's words:
+    a match, named with the words it took; the replayed value stays the log's own."""
+    log = pcr11_uki_log()
+    log.sysext(".extra/sysext/a.sysext.raw", b"hello\n")
+    path = log.write(tmp_path / "log")
+    words = PHASES[:n]
+    tpm = {(b, 11): after_words(log, b, 11, words) for b in ("sha1", "sha256")}
+    tpm.update({(b, 13): after_words(log, b, 13, ["os-separator"]) for b in ("sha1", "sha256")})
+    args = [f"--pcr-value={b}:{p}={v}" for (b, p), v in tpm.items()] + [f"--pcr-value=sha256:4={log.value('sha256', 4)}"]
+    r = run("--log", path, *args)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = {(line.split()[1], int(line.split()[0])): line for line in r.stdout.splitlines() if line.strip()[:1].isdigit()}
+    for b in ("sha1", "sha256"):
+        assert rows[(b, 11)].split()[2] == log.value(b, 11), rows[(b, 11)]
+        assert rows[(b, 11)].endswith("ok after the log plus userspace " + ":".join(words)), rows[(b, 11)]
+        assert rows[(b, 13)].endswith("ok after the log plus userspace os-separator"), rows[(b, 13)]
+    assert rows[("sha256", 4)].endswith(" ok"), rows[("sha256", 4)]
+    assert "result: ok" in r.stdout
+
+    doc = json.loads(run("--log", path, "--json", *args).stdout)
+    assert doc["ok"] is True
+    got = {(row["bank"], row["pcr"]): (row["match"], row["userspace"]) for row in doc["pcrs"] if row["actual"]}
+    assert got[("sha256", 11)] == (True, words) and got[("sha1", 13)] == (True, ["os-separator"])
+    assert got[("sha256", 4)] == (True, [])
+
+
+@pytest.mark.parametrize("words", [["leave-initrd"], ["enter-initrd", "sysinit"], ["enter-initrd", "enter-initrd"],
+                                   PHASES + ["shutdown"], ["os-separator"]])
+def test_tpm_past_the_log_by_other_words_is_a_mismatch(tmp_path, words):
+    """Only leading words of the documented sequence, in order: anything else in PCR 11 is a mismatch;
+    and PCR 4, which userspace never extends, must equal the log exactly."""
+    log = pcr11_uki_log()
+    path = log.write(tmp_path / "log")
+    r = run("--log", path, f"--pcr-value=sha256:11={after_words(log, 'sha256', 11, words)}")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "MISMATCH (1 PCR value differs)" in r.stdout and "userspace" not in r.stdout, r.stdout
+    r = run("--log", path, f"--pcr-value=sha256:4={after_words(log, 'sha256', 4, ['enter-initrd'])}", "--json")
+    assert r.returncode == 1
+    row = [row for row in json.loads(r.stdout)["pcrs"] if row["pcr"] == 4 and row["bank"] == "sha256"][0]
+    assert row["match"] is False and row["userspace"] is None
+
+
 def test_json_output(tmp_path):
     log = firmware_log()
     path = log.write(tmp_path / "log")
