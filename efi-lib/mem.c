@@ -82,6 +82,19 @@ EFI_STATUS mem_alloc_table_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret)
 	return alloc_pages(EfiACPIReclaimMemory, pages, ret);
 }
 
+EFI_STATUS mem_probe_pages(UINTN pages)
+{
+	EFI_PHYSICAL_ADDRESS addr = 0;
+	EFI_STATUS err;
+
+	if (pages == 0)
+		return EFI_SUCCESS;
+	err = BS->AllocatePages(AllocateAnyPages, EfiLoaderData, pages, &addr);
+	if (!EFI_ERROR(err))
+		BS->FreePages(addr, pages);
+	return err;
+}
+
 void mem_free_pages(EFI_PHYSICAL_ADDRESS addr, UINTN pages)
 {
 	if (pages == 0)

@@ -488,4 +488,5 @@ void efi_host_reset(void)
 	efi_host_protocols_reset();
 	efi_host_log_reset();
 	efi_host_violations_reset();
+	efi_host_vars_reset();
 }
