@@ -173,7 +173,7 @@ $(B)/test/test-systemd-json-plain: tests/test-systemd-json.c tests/sd-json-model
 
 # The stub's glue on the host (tests/efi-host/efi-host.h): stub/ and efi-lib/ sources, unchanged,
 # against gnu-efi's headers, linked with a shim for libefi and the firmware instead of gnu-efi.
-EFI_HOST_GLUE := stub/listing.c stub/companion-archive.c stub/signatures.c efi-lib/esp.c efi-lib/initrd-media.c \
+EFI_HOST_GLUE := stub/listing.c stub/companion-archive.c stub/lazy-archive.c stub/pcr-vars.c stub/signatures.c efi-lib/esp.c efi-lib/initrd-media.c \
 	efi-lib/mem.c efi-lib/bulk.c efi-lib/log.c efi-lib/tcg2.c efi-lib/vars.c
 EFI_HOST_SHIM := $(sort $(wildcard tests/efi-host/*.c))
 EFI_HOST_SRC := $(EFI_HOST_GLUE) $(EFI_HOST_SHIM)
