@@ -26,6 +26,11 @@ static UINT64 release_owned(struct initrd_media *m)
 	for (UINTN i = 0; i < m->n; i++) {
 		struct initrd_piece *p = &m->pieces[i];
 
+		if (p->release) {
+			p->release(p->ctx);
+			p->release = NULL;
+			p->ctx = NULL;
+		}
 		if (p->pages == 0)
 			continue;
 		mem_free_pages((EFI_PHYSICAL_ADDRESS)(UINTN)p->data, p->pages);
@@ -79,7 +84,10 @@ static EFI_STATUS EFIAPI initrd_load_file2(struct _EFI_LOAD_FILE_PROTOCOL *this,
 		UINT64 end = i + 1 < m->n ? m->offsets[i + 1] : m->total;
 		UINT64 piece_end = m->offsets[i] + m->pieces[i].size;
 
-		mem_copy(out + m->offsets[i], m->pieces[i].data, m->pieces[i].size);
+		if (m->pieces[i].fill)
+			m->pieces[i].fill(m->pieces[i].ctx, out + m->offsets[i]);
+		else
+			mem_copy(out + m->offsets[i], m->pieces[i].data, m->pieces[i].size);
 		/* Zero the alignment padding after the piece. */
 		if (end > piece_end)
 			mem_zero(out + piece_end, end - piece_end);
@@ -89,15 +97,15 @@ static EFI_STATUS EFIAPI initrd_load_file2(struct _EFI_LOAD_FILE_PROTOCOL *this,
 
 	/*
 	 * The kernel has its copy (which it measures into PCR 9 itself); ours
-	 * was measured before it was registered and is not needed again.
-	 * Giving it back now halves what the sysexts cost at handover.
+	 * was measured before it was registered, or just now in the kernel's
+	 * buffer by a fill piece, and is not needed again.
 	 */
 	freed = release_owned(m);
 	m->released = TRUE;
 	timing_lap(TIMING_INITRD_RELEASE);
 	mem_usage(&u);
-	log_info(L"initrd (%lu bytes) copied by the kernel; %lu bytes released, memory: %lu bytes held", m->total,
-		 freed, u.held);
+	log_info(L"initrd (%lu bytes) handed to the kernel; %lu bytes released, memory: %lu bytes held, peak %lu",
+		 m->total, freed, u.held, u.peak);
 	timing_export();
 	return EFI_SUCCESS;
 }

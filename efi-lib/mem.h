@@ -27,6 +27,14 @@ EFI_STATUS mem_alloc_code_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret);
  * the kernel (a devicetree): the kernel keeps it until it has parsed it.
  */
 EFI_STATUS mem_alloc_table_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret);
+/*
+ * Whether @pages pages could be allocated now: the memory map has a free
+ * range of conventional memory that large. Nothing is allocated for them.
+ * A plan that hands its bytes to a buffer someone else allocates later
+ * (the kernel's initrd) asks this first, so that it can give up files
+ * while it still can.
+ */
+EFI_STATUS mem_probe_pages(UINTN pages);
 /* Free pages from any mem_alloc_*_pages(); 0 pages is ignored. */
 void mem_free_pages(EFI_PHYSICAL_ADDRESS addr, UINTN pages);
 

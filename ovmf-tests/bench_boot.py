@@ -130,7 +130,8 @@ while :; do /bin/busybox sleep 60; done
 
 MEMMAP_RE = re.compile(r"efi: mem\d+: \[([A-Za-z ]+?)\s*\|[^\]]*\] range=\[0x([0-9a-f]+)-0x([0-9a-f]+)\]")
 OUR_MEMORY_RE = re.compile(r"sysext-stub: memory: (\d+) bytes held, peak (\d+) bytes")
-OUR_RELEASE_RE = re.compile(r"copied by the kernel; (\d+) bytes released, memory: (\d+) bytes held")
+#: After the kernel's LoadFile2 call, where the sysexts are read and measured: its peak covers that too.
+OUR_RELEASE_RE = re.compile(r"handed to the kernel; (\d+) bytes released, memory: (\d+) bytes held, peak (\d+)")
 PHASES_RE = re.compile(r"bench-phases (.*)")
 UPTIME_RE = re.compile(re.escape(INITRD_MARKER) + r" ([0-9.]+)")
 SYSEXTS_RE = re.compile(r"bench-sysexts (\d+) (\d+)")
@@ -334,7 +335,7 @@ def boot_once(esp: Path, layout: Layout, stub: Stub, part: str, rnd: int, workdi
         mem = OUR_MEMORY_RE.search(text)
         released = OUR_RELEASE_RE.search(text)
         if mem:
-            sample.our_peak = int(mem.group(2))
+            sample.our_peak = int(released.group(3)) if released else int(mem.group(2))
             sample.our_held = int(released.group(2)) if released else int(mem.group(1))
         phases = PHASES_RE.search(text)
         khz = re.search(r"tsc: Detected ([0-9.]+) MHz", text)

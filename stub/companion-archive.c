@@ -30,18 +30,7 @@ struct fill_ctx {
 	UINTN n_measured;
 };
 
-/* The most files any archived kind keeps per directory. */
-#define PLAN_FILES_MAX (EXT_MAX_FILES > EXT_CREDENTIAL_MAX_FILES ? EXT_MAX_FILES : EXT_CREDENTIAL_MAX_FILES)
-
-/* The files to pack, in measurement order: names and sizes as sysext_archive_plan() takes them. */
-struct plan_input {
-	const struct sel_file *files[PLAN_FILES_MAX];
-	const char *names[PLAN_FILES_MAX];
-	UINT64 sizes[PLAN_FILES_MAX];
-	UINTN n;
-};
-
-static void plan_input_of(const struct sel_dir *sel, enum ext_kind kind, struct plan_input *in)
+static void plan_input_of(const struct sel_dir *sel, enum ext_kind kind, struct companion_plan *in)
 {
 	in->n = sel_dir_count(sel, kind);
 	for (UINTN i = 0; i < in->n; i++) {
@@ -51,7 +40,7 @@ static void plan_input_of(const struct sel_dir *sel, enum ext_kind kind, struct 
 	}
 }
 
-static BOOLEAN plan_has_fault(const struct plan_input *in, const char *marker)
+static BOOLEAN plan_has_fault(const struct companion_plan *in, const char *marker)
 {
 	for (UINTN i = 0; i < in->n; i++)
 		if (fault_hit(in->names[i], marker))
@@ -59,48 +48,70 @@ static BOOLEAN plan_has_fault(const struct plan_input *in, const char *marker)
 	return FALSE;
 }
 
+EFI_STATUS companion_file_read(const struct dir_listing *l, const struct sel_file *f, UINT8 *data, UINT64 size)
+{
+	CHAR16 name16[EXT_NAME_MAX + 1];
+	EFI_STATUS err;
+
+	listing_name16(f, name16);
+	err = fault_hit(f->name, FAULT_READ) ? EFI_DEVICE_ERROR : esp_read_file(l->dir, name16, data, size);
+	timing_lap(TIMING_DIR_READ);
+	return err;
+}
+
+EFI_STATUS companion_file_measure_content(struct measurer *m, UINT32 pcr, const char *path, const struct sel_file *f,
+					  const UINT8 *data, UINT64 size)
+{
+	CHAR16 desc[CPIO_PATH_MAX + 1];
+	EFI_STATUS err;
+
+	listing_ascii16(path, desc, CPIO_PATH_MAX + 1);
+	err = f && fault_hit(f->name, FAULT_MEASURE) ? EFI_DEVICE_ERROR : measure_ipl(m, pcr, data, size, desc);
+	timing_lap(TIMING_DIR_MEASURE);
+	return err;
+}
+
+EFI_STATUS companion_file_measure(struct measurer *m, UINT32 pcr, const char *path, const struct sel_file *f,
+				  const UINT8 *data, UINT64 size)
+{
+	CHAR16 desc[CPIO_PATH_MAX + 1];
+	EFI_STATUS err;
+
+	/* Event 1: the path inside the initrd with its NUL, as it stands in the archive. */
+	listing_ascii16(path, desc, CPIO_PATH_MAX + 1);
+	err = measure_ipl(m, pcr, path, cpio_strlen(path) + 1, desc);
+	/* Event 2: the file's bytes, exactly those handed to Linux. */
+	return EFI_ERROR(err) ? err : companion_file_measure_content(m, pcr, path, f, data, size);
+}
+
 /* Read one file into its archive slot and measure it there; returns whether to keep it. */
 static int fill_one(void *ctx_, size_t index, const char *path, UINT8 *data, UINT64 size)
 {
 	struct fill_ctx *ctx = ctx_;
-	const char *name = ctx->files[index]->name;
-	CHAR16 name16[EXT_NAME_MAX + 1], desc[CPIO_PATH_MAX + 1];
+	const struct sel_file *f = ctx->files[index];
 	char shown[EXT_DISPLAY_MAX];
 	EFI_STATUS err;
 
-	listing_name16(ctx->files[index], name16);
-	err = fault_hit(name, FAULT_READ) ? EFI_DEVICE_ERROR : esp_read_file(ctx->l->dir, name16, data, size);
-	timing_lap(TIMING_DIR_READ);
+	err = companion_file_read(ctx->l, f, data, size);
 	if (EFI_ERROR(err)) {
-		log_error_status(err, L"%s\\%a: skipped, cannot read it", ctx->l->path, listing_shown(ctx->files[index], shown));
+		log_error_status(err, L"%s\\%a: skipped, cannot read it", ctx->l->path, listing_shown(f, shown));
 		return 0;
 	}
 	if (!ctx->can_measure)
 		return 1;
-	/* Event 1: the path inside the initrd with its NUL, as it stands in the archive. */
-	listing_ascii16(path, desc, CPIO_PATH_MAX + 1);
-	err = measure_ipl(ctx->m, ctx->pcr, path, cpio_strlen(path) + 1, desc);
-	/* Event 2: the file's bytes, exactly those handed to Linux. */
-	if (!EFI_ERROR(err))
-		err = fault_hit(name, FAULT_MEASURE) ? EFI_DEVICE_ERROR : measure_ipl(ctx->m, ctx->pcr, data, size, desc);
-	timing_lap(TIMING_DIR_MEASURE);
+	err = companion_file_measure(ctx->m, ctx->pcr, path, f, data, size);
 	if (EFI_ERROR(err)) {
 		/* Never hand over what should have been measured but was not. */
 		log_error_status(err, L"%s\\%a: not passed to the initrd, measuring it failed", ctx->l->path,
-				 listing_shown(ctx->files[index], shown));
+				 listing_shown(f, shown));
 		return 0;
 	}
 	ctx->n_measured++;
 	return 1;
 }
 
-/*
- * Allocate the archive for the planned files; when memory is short, give
- * up the largest file (the selection reports it) and retry with the rest.
- * Returns with *in holding what the pages were planned for.
- */
-static EFI_STATUS alloc_archive(const struct dir_listing *l, const struct companion_target *t, struct plan_input *in,
-				EFI_PHYSICAL_ADDRESS *ret_addr, UINTN *ret_pages, UINT64 *ret_planned)
+EFI_STATUS companion_archive_plan(const struct dir_listing *l, const struct companion_target *t,
+				  struct companion_plan *in, EFI_PHYSICAL_ADDRESS *ret_addr, UINTN *ret_pages)
 {
 	EFI_STATUS err;
 
@@ -108,14 +119,17 @@ static EFI_STATUS alloc_archive(const struct dir_listing *l, const struct compan
 		plan_input_of(l->sel, t->kind, in);
 		if (in->n == 0)
 			return EFI_NOT_FOUND;
-		if (sysext_archive_plan(&t->layout, in->names, in->sizes, in->n, ret_planned) != MS_OK)
+		if (sysext_archive_plan(&t->layout, in->names, in->sizes, in->n, &in->size) != MS_OK)
 			return log_error_status(EFI_BAD_BUFFER_SIZE, L"%s: %a files skipped, archive too large",
 						l->path, ext_kind_suffix(t->kind));
-		*ret_pages = EFI_SIZE_TO_PAGES(*ret_planned);
-		err = plan_has_fault(in, FAULT_ALLOC) ? EFI_OUT_OF_RESOURCES : mem_alloc_pages(*ret_pages, ret_addr);
+		*ret_pages = EFI_SIZE_TO_PAGES(in->size);
+		if (plan_has_fault(in, FAULT_ALLOC))
+			err = EFI_OUT_OF_RESOURCES;
+		else
+			err = ret_addr ? mem_alloc_pages(*ret_pages, ret_addr) : mem_probe_pages(*ret_pages);
 		if (!EFI_ERROR(err))
 			return EFI_SUCCESS;
-		log_warn(L"%s: cannot allocate %lu bytes for the %a files (%r)", l->path, *ret_planned,
+		log_warn(L"%s: cannot allocate %lu bytes for the %a files (%r)", l->path, in->size,
 			 ext_kind_suffix(t->kind), err);
 		(void)sel_dir_drop_largest(l->sel, t->kind);
 	}
@@ -124,10 +138,10 @@ static EFI_STATUS alloc_archive(const struct dir_listing *l, const struct compan
 void companion_archive_collect(const struct dir_listing *l, const struct companion_target *t, struct measurer *m,
 			       BOOLEAN can_measure, struct extra_archive *ret)
 {
-	struct plan_input *in;
+	struct companion_plan *in;
 	struct fill_ctx ctx = { .l = l, .pcr = t->pcr, .m = m, .can_measure = can_measure };
 	EFI_PHYSICAL_ADDRESS addr = 0;
-	UINT64 planned = 0, size = 0;
+	UINT64 size = 0;
 	UINTN pages = 0;
 	size_t kept = 0;
 	ms_status r;
@@ -140,11 +154,11 @@ void companion_archive_collect(const struct dir_listing *l, const struct compani
 		log_error_status(EFI_OUT_OF_RESOURCES, L"%s: %a files skipped", l->path, ext_kind_suffix(t->kind));
 		return;
 	}
-	if (EFI_ERROR(alloc_archive(l, t, in, &addr, &pages, &planned)))
+	if (EFI_ERROR(companion_archive_plan(l, t, in, &addr, &pages)))
 		goto out;
 
 	ctx.files = in->files;
-	r = sysext_archive_fill((UINT8 *)(UINTN)addr, planned, &t->layout, in->names, in->sizes, in->n, fill_one, &ctx,
+	r = sysext_archive_fill((UINT8 *)(UINTN)addr, in->size, &t->layout, in->names, in->sizes, in->n, fill_one, &ctx,
 				&size, &kept);
 	if (r != MS_OK || kept == 0) {
 		if (r != MS_OK)

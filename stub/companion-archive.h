@@ -22,6 +22,43 @@ struct extra_archive {
 	UINTN n_measured;  /* files measured */
 };
 
+/* The most files any archived kind keeps per directory. */
+#define COMPANION_PLAN_FILES_MAX (EXT_MAX_FILES > EXT_CREDENTIAL_MAX_FILES ? EXT_MAX_FILES : EXT_CREDENTIAL_MAX_FILES)
+
+/* The files of one archive, in measurement order: names and sizes as sysext_archive_plan() takes them. */
+struct companion_plan {
+	const struct sel_file *files[COMPANION_PLAN_FILES_MAX]; /* in the listing's selection */
+	const char *names[COMPANION_PLAN_FILES_MAX];
+	UINT64 sizes[COMPANION_PLAN_FILES_MAX];
+	UINTN n;
+	UINT64 size; /* the archive's exact size */
+};
+
+/*
+ * Plan the archive of the files of @t's kind that @l kept, and make sure
+ * its pages can be had: allocated at *@ret_addr (@ret_pages pages), or,
+ * with @ret_addr NULL, only probed (mem_probe_pages) for a buffer someone
+ * else allocates later. While they cannot be had, the largest file is
+ * given up (the selection reports it) and the rest planned again.
+ * EFI_NOT_FOUND when nothing is left; other errors are logged.
+ */
+EFI_STATUS companion_archive_plan(const struct dir_listing *l, const struct companion_target *t,
+				  struct companion_plan *in, EFI_PHYSICAL_ADDRESS *ret_addr, UINTN *ret_pages);
+
+/* Read kept file @f of @l into @data, exactly @size bytes (esp_read_file's rules). */
+EFI_STATUS companion_file_read(const struct dir_listing *l, const struct sel_file *f, UINT8 *data, UINT64 size);
+
+/*
+ * Measure a file at its place in an archive into @pcr: its @path there
+ * (with the NUL), then the @size bytes at @data. @f (NULL: none) names the
+ * file for fault injection.
+ */
+EFI_STATUS companion_file_measure(struct measurer *m, UINT32 pcr, const char *path, const struct sel_file *f,
+				  const UINT8 *data, UINT64 size);
+/* Event 2 alone: the @size bytes at @data, described by @path. */
+EFI_STATUS companion_file_measure_content(struct measurer *m, UINT32 pcr, const char *path, const struct sel_file *f,
+					  const UINT8 *data, UINT64 size);
+
 /*
  * Pack the files of @t's kind that @l kept into an archive laid out as @t
  * says. With @m able to measure, each file is measured into @t's PCR (path

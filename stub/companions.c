@@ -8,6 +8,7 @@
 #include "efi-lib/mem.h"
 #include "efi-lib/timing.h"
 #include "measure/extdir.h"
+#include "measure/uki.h"
 
 #include "signatures.h"
 
@@ -61,8 +62,25 @@ void companion_dirs_close(struct companion_dirs *d)
 	d->extra_dir = NULL;
 }
 
+BOOLEAN companion_is_lazy(const struct companion_target *t)
+{
+	return t->pcr == PCR_SYSEXTS;
+}
+
+void companion_dirs_hand_over(struct companion_dirs *d, struct lazy_archive *lazy[INITRD_SLOTS])
+{
+	for (UINTN i = 0; i < companion_target_count; i++) {
+		const struct companion_target *t = &companion_targets[i];
+
+		if (lazy[t->slot] && d->dirs[t->role].sel)
+			lazy_archive_adopt(lazy[t->slot], &d->dirs[t->role]);
+	}
+	companion_dirs_close(d);
+}
+
 void companions_pack(const struct companion_dirs *d, struct measurer *m, BOOLEAN can_measure, const void *pcrsig,
-		     UINTN pcrsig_size, struct extra_archive archives[INITRD_SLOTS])
+		     UINTN pcrsig_size, struct extra_archive archives[INITRD_SLOTS],
+		     struct lazy_archive *lazy[INITRD_SLOTS])
 {
 	struct signature_set *sigs = signatures_begin(pcrsig, pcrsig_size);
 
@@ -70,7 +88,11 @@ void companions_pack(const struct companion_dirs *d, struct measurer *m, BOOLEAN
 		const struct companion_target *t = &companion_targets[i];
 
 		timing_dir(t->role == SEL_DIR_PER_UKI ? TIMING_DIR_PER_UKI : TIMING_DIR_GLOBAL);
-		if (d->dirs[t->role].sel)
+		if (!d->dirs[t->role].sel)
+			continue;
+		if (companion_is_lazy(t))
+			lazy_archive_plan(&d->dirs[t->role], t, m, can_measure, &lazy[t->slot]);
+		else
 			companion_archive_collect(&d->dirs[t->role], t, m, can_measure, &archives[t->slot]);
 	}
 	/* Signature files sit beside the extensions: per-UKI first, then global. */

@@ -18,6 +18,7 @@
 #include "measure/initrd.h"
 
 #include "companion-archive.h"
+#include "lazy-archive.h"
 #include "listing.h"
 
 /* The directories, by role (measure/selection.h), with what was kept from each; closed ones are zeroed. */
@@ -36,11 +37,28 @@ void companion_dirs_open(EFI_HANDLE device, const CHAR16 *image_path, struct com
 void companion_dirs_close(struct companion_dirs *d);
 
 /*
+ * Whether @t's files are handed over lazily (stub/lazy-archive.h): the
+ * system extensions (PCR 13). Credentials and configuration extensions
+ * (PCR 12) are read and measured at stub time: systemd-stub 262 measures
+ * them before the addons' initrd pieces, which we measure at stub time
+ * too, and PCR 12's order must stay 262's (docs/MEASUREMENTS.md).
+ */
+BOOLEAN companion_is_lazy(const struct companion_target *t);
+
+/*
  * Pack the archives into @archives (indexed by initrd slot), measuring each
- * file into its target's PCR, in slot order; and the signature archive
+ * file into its target's PCR, in slot order, or, for lazy targets, plan
+ * them into @lazy (indexed alike); and the signature archive
  * (INITRD_SLOT_PCRSIG) from @pcrsig merged with the signature files.
  */
 void companions_pack(const struct companion_dirs *d, struct measurer *m, BOOLEAN can_measure, const void *pcrsig,
-		     UINTN pcrsig_size, struct extra_archive archives[INITRD_SLOTS]);
+		     UINTN pcrsig_size, struct extra_archive archives[INITRD_SLOTS],
+		     struct lazy_archive *lazy[INITRD_SLOTS]);
+
+/*
+ * Give each lazy archive in @lazy the directory it reads from (every
+ * reader at stub time is done with them), then close the rest.
+ */
+void companion_dirs_hand_over(struct companion_dirs *d, struct lazy_archive *lazy[INITRD_SLOTS]);
 
 #endif

@@ -9,13 +9,7 @@
 
 #include <efi.h>
 
-/* What went into which PCR this boot (all FALSE without a TPM). */
-struct stub_measured {
-	BOOLEAN kernel_image;      /* PCR 11: every section measured */
-	BOOLEAN kernel_parameters; /* PCR 12: something measured there (a command line, a profile, a credential, ...) */
-	BOOLEAN sysexts;           /* PCR 13: at least one extension measured */
-	BOOLEAN confexts;          /* PCR 12: at least one configuration extension measured */
-};
+#include "pcr-vars.h"
 
 /*
  * StubInfo, StubFeatures, StubProfile (@profile in decimal),
@@ -25,11 +19,5 @@ struct stub_measured {
  * boot loader did. @image_path may be NULL (not started from a file).
  */
 void export_stub_variables(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path, UINT32 profile);
-
-/*
- * StubPcrKernelImage="11", StubPcrKernelParameters="12", StubPcrInitRDSysExts="13",
- * StubPcrInitRDConfExts="12", as measured.
- */
-void export_pcr_variables(const struct stub_measured *measured);
 
 #endif

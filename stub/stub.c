@@ -7,11 +7,13 @@
  *   and load the addons -> the kernel command line: .cmdline or what was
  *   passed in, the addons', SMBIOS words (each measured into PCR 12) ->
  *   measure SMBIOS (PCR 1) -> install the addons' devicetrees (PCR 12) ->
- *   pack and measure the companion files (PCR 12, 13) -> measure the
- *   addons' initrd pieces (PCR 12) -> export the EFI variables ->
- *   register the initrd pieces (LoadFile2) -> show the splash -> start
- *   the embedded kernel. That is systemd-stub 262's PCR 12 order
- *   (docs/MEASUREMENTS.md).
+ *   pack and measure the credentials and confexts (PCR 12), plan the
+ *   sysexts -> measure the addons' initrd pieces (PCR 12) -> export the
+ *   EFI variables -> register the initrd pieces (LoadFile2) -> show the
+ *   splash -> start the embedded kernel, whose EFI stub asks for the
+ *   initrd: only then are the sysexts read into its buffer and measured
+ *   there (PCR 13; stub/lazy-archive.h). That is systemd-stub 262's
+ *   PCR 12 and PCR 13 order (docs/MEASUREMENTS.md).
  * Every failure prints one line naming what is wrong and returns an error
  * to the firmware; nothing here waits for input.
  */
@@ -154,8 +156,8 @@ static void pack_literals(const EFI_LOADED_IMAGE *li, UINT32 profile, struct ext
  * pieces (and frees them once the kernel has its copy).
  */
 static EFI_STATUS hand_over_initrd(const EFI_LOADED_IMAGE *li, UINT32 profile,
-				   struct extra_archive archives[INITRD_SLOTS], struct addon_set *addons,
-				   struct initrd_media **ret, UINT64 *ret_total)
+				   struct extra_archive archives[INITRD_SLOTS], struct lazy_archive *lazy[INITRD_SLOTS],
+				   struct addon_set *addons, struct initrd_media **ret, UINT64 *ret_total)
 {
 	/* Heap, not static (the stub image stays small): initrd_register() copies them. */
 	struct initrd_piece *pieces = mem_alloc_zero(INITRD_MAX_PIECES * sizeof(*pieces));
@@ -176,6 +178,8 @@ static EFI_STATUS hand_over_initrd(const EFI_LOADED_IMAGE *li, UINT32 profile,
 		else if (archives[slot].buf)
 			pieces[n++] = (struct initrd_piece){ .data = archives[slot].buf, .size = archives[slot].size,
 							     .pages = archives[slot].pages };
+		else if (lazy[slot])
+			lazy_archive_piece(lazy[slot], &pieces[n++]);
 	}
 	err = n ? initrd_register(pieces, n, ret) : EFI_SUCCESS;
 	for (UINTN i = 0; i < n; i++)
@@ -185,8 +189,10 @@ static EFI_STATUS hand_over_initrd(const EFI_LOADED_IMAGE *li, UINT32 profile,
 		return log_error_status(err, L"cannot register the initrd (LINUX_INITRD_MEDIA)");
 	if (n == 0)
 		return EFI_SUCCESS;
-	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++)
+	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
 		extra_archive_forget(&archives[slot]);
+		lazy[slot] = NULL;
+	}
 	addons_forget_pieces(addons);
 	return EFI_SUCCESS;
 }
@@ -210,20 +216,23 @@ static void note_measured(const struct extra_archive archives[INITRD_SLOTS], str
 
 /*
  * The companion files after the command line: the addons' devicetrees, the
- * archives (credentials, sysexts, confexts; per-UKI before global), the
- * addons' initrd pieces, each measured as it is taken.
+ * archives (credentials, confexts; per-UKI before global) and the plans
+ * of the sysext archives, the addons' initrd pieces, each measured as it
+ * is taken (the sysexts when the kernel takes them).
  */
 static void collect_companions(const EFI_LOADED_IMAGE *li, UINT32 profile, struct companion_dirs *dirs,
 			       struct addon_set *addons, struct measurer *m, BOOLEAN can_measure,
-			       struct extra_archive archives[INITRD_SLOTS], struct stub_measured *measured)
+			       struct extra_archive archives[INITRD_SLOTS], struct lazy_archive *lazy[INITRD_SLOTS],
+			       struct stub_measured *measured)
 {
 	struct section_span pcrsig = { 0 };
 
 	addons_apply_devicetrees(addons, m, can_measure);
 	(void)find_section(li, profile, ".pcrsig", &pcrsig);
-	companions_pack(dirs, m, can_measure, pcrsig.data, pcrsig.size, archives);
+	companions_pack(dirs, m, can_measure, pcrsig.data, pcrsig.size, archives, lazy);
 	addons_measure_initrds(addons, m, can_measure);
-	companion_dirs_close(dirs); /* after the addons' last messages, which name their directory */
+	/* After the addons' last messages, which name their directory. */
+	companion_dirs_hand_over(dirs, lazy);
 	note_measured(archives, measured);
 	measured->kernel_parameters |= addons->measured;
 	pack_literals(li, profile, archives);
@@ -235,6 +244,8 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	CHAR16 image_path_buf[EXTDIR_IMAGE_PATH_MAX];
 	/* The archives this flow builds, by the initrd slot each fills. */
 	static struct extra_archive archives[INITRD_SLOTS];
+	/* The sysext archives, planned, written when the kernel takes the initrd; by initrd slot. */
+	static struct lazy_archive *lazy[INITRD_SLOTS];
 	static struct companion_dirs dirs;
 	static struct addon_set addons;
 	struct stub_measured measured = { 0 };
@@ -285,10 +296,11 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	if (can_measure)
 		(void)measure_smbios(&m);
 	timing_lap(TIMING_CMDLINE);
-	collect_companions(li, profile, &dirs, &addons, &m, can_measure, archives, &measured);
+	collect_companions(li, profile, &dirs, &addons, &m, can_measure, archives, lazy, &measured);
+	/* PCR 13 is announced by the sysext archives themselves, once they measured a file (lazy-archive.c). */
 	export_pcr_variables(&measured);
 
-	err = hand_over_initrd(li, profile, archives, &addons, &initrd, &initrd_total);
+	err = hand_over_initrd(li, profile, archives, lazy, &addons, &initrd, &initrd_total);
 	if (EFI_ERROR(err))
 		goto out;
 	timing_lap(TIMING_REGISTER);
@@ -302,8 +314,11 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 	err = linux_start(image, linux_sec.data, linux_sec.size, cmdline);
 out:
 	initrd_unregister(initrd);
-	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++)
+	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
 		extra_archive_free(&archives[slot]);
+		lazy_archive_free(lazy[slot]);
+		lazy[slot] = NULL;
+	}
 	addons_free(&addons);
 	mem_free(cmdline);
 	mem_free(passed);
