@@ -31,7 +31,8 @@ HOST_SRC := host-tools/main.c host-tools/build.c host-tools/build-join.c host-to
 	host-tools/predict-options.c host-tools/predict-inputs.c host-tools/predict-uki.c host-tools/addon-list.c \
 	host-tools/cpio.c host-tools/signature-archives.c host-tools/eventlog.c host-tools/eventlog-replay.c \
 	host-tools/eventlog-expect.c host-tools/eventlog-report.c host-tools/json-writer.c host-tools/pcr-policy.c \
-	host-tools/sign.c host-tools/systemd-measure.c
+	host-tools/sign.c host-tools/systemd-measure.c \
+	host-tools/pcrlock.c host-tools/pcrlock-components.c
 HOST_SRC += host-tools/base64.c host-tools/pem.c host-tools/key-file.c host-tools/pcrsig-file.c
 # validate / admit: image readers (one module each) and the commands
 VALIDATE_SRC := host-tools/problem.c host-tools/byte-source.c host-tools/crc32.c host-tools/dps.c host-tools/gpt.c \
