@@ -4,7 +4,8 @@
  * approved state (each --extra-dir, each profile), cut into
  * systemd-pcrlock components (pcrlock-components.h):
  *
- *   660-sysext-stub-uki                  PCR 11: the UKI's sections (one variant per profile)
+ *   660-sysext-stub-uki                  PCR 11: the UKI's sections (one variant per profile;
+ *                                        only with --pcr 11, see build())
  *   670-sysext-stub-parameters           PCR 12: profile, command line, addons, credentials, confexts
  *                                        (one variant per distinct state)
  *   68K-sysext-stub-<dir>-<file name>    PCR 13, sysext-stub's scheme: one component per slot
@@ -74,7 +75,9 @@ static void usage(FILE *f)
 	      "                         also approve FILE (or the content digests given, one per bank) as the\n"
 	      "                         file named SLOT (e.g. k3s.sysext.raw, or global_sysext/k3s.raw);\n"
 	      "                         LABEL names the variant (default: ALG-<first 16 hex digits>)\n"
-	      "  --pcr N                11, 12 or 13 (repeatable; default: all the inputs allow)\n"
+	      "  --pcr N                11, 12 or 13 (repeatable; default: 12 and 13, as the inputs allow;\n"
+	      "                         PCR 11 only when asked: systemd-pcrlock lock-uki writes the same\n"
+	      "                         records, except for UKIs with profiles, which it refuses)\n"
 	      "Output:\n"
 	      "  --output DIR           write DIR/NNN-name.pcrlock.d/VARIANT.pcrlock (for /var/lib/pcrlock.d)\n"
 	      "  --replace              remove other .pcrlock files in the component directories written\n"
@@ -555,7 +558,14 @@ static int build(struct pcrlock_args *a, struct pcrlock_set *s)
 	uint32_t *profiles = NULL;
 	int r;
 
-	a->in.pcrs_never = 1u << PCR_LINUX_INITRD;
+	/*
+	 * By default neither PCR 9 (systemd-pcrlock's lock-kernel-cmdline and
+	 * lock-kernel-initrd) nor PCR 11: `systemd-pcrlock lock-uki` writes the
+	 * same PCR 11 records for a UKI of ours (tests/tpm/test_pcrlock.py), and
+	 * two components for one UKI would extend it twice. --pcr 11 writes
+	 * ours, for what lock-uki 257 refuses: UKIs with profiles.
+	 */
+	a->in.pcrs_never = (1u << PCR_LINUX_INITRD) | (1u << PCR_KERNEL_IMAGE);
 	r = predict_profiles(&a->in, &profiles, &n_profiles);
 	for (size_t st = 0; r == 0 && st < n_states; st++) {
 		const char *name = a->n_states ? a->states[st] : "the inputs";

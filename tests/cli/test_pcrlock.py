@@ -175,6 +175,9 @@ def test_pcr11_and_pcr12_components_hold_predicts_events(tmp_path, states):
     uki = build_uki(tmp_path)
     creds = write_set(tmp_path / "s2", {"secret.cred": b"cred"})
     got = pcrlock_json("--uki", uki, "--cmdline", "console=ttyS0", "--extra-dir", s1, "--extra-dir", s2)
+    assert "660-sysext-stub-uki" not in got  # by default systemd-pcrlock lock-uki's (the same records)
+    got = pcrlock_json("--uki", uki, "--cmdline", "console=ttyS0", "--extra-dir", s1, "--extra-dir", s2,
+                       "--pcr", "11", "--pcr", "12", "--pcr", "13")
     assert set(got) >= {"660-sysext-stub-uki", "670-sysext-stub-parameters"}
     assert not any(k.startswith("0") or k >= "700" for k in got)  # before 700-action-efi-exit-boot-services
     j1 = json.loads(cli("predict", "--json", "--uki", uki, "--cmdline", "console=ttyS0", "--extra-dir", s1).stdout)

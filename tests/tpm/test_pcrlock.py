@@ -167,3 +167,34 @@ def test_pcrlock_policy_unlocks_every_approved_version(root, tmp_path):
         assert not results["tampered"][0] and not results["unapproved"][0], results
     finally:
         m.tpm.close()
+
+
+def pcr11_records(records):
+    return [r for r in records if r["pcr"] == 11]
+
+
+def test_lock_uki_writes_our_pcr11_records_except_for_profiles(root, tmp_path):
+    """Why `pcrlock` leaves PCR 11 to `systemd-pcrlock lock-uki` by default, and when --pcr 11 is needed."""
+    stub = ROOT / "build" / "sysext-stub-x64.efi"
+    run([CLI, "build", "--stub", stub, "--linux", stub, "--os-release", "ID=test\n", "--cmdline", "quiet",
+         "--output", tmp_path / "one.efi"])
+    run([CLI, "build", "--profile", "ID=second", "--cmdline", "profile=2", "--output", tmp_path / "p2.efi"])
+    run([CLI, "build", "--stub", stub, "--linux", stub, "--os-release", "ID=test\n", "--profile", "ID=first",
+         "--cmdline", "profile=1", "--join-profile", tmp_path / "p2.efi", "--output", tmp_path / "multi.efi"])
+    m = Machine(root, tmp_path)
+    try:
+        m.run(PCRLOCK, "lock-uki", "/w/one.efi", "--pcrlock=/w/one.pcrlock")
+        theirs = json.loads((tmp_path / "one.pcrlock").read_text())["records"]
+        ours = json.loads(run([CLI, "pcrlock", "--uki", tmp_path / "one.efi", "--pcr", "11", "--json"]).stdout)
+        (component,) = ours["components"]
+        (variant,) = component["variants"]
+        assert component["id"] == "660-sysext-stub-uki"
+        assert pcr11_records(theirs) == variant["pcrlock"]["records"] and len(variant["pcrlock"]["records"]) >= 6
+        assert {r["pcr"] for r in theirs} == {4, 11}  # plus the Authenticode hash, which we leave to it
+        r = m.run(PCRLOCK, "lock-uki", "/w/multi.efi", "--pcrlock=/w/multi.pcrlock", check=False)
+        assert r.returncode != 0 and not (tmp_path / "multi.pcrlock").exists(), r.stderr
+        ours = json.loads(run([CLI, "pcrlock", "--uki", tmp_path / "multi.efi", "--profile", "all", "--pcr", "11",
+                               "--json"]).stdout)
+        assert [v["id"] for v in ours["components"][0]["variants"]] == ["profile-0", "profile-1"]
+    finally:
+        m.tpm.close()
