@@ -399,8 +399,10 @@ def facts_script(probes: Sequence[tuple[str, str]]) -> str:
 @dataclasses.dataclass
 class InitrdSpec:
     """What goes into one systemd initrd besides the Debian 13 tree."""
-    #: One cached initrd (and one tree) per name: give each variant its own.
+    #: One cached initrd per name: give each variant its own.
     name: str = "systemd-initrd"
+    #: The Debian 13 tree it is made from (one mmdebstrap tree per name and package set).
+    tree_name: str = "systemd-initrd"
     extra_packages: tuple = ()
     #: path in the initrd -> bytes or str (mode 0644) or (bytes, mode)
     files: dict = dataclasses.field(default_factory=dict)
@@ -546,7 +548,7 @@ def build_initrd(kernel: harness.Kernel, spec: Optional[InitrdSpec] = None) -> P
     RECIPE. Older initrds of the same name are removed.
     """
     spec = spec or InitrdSpec()
-    root = tree(spec.extra_packages, spec.name)
+    root = tree(spec.extra_packages, spec.tree_name)
     files, links = _generated_files(root, spec), _symlinks(spec)
     cache = harness.cache_base() / "systemd-initrd"
     harness._ensure_outside_repo(cache)
