@@ -10,11 +10,15 @@ lock-firmware-config, lock-secureboot-policy, lock-secureboot-authority and lock
 systemd-cryptenroll --tpm2-pcrlock. Four boots of one UKI around our stub, each starting from the
 TPM state the previous enrollment left (harness.boot(tpm_state_out=...)):
 
-1. base.sysext.raw version 1 (approved): enroll. The volume has no TPM token yet: locked.
+1. base.sysext.raw version 1 (approved): enroll; the policy covers PCRs 0-5, 7, 11, 12, 13 (and
+   14, 15). The volume has no TPM token yet: locked.
    systemd-pcrlock predict's PCR 13 values include `sysext-stub predict`'s for both approved states.
 2. base.sysext.raw version 2 (the second approved variant): unlocked, no re-enrolment, no signature.
 3. version 1 with one byte changed (tampered): locked.
 4. version 3 (built and signed like the others, approved by no variant): locked.
+
+Boots 3 and 4 differ from boot 2 in PCR 13 alone (checked), so the policy refuses them for the
+sysext, not for anything else.
 """
 from __future__ import annotations
 
@@ -57,16 +61,18 @@ cp -r {DATA_DIR}/components/. /var/lib/pcrlock.d/
 for what in firmware-code firmware-config secureboot-policy secureboot-authority; do
     {PCRLOCK} lock-$what || echo "lock-$what failed: $?"
 done
-{PCRLOCK} lock-uki {DATA_DIR}/uki.efi
-{PCRLOCK} make-policy --recovery-pin=hide
-systemd-cryptenroll --tpm2-device=auto --tpm2-pcrlock=/var/lib/systemd/pcrlock.json \\
+{PCRLOCK} lock-gpt /dev/vda --pcrlock=/var/lib/pcrlock.d/600-gpt.pcrlock
+{PCRLOCK} lock-uki {DATA_DIR}/uki.efi --pcrlock=/var/lib/pcrlock.d/650-uki.pcrlock
+{PCRLOCK} make-policy --recovery-pin=hide --policy=/run/systemd/pcrlock.json
+chmod 600 {DATA_DIR}/key
+systemd-cryptenroll --tpm2-device=auto --tpm2-pcrlock=/run/systemd/pcrlock.json \\
     --unlock-key-file={DATA_DIR}/key /dev/disk/by-uuid/{guest.LUKS_UUID}
 """
 
 PROBES = guest.PROBE_SYSEXT[:1] + guest.PROBE_CRYPTSETUP + (
     ("enroll", ENROLL),
-    ("policy", "cat /var/lib/systemd/pcrlock.json"),
-    ("pcrlock-predict", f"test -f {DATA_DIR}/enroll || exit 0; {PCRLOCK} predict --pcr=13 --json=short"),
+    ("policy", "cat /run/systemd/pcrlock.json"),
+    ("pcrlock-predict", f"test -f {DATA_DIR}/enroll || exit 0; {PCRLOCK} predict --pcr=13 --json=short 2>/dev/null"),
 )
 
 
@@ -132,7 +138,9 @@ def setup(kernel, tmp_path_factory):
 
 def boot(work: Path, name: str, uki: Path, image: Path, data: dict, tpm_in: Path, tpm_out: Path):
     esp = work / f"{name}.esp"
-    harness.build_esp(esp, {guest.UKI_PATH: str(uki), f"{guest.EXTRA_DIR}/base.sysext.raw": str(image)})
+    # One ESP size for every boot: the GPT is measured into PCR 5, which the policy locks too.
+    harness.build_esp(esp, {guest.UKI_PATH: str(uki), f"{guest.EXTRA_DIR}/base.sysext.raw": str(image)},
+                      size_mib=96)
     drive = data_drive(work / f"{name}.data", data)
     result = harness.boot(esp, workdir=work / name, tpm=True, tpm_banks=guest.TPM_BANKS, tpm_state=tpm_in,
                           tpm_state_out=tpm_out, extra_drives=[drive], writable_drives=[work / "luks.img"],
@@ -147,7 +155,11 @@ def test_one_pcrlock_policy_unlocks_every_approved_version_and_nothing_else(setu
     assert facts.notes.get("rc-enroll") == "0", (facts.text("enroll"), result.describe(40))
     enrolled = facts.text("enroll")
     kept = re.search(r"PCRs in protection mask: (.*)", enrolled)
-    assert kept and re.search(r"\b13 \(", kept.group(1)), enrolled
+    # One policy over the whole boot: the firmware's PCRs (systemd's lock-* components), the UKI
+    # (lock-uki: PCRs 4 and 11, with 750-enter-initrd) and the sysexts (ours).
+    assert kept, enrolled
+    for pcr in (0, 2, 4, 7, 11, 13):
+        assert re.search(rf"\b{pcr} \(", kept.group(1)), (pcr, enrolled)
     assert locked(facts), "boot 1 has no TPM token yet"
     predicted = json.loads(facts.text("pcrlock-predict"))
     values = {v for e in predicted[guest.TPM_BANKS] if e["pcr"] == 13 for v in e["values"]}
@@ -160,8 +172,13 @@ def test_one_pcrlock_policy_unlocks_every_approved_version_and_nothing_else(setu
     after = {}
     for name, image in (("v2", images["2"]), ("tampered", images["tampered"]), ("unapproved", images["3"])):
         result, facts = boot(work, name, uki, image, {"pcrlock.json": policy}, work / "tpm1", work / f"tpm-{name}")
-        after[name] = (locked(facts), facts.text("crypt-journal"), result)
+        after[name] = (locked(facts), facts.text("crypt-journal"), result, facts.pcrs[guest.TPM_BANKS])
     assert not after["v2"][0], (after["v2"][1], after["v2"][2].describe(40))
     for name in ("tampered", "unapproved"):
         assert after[name][0], (name, after[name][1])
         assert "Password querying disabled via 'headless' option." in after[name][1], after[name][1]
+        # Locked for the sysext alone: every PCR before 13 as in the boot that unlocked (same firmware,
+        # ESP layout, UKI), PCR 13 not.
+        pcrs, good = after[name][3], after["v2"][3]
+        assert [pcrs[n] for n in range(13)] == [good[n] for n in range(13)], name
+        assert pcrs[13] != good[13], name
