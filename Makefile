@@ -30,8 +30,9 @@ HOST_SRC := host-tools/main.c host-tools/build.c host-tools/build-join.c host-to
 	host-tools/pe-edit.c host-tools/digest.c host-tools/sysext-set.c host-tools/prediction.c host-tools/predict.c \
 	host-tools/predict-options.c host-tools/predict-inputs.c host-tools/predict-uki.c host-tools/addon-list.c \
 	host-tools/cpio.c host-tools/signature-archives.c host-tools/eventlog.c host-tools/eventlog-replay.c \
-	host-tools/eventlog-expect.c host-tools/eventlog-report.c host-tools/json-writer.c host-tools/pcr-policy.c \
-	host-tools/sign.c host-tools/systemd-measure.c host-tools/userspace-extends.c
+	host-tools/eventlog-expect.c host-tools/eventlog-components.c host-tools/eventlog-report.c host-tools/json-writer.c \
+	host-tools/pcr-policy.c host-tools/sign.c host-tools/systemd-measure.c host-tools/userspace-extends.c \
+	host-tools/pcrlock.c host-tools/pcrlock-components.c
 HOST_SRC += host-tools/base64.c host-tools/pem.c host-tools/key-file.c host-tools/pcrsig-file.c
 # validate / admit: image readers (one module each) and the commands
 VALIDATE_SRC := host-tools/problem.c host-tools/byte-source.c host-tools/crc32.c host-tools/dps.c host-tools/gpt.c \
@@ -187,7 +188,8 @@ $(B)/test/test-stub-glue: $(EFI_HOST_OBJ)
 # tests/sd-json-model.c (systemd's JSON rules, written independently of measure/json.c).
 FUZZ_HOST_manifest := host-tools/sysext-set.c host-tools/digest.c host-tools/util.c
 EVENTLOG_SRC := host-tools/eventlog.c host-tools/eventlog-replay.c host-tools/eventlog-expect.c \
-	host-tools/eventlog-report.c host-tools/json-writer.c host-tools/userspace-extends.c
+	host-tools/eventlog-report.c host-tools/json-writer.c host-tools/userspace-extends.c host-tools/eventlog-components.c \
+	host-tools/pcrlock-components.c
 FUZZ_HOST_sigfile := host-tools/pcrsig-file.c host-tools/base64.c host-tools/pem.c host-tools/digest.c host-tools/util.c
 FUZZ_HOST_build := host-tools/build.c host-tools/build-join.c host-tools/build-sbat.c host-tools/pe-edit.c \
 	host-tools/pem.c host-tools/base64.c host-tools/util.c host-tools/pcrsig-file.c host-tools/digest.c

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "digest.h"
+#include "eventlog-components.h"
 #include "eventlog-expect.h"
 #include "eventlog-replay.h"
 #include "eventlog-report.h"
@@ -70,7 +71,8 @@ static void usage(FILE *f)
 		"  --no-pcr-values         compare with no PCR values, only print the replay\n"
 		"  --bank NAME             only this bank (repeatable; default: every bank in the log)\n"
 		"  --pcr N                 only this PCR (repeatable; default: every PCR the log extends)\n"
-		"  --expect FILE           check the log's events against a prediction\n"
+		"  --expect FILE|DIR       check the log's events against a prediction, or against the\n"
+		"                          systemd-pcrlock components in DIR (sysext-stub pcrlock --output)\n"
 		"  --profile N             the UKI profile booted, when FILE predicts several\n"
 		"  --json                  machine-readable output\n"
 		"  --verbose               list every event\n\n"
@@ -350,6 +352,13 @@ static int check_profiles(struct options *o, const struct expect_set *set)
 	return 0;
 }
 
+static bool is_directory(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* Check each expectation the selection (--bank, --pcr, --profile) leaves, in a bank the log has. */
 static void check_expectations(const struct options *o, const struct replay *rp, struct expect_set *set,
 			       size_t *ret_checked, size_t *ret_failed)
@@ -398,7 +407,12 @@ int cmd_eventlog(int argc, char **argv)
 	    replay_log(o.log_path, log_buf, log_len, rp) < 0 || choose_banks(&o, rp, &rep.banks) < 0 ||
 	    choose_pcrs(&o, rp, rep.banks, &rep.pcrs, act) < 0)
 		goto out;
-	if (o.expect_path) {
+	if (o.expect_path && is_directory(o.expect_path)) {
+		/* A systemd-pcrlock component directory (sysext-stub pcrlock --output). */
+		if (eventlog_check_components(o.expect_path, rp, o.bank_mask, o.pcr_mask, &set, &rep.checked,
+					      &rep.failed) < 0)
+			goto out;
+	} else if (o.expect_path) {
 		if (eventlog_load_expect(o.expect_path, &set) < 0 || check_profiles(&o, &set) < 0)
 			goto out;
 		check_expectations(&o, rp, &set, &rep.checked, &rep.failed);

@@ -7,6 +7,7 @@
 #include "build.h"
 #include "cpio.h"
 #include "eventlog.h"
+#include "pcrlock.h"
 #include "predict.h"
 #include "sign.h"
 #include "systemd-measure.h"
@@ -23,6 +24,7 @@ static const struct command commands[] = {
 	{ "predict", cmd_predict, "predict PCR 9, 11, 12 and 13 before booting" },
 	{ "cpio", cmd_cpio, "write the exact sysext archives the stub appends to the initrd" },
 	{ "eventlog", cmd_eventlog, "replay a TPM event log and compare with PCRs or a prediction" },
+	{ "pcrlock", cmd_pcrlock, "write systemd-pcrlock components: any approved sysext version unlocks, no signing key" },
 	{ "sign", cmd_sign, "sign TPM2 PCR policies for the predicted values (tpm2-pcr-signature.json)" },
 	{ "systemd-measure", cmd_systemd_measure, "answer as systemd-measure 262 (calculate, sign, policy-digest), for ukify" },
 	{ "validate", cmd_validate, "check sysext/confext images as systemd-sysext would take them" },

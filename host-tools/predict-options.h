@@ -37,6 +37,7 @@ struct predict_options {
 	size_t n_manifests, n_global_manifests;
 	const char *cmdline;
 	unsigned banks, pcrs; /* bit masks; 0 = the defaults (all banks; every PCR the inputs allow) */
+	unsigned pcrs_never;  /* PCRs the defaults leave out (pcrlock: 9, which systemd-pcrlock locks itself) */
 	const char *phases[PRED_MAX_PHASES];
 	size_t n_phases;
 	bool phases_given;

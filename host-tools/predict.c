@@ -106,6 +106,7 @@ static int resolve_pcrs(struct predict_options *o, const struct predict_inputs *
 			o->pcrs |= 1u << PCR_KERNEL_PARAMETERS;
 		if (o->uki && o->scheme == PREDICT_SCHEME_SYSEXT_STUB && bytes)
 			o->pcrs |= 1u << PCR_LINUX_INITRD;
+		o->pcrs &= ~o->pcrs_never;
 	}
 	if ((o->pcrs & (1u << PCR_KERNEL_IMAGE)) && !o->uki)
 		return errorf("PCR 11 needs --uki");

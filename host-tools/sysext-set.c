@@ -443,6 +443,11 @@ out:
 	return r;
 }
 
+int sysext_file_hash(struct sysext_file *f, unsigned mask)
+{
+	return read_one(f, mask, NULL);
+}
+
 static void *read_worker(void *arg)
 {
 	struct read_job *job = arg;

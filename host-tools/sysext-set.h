@@ -101,4 +101,7 @@ bool sysext_set_can_digest(const struct sysext_set *s, size_t bank_i);
  */
 int sysext_set_read(struct sysext_set *s, unsigned mask, unsigned threads, uint8_t **archive, uint64_t *archive_size);
 
+/* Hash the file f->path (f->size bytes, as stat()ed) in the banks of @mask into f->digest. 0, or -1 (printed). */
+int sysext_file_hash(struct sysext_file *f, unsigned mask);
+
 #endif

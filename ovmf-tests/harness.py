@@ -1270,7 +1270,8 @@ def _qemu_opt(value: StrPath) -> str:
 
 def _qemu_command(esp: Path, vars_copy: Path, serial_log: Path, *, secure_boot: bool,
                   memory_mib: int, tpm_socket: Optional[Path], extra_drives: Sequence[StrPath],
-                  serial_to_stdout: bool = False, qemu_args: Sequence[str] = (), reboot: bool = False) -> list:
+                  serial_to_stdout: bool = False, qemu_args: Sequence[str] = (), reboot: bool = False,
+                  writable_drives: Sequence[StrPath] = ()) -> list:
     """The qemu-system-x86_64 command line for one boot.
 
     With `serial_to_stdout` the serial port goes to QEMU's stdout (for
@@ -1296,6 +1297,9 @@ def _qemu_command(esp: Path, vars_copy: Path, serial_log: Path, *, secure_boot: 
     for i, drive in enumerate(extra_drives):
         cmd += ["-drive", f"if=none,id=extra{i},format=raw,snapshot=on,file={_qemu_opt(Path(drive).resolve())}",
                 "-device", f"virtio-blk-pci,drive=extra{i}"]
+    for i, drive in enumerate(writable_drives):
+        cmd += ["-drive", f"if=none,id=rw{i},format=raw,file={_qemu_opt(Path(drive).resolve())}",
+                "-device", f"virtio-blk-pci,drive=rw{i}"]
     return cmd
 
 
@@ -1500,8 +1504,15 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
          tpm_banks: str = DEFAULT_TPM_BANKS, tpm_state: Optional[StrPath] = None,
          serial_stamps: bool = False, qemu_args: Sequence[str] = (), boots: int = 1,
          qmp: bool = False, on_serial: Sequence[tuple[str, Callable[[Path], None]]] = (),
-         stop_after: Optional[str] = None) -> BootResult:
+         stop_after: Optional[str] = None, writable_drives: Sequence[StrPath] = (),
+         tpm_state_out: Optional[StrPath] = None) -> BootResult:
     """Boot an ESP image under QEMU/OVMF (TCG) and collect the serial log and facts.
+
+    `extra_drives` are attached as snapshots (the guest's writes are
+    dropped); `writable_drives` after them, written through (a LUKS volume
+    the guest enrolls). With `tpm_state_out` the TPM's state after the boot
+    (NV indices the guest defined included) is copied into that directory,
+    for the next boot's `tpm_state`.
 
     With stop_at_shell=False the OVMF shell banner does not end the boot
     (for tests that start a UKI from the shell's startup.nsh).
@@ -1554,7 +1565,7 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
         cmd = _qemu_command(esp, vars_copy, serial_log, secure_boot=secure_boot, memory_mib=memory_mib,
                             tpm_socket=swtpm_dir / "swtpm.sock" if swtpm_dir else None,
                             extra_drives=extra_drives, serial_to_stdout=serial_stamps, qemu_args=qemu_args,
-                            reboot=boots > 1)
+                            reboot=boots > 1, writable_drives=writable_drives)
         (wd / "qemu.cmd").write_text(" ".join(cmd) + "\n")
         start = time.monotonic()
         with open(qemu_stderr_path, "wb") as err:
@@ -1578,6 +1589,12 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
             if qemu is not None and qemu.stdout is not None:
                 qemu.stdout.close()
         duration = time.monotonic() - start
+        if swtpm_dir is not None and tpm_state_out is not None:
+            out = Path(tpm_state_out)
+            out.mkdir(parents=True, exist_ok=True)
+            for f in swtpm_dir.iterdir():
+                if f.is_file() and not f.name.endswith((".sock", ".log", ".stderr", ".pid")):
+                    shutil.copyfile(f, out / f.name)
         if swtpm_dir is not None and not keep_requested():
             shutil.rmtree(swtpm_dir, ignore_errors=True)
     stderr = qemu_stderr_path.read_text(errors="replace") if qemu_stderr_path.exists() else ""

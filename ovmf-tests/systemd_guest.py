@@ -429,7 +429,7 @@ def facts_script(probes: Sequence[tuple[str, str]]) -> str:
 @dataclasses.dataclass
 class InitrdSpec:
     """What goes into one systemd initrd besides the Debian 13 tree."""
-    #: One cached initrd (and one tree) per name: give each variant its own.
+    #: One cached initrd per name: give each variant its own.
     name: str = "systemd-initrd"
     #: The Debian 13 tree it is made from, when not the one called `name` (variants that differ only
     #: in files share the tree, and keep their cached initrds apart by `name`).
