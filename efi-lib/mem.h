@@ -22,15 +22,25 @@ void mem_free(void *p);
 EFI_STATUS mem_alloc_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret);
 /* The same as EfiLoaderCode, for an image the stub loads (the embedded kernel). */
 EFI_STATUS mem_alloc_code_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret);
-/* Free pages from mem_alloc_pages() or mem_alloc_code_pages(); 0 pages is ignored. */
+/*
+ * The same as EfiACPIReclaimMemory, for a configuration table handed to
+ * the kernel (a devicetree): the kernel keeps it until it has parsed it.
+ */
+EFI_STATUS mem_alloc_table_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *ret);
+/*
+ * Whether @pages pages could be allocated now: the memory map has a free
+ * range of conventional memory that large. Nothing is allocated for them.
+ * A plan that hands its bytes to a buffer someone else allocates later
+ * (the kernel's initrd) asks this first, so that it can give up files
+ * while it still can.
+ */
+EFI_STATUS mem_probe_pages(UINTN pages);
+/* Free pages from any mem_alloc_*_pages(); 0 pages is ignored. */
 void mem_free_pages(EFI_PHYSICAL_ADDRESS addr, UINTN pages);
 
-/*
- * Copy @n bytes with the firmware's CopyMem: gnu-efi's CopyMem is a byte
- * loop, several times slower on large buffers (the initrd handover).
- */
+/* Copy @n bytes, fast on large buffers (bulk.h says why not CopyMem); overlap is allowed. */
 void mem_copy(void *dest, const void *src, UINTN n);
-/* Zero @n bytes with the firmware's SetMem (same reason). */
+/* Zero @n bytes, as fast. */
 void mem_zero(void *dest, UINTN n);
 
 struct mem_usage {

@@ -74,19 +74,36 @@ BOOLEAN measurer_init(struct measurer *m)
 	return m->tcg2 || m->cc;
 }
 
-static struct measure_event *make_event(UINT32 index, const CHAR16 *description)
+/* TCG_PCClientTaggedEvent (PC Client PFP §10.4.2.1): the event data of an EV_EVENT_TAG event. */
+struct tagged_event_header {
+	UINT32 tag;
+	UINT32 size; /* of the data that follows: the description, UTF-16 with its NUL */
+} __attribute__((packed));
+
+/*
+ * An event of @type for @index described by @description (UTF-16 with its
+ * NUL): for EV_IPL the description is the event data, for EV_EVENT_TAG it
+ * follows the tag header (@tag).
+ */
+static struct measure_event *make_event(UINT32 index, UINT32 type, UINT32 tag, const CHAR16 *description)
 {
 	UINTN desc_size = (StrLen(description) + 1) * sizeof(CHAR16);
-	struct measure_event *ev = mem_alloc_zero(sizeof(*ev) + desc_size);
+	UINTN head = type == EV_EVENT_TAG ? sizeof(struct tagged_event_header) : 0;
+	struct measure_event *ev = mem_alloc_zero(sizeof(*ev) + head + desc_size);
 
 	if (!ev)
 		return NULL;
-	ev->size = sizeof(*ev) + desc_size;
+	ev->size = sizeof(*ev) + head + desc_size;
 	ev->header_size = sizeof(*ev) - sizeof(ev->size);
 	ev->header_version = 1;
 	ev->index = index;
-	ev->event_type = EV_IPL;
-	CopyMem(ev->data, (void *)description, desc_size);
+	ev->event_type = type;
+	if (head) {
+		struct tagged_event_header h = { .tag = tag, .size = (UINT32)desc_size };
+
+		CopyMem(ev->data, &h, sizeof(h));
+	}
+	CopyMem(ev->data + head, (void *)description, desc_size);
 	return ev;
 }
 
@@ -104,12 +121,17 @@ static EFI_STATUS absorb_log_full(struct measurer *m, EFI_STATUS err)
 	return EFI_SUCCESS;
 }
 
-EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 len, const CHAR16 *description)
+/*
+ * One event into @pcr over @len bytes at @data: EV_IPL, or EV_EVENT_TAG
+ * with @tag. Confidential computing first, then the TPM, as systemd-stub
+ * and shim do; the CC log gets EV_IPL either way (systemd-stub v261+).
+ */
+static EFI_STATUS measure_event(struct measurer *m, UINT32 pcr, UINT32 type, UINT32 tag, const void *data,
+				UINT64 len, const CHAR16 *description)
 {
 	struct measure_event *ev;
 	EFI_STATUS err = EFI_SUCCESS;
 
-	/* Confidential computing first, then the TPM, as systemd-stub and shim do. */
 	if (m->cc) {
 		struct cc_protocol *cc = m->cc;
 		UINT32 mr;
@@ -117,7 +139,7 @@ EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 
 		err = cc->map_pcr_to_mr_index(cc, pcr, &mr);
 		if (EFI_ERROR(err))
 			return err;
-		ev = make_event(mr, description);
+		ev = make_event(mr, EV_IPL, 0, description);
 		if (!ev)
 			return EFI_OUT_OF_RESOURCES;
 		err = absorb_log_full(m, cc->hash_log_extend_event(cc, 0, (EFI_PHYSICAL_ADDRESS)(UINTN)data, len, ev));
@@ -128,7 +150,7 @@ EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 
 	if (m->tcg2) {
 		struct tcg2_protocol *tcg2 = m->tcg2;
 
-		ev = make_event(pcr, description);
+		ev = make_event(pcr, type, tag, description);
 		if (!ev)
 			return EFI_OUT_OF_RESOURCES;
 		err = tcg2->hash_log_extend_event(tcg2, 0, (EFI_PHYSICAL_ADDRESS)(UINTN)data, len, ev);
@@ -138,4 +160,15 @@ EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 
 		err = absorb_log_full(m, err);
 	}
 	return err;
+}
+
+EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 len, const CHAR16 *description)
+{
+	return measure_event(m, pcr, EV_IPL, 0, data, len, description);
+}
+
+EFI_STATUS measure_tagged(struct measurer *m, UINT32 pcr, UINT32 tag, const void *data, UINT64 len,
+			  const CHAR16 *description)
+{
+	return measure_event(m, pcr, EV_EVENT_TAG, tag, data, len, description);
 }

@@ -10,6 +10,7 @@
 #include <efi.h>
 
 #define EV_IPL 0x0000000d
+#define EV_EVENT_TAG 0x00000006
 
 struct measurer {
 	void *tcg2; /* EFI_TCG2_PROTOCOL with a TPM present, or NULL */
@@ -26,5 +27,13 @@ BOOLEAN measurer_init(struct measurer *m);
  * (extended, log full) counts as measured, with one warning per boot.
  */
 EFI_STATUS measure_ipl(struct measurer *m, UINT32 pcr, const void *data, UINT64 len, const CHAR16 *description);
+
+/*
+ * One EV_EVENT_TAG event into @pcr over @len bytes at @data; the event
+ * data is TCG_PCClientTaggedEvent: @tag, then @description (UTF-16 with
+ * its NUL) with its size. Same failure rules as measure_ipl().
+ */
+EFI_STATUS measure_tagged(struct measurer *m, UINT32 pcr, UINT32 tag, const void *data, UINT64 len,
+			  const CHAR16 *description);
 
 #endif

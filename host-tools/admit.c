@@ -16,7 +16,7 @@
 #include "util.h"
 #include "validate.h"
 #include "measure/initrd.h"
-#include "measure/sysext-archive.h"
+#include "measure/companion.h"
 
 #define REFUSED_DIR "/run/sysext-stub/refused"
 #define CMDLINE_KEY "sysext-stub.admit="
@@ -28,7 +28,8 @@ static const struct {
 } dirs[] = {
 	{ "/" SYSEXT_PREFIX, EXTENSION_SYSEXT },
 	{ "/" SYSEXT_GLOBAL_PREFIX, EXTENSION_SYSEXT },
-	{ "/" INITRD_EXTRA_PREFIX "/confext", EXTENSION_CONFEXT }, /* systemd-stub's; sysext-stub hands over no confexts */
+	/* measure/companion.c's confext archives (ours and systemd-stub's). */
+	{ "/" INITRD_EXTRA_PREFIX "/confext", EXTENSION_CONFEXT },
 	{ "/" INITRD_EXTRA_PREFIX "/global_confext", EXTENSION_CONFEXT },
 };
 

@@ -108,6 +108,20 @@ int multi_digest_update(struct multi_digest *m, const void *data, size_t len)
 	return 0;
 }
 
+int multi_digest_update_zeros(struct multi_digest *m, uint64_t n)
+{
+	static const uint8_t zeros[4096];
+
+	while (n > 0) {
+		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
+
+		if (multi_digest_update(m, zeros, k) < 0)
+			return -1;
+		n -= k;
+	}
+	return 0;
+}
+
 int multi_digest_final(struct multi_digest *m, uint8_t out[BANK_COUNT][DIGEST_MAX])
 {
 	int r = 0;

@@ -53,6 +53,8 @@ struct multi_digest {
 /* @mask: bit i selects banks[i]. Returns 0 or -1. */
 int multi_digest_init(struct multi_digest *m, unsigned mask);
 int multi_digest_update(struct multi_digest *m, const void *data, size_t len);
+/* @n zero bytes (a section's zero fill past its raw data, the initrd's padding). */
+int multi_digest_update_zeros(struct multi_digest *m, uint64_t n);
 /* Writes out[i] for every selected bank and frees the contexts. */
 int multi_digest_final(struct multi_digest *m, uint8_t out[BANK_COUNT][DIGEST_MAX]);
 /* Frees without output (error paths); safe after final. */

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 	le16_write(buf + img->opt_offset + PE_OPT_DLL_CHARACTERISTICS, dllchar | PE_DLLCHAR_NX_COMPAT);
 	le32_write(buf + img->pe_offset + 4 + PE_COFF_TIME_DATE_STAMP, 0);
 	pe_update_checksum(buf, len, img);
-	if (write_file_atomic(argv[1], buf, len, 0644) < 0)
+	if (write_file_atomic(argv[1], buf, len, 0666) < 0)
 		goto out;
 	ret = 0;
 out:

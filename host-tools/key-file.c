@@ -25,7 +25,7 @@
 #define KEY_FILE_MAX (1 << 20)
 #define RSA_NUMBERS 8 /* n e d p q dp dq qinv, in RSAPrivateKey order */
 
-enum { DER_INTEGER = 0x02, DER_OCTET_STRING = 0x04, DER_OID = 0x06, DER_SEQUENCE = 0x30 };
+enum { DER_INTEGER = 0x02, DER_OCTET_STRING = 0x04, DER_OID = 0x06, DER_SEQUENCE = 0x30, DER_CONTEXT_0 = 0xa0 };
 
 /* Wipe, then free, a buffer that held key material; NULL is ignored. */
 static void wipe_free(uint8_t *buf, size_t cap)
@@ -191,6 +191,26 @@ static bool der_take(const uint8_t **p, const uint8_t *end, uint8_t tag, const u
 	return true;
 }
 
+/*
+ * What may follow rsaEncryption's OID in an AlgorithmIdentifier: nothing,
+ * or one element that fills the rest (RFC 8017 wants NULL, and a NULL has
+ * no content). OpenSSL refuses a malformed one, so must we: a key file is
+ * taken only when OpenSSL would take it the same way.
+ */
+static bool rsa_parameters_ok(const uint8_t *p, const uint8_t *end)
+{
+	const uint8_t *v;
+	size_t v_len;
+	uint8_t tag;
+
+	if (p == end)
+		return true;
+	tag = *p;
+	if ((tag & 0x1f) == 0x1f || !der_take(&p, end, tag, &v, &v_len) || p != end)
+		return false;
+	return tag != 0x05 || v_len == 0;
+}
+
 /* The NID of the OID whose contents are @oid[0..len) (NID_undef if OpenSSL does not know it). */
 static int nid_of(const uint8_t *oid, size_t len)
 {
@@ -291,13 +311,14 @@ static EVP_PKEY *rsa_private_key(const char *path, const uint8_t *der, size_t le
 
 /*
  * PKCS#8 PrivateKeyInfo (RFC 5208): version, AlgorithmIdentifier, the
- * privateKey octets. An RSA key is decoded from those octets; any other is
+ * privateKey octets, optional attributes ([0]) and nothing else, as
+ * OpenSSL reads it. An RSA key is decoded from those octets; any other is
  * refused from the algorithm alone.
  */
 static EVP_PKEY *pkcs8_private_key(const char *path, const uint8_t *der, size_t len)
 {
-	const uint8_t *p = der, *end = der + len, *seq, *alg, *alg_end, *oid, *v, *key;
-	size_t seq_len, alg_len, oid_len, v_len, key_len;
+	const uint8_t *p = der, *end = der + len, *seq, *alg, *alg_end, *oid, *v, *key, *attrs;
+	size_t seq_len, alg_len, oid_len, v_len, key_len, attrs_len;
 	int nid;
 
 	if (!der_take(&p, end, DER_SEQUENCE, &seq, &seq_len) || p != end)
@@ -306,6 +327,9 @@ static EVP_PKEY *pkcs8_private_key(const char *path, const uint8_t *der, size_t 
 	end = seq + seq_len;
 	if (!der_take(&p, end, DER_INTEGER, &v, &v_len) || v_len != 1 || v[0] > 1 ||
 	    !der_take(&p, end, DER_SEQUENCE, &alg, &alg_len) || !der_take(&p, end, DER_OCTET_STRING, &key, &key_len))
+		goto invalid;
+	/* Bytes after the key that are no attributes: OpenSSL refuses the key, and so do we. */
+	if (p != end && (!der_take(&p, end, DER_CONTEXT_0, &attrs, &attrs_len) || p != end))
 		goto invalid;
 	alg_end = alg + alg_len;
 	if (!der_take(&alg, alg_end, DER_OID, &oid, &oid_len))
@@ -319,6 +343,8 @@ static EVP_PKEY *pkcs8_private_key(const char *path, const uint8_t *der, size_t 
 		refuse_nid(path, nid);
 		return NULL;
 	}
+	if (!rsa_parameters_ok(alg, alg_end))
+		goto invalid;
 	return rsa_private_key(path, key, key_len);
 invalid:
 	errorf("%s: not a PEM private key (not a PKCS#8 PrivateKeyInfo structure)", path);

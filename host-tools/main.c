@@ -5,9 +5,12 @@
 
 #include "admit.h"
 #include "build.h"
+#include "cpio.h"
 #include "eventlog.h"
+#include "pcrlock.h"
 #include "predict.h"
 #include "sign.h"
+#include "systemd-measure.h"
 #include "validate.h"
 
 struct command {
@@ -21,7 +24,9 @@ static const struct command commands[] = {
 	{ "predict", cmd_predict, "predict PCR 9, 11, 12 and 13 before booting" },
 	{ "cpio", cmd_cpio, "write the exact sysext archives the stub appends to the initrd" },
 	{ "eventlog", cmd_eventlog, "replay a TPM event log and compare with PCRs or a prediction" },
+	{ "pcrlock", cmd_pcrlock, "write systemd-pcrlock components: any approved sysext version unlocks, no signing key" },
 	{ "sign", cmd_sign, "sign TPM2 PCR policies for the predicted values (tpm2-pcr-signature.json)" },
+	{ "systemd-measure", cmd_systemd_measure, "answer as systemd-measure 262 (calculate, sign, policy-digest), for ukify" },
 	{ "validate", cmd_validate, "check sysext/confext images as systemd-sysext would take them" },
 	{ "admit", cmd_admit, "in the initrd: move away the images validate refuses, before systemd-sysext" },
 };
@@ -36,6 +41,12 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	const char *self = argc > 0 ? strrchr(argv[0], '/') : NULL;
+
+	/* Under the name systemd-measure (a symlink in ukify's --tools directory): that command. */
+	self = self ? self + 1 : argc > 0 ? argv[0] : "";
+	if (strcmp(self, "systemd-measure") == 0)
+		return cmd_systemd_measure(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -115,6 +115,11 @@ static EVP_MD_CTX *rsassa_sha256(EVP_PKEY *key, bool sign)
 
 int policy_sign(EVP_PKEY *key, const uint8_t pol[POLICY_DIGEST_SIZE], uint8_t *sig, size_t *ret_len)
 {
+	return policy_sign_data(key, pol, POLICY_DIGEST_SIZE, sig, ret_len);
+}
+
+int policy_sign_data(EVP_PKEY *key, const uint8_t *data, size_t data_len, uint8_t *sig, size_t *ret_len)
+{
 	EVP_MD_CTX *ctx = rsassa_sha256(key, true);
 	size_t len = POLICY_SIG_MAX;
 	int ok;
@@ -123,7 +128,7 @@ int policy_sign(EVP_PKEY *key, const uint8_t pol[POLICY_DIGEST_SIZE], uint8_t *s
 		ERR_clear_error();
 		return errorf("cannot set up RSASSA-PKCS1-v1_5 SHA-256 signing");
 	}
-	ok = EVP_DigestSign(ctx, sig, &len, pol, POLICY_DIGEST_SIZE);
+	ok = EVP_DigestSign(ctx, sig, &len, data, data_len);
 	EVP_MD_CTX_free(ctx);
 	if (ok != 1) {
 		ERR_clear_error();

@@ -41,6 +41,12 @@ size_t policy_signature_size(const EVP_PKEY *key);
 /* RSASSA-PKCS1-v1_5 with SHA-256 over the 32 bytes of @pol. sig holds POLICY_SIG_MAX bytes. Returns 0 or -1. */
 int policy_sign(EVP_PKEY *key, const uint8_t pol[POLICY_DIGEST_SIZE], uint8_t *sig, size_t *ret_len);
 
+/*
+ * The same over @data_len bytes of @data: systemd-measure 262 signs "tbs",
+ * which is pol followed by SHA256(policy reference) when one is given.
+ */
+int policy_sign_data(EVP_PKEY *key, const uint8_t *data, size_t data_len, uint8_t *sig, size_t *ret_len);
+
 /* Check such a signature: 1 valid, 0 not (also a wrong length). */
 int policy_verify(EVP_PKEY *key, const uint8_t pol[POLICY_DIGEST_SIZE], const uint8_t *sig, size_t len);
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json-writer.h"
 #include "util.h"
-#include "measure/json.h"
 
 static const char *const type_names[] = {
 	[PRED_EV_IPL] = "EV_IPL",
@@ -220,83 +220,113 @@ void prediction_print_table(const struct prediction *p, FILE *out)
 	}
 }
 
-/*
- * @s as a JSON string that measure/json.c (and systemd) accept: '"', '\\',
- * control characters and DEL escaped; bytes no JSON string can hold (not
- * UTF-8, noncharacters; see json_char_len()) written as '?', which is what
- * the `eventlog --expect` reader would turn them into anyway.
- */
-static void json_string(FILE *out, const char *s)
+/* The error for @text, which JSON cannot carry; shown escaped (util.h), as it is no text. */
+static int not_utf8(const char *what, const char *text, const char *advice)
 {
-	size_t left = strlen(s);
+	char *shown = shown_text(text);
 
-	fputc('"', out);
-	while (left > 0) {
-		unsigned char c = (unsigned char)*s;
-		size_t n = json_char_len(s, left);
-
-		if (n == 0) {
-			fputc('?', out);
-			n = 1;
-		} else if (c == '"' || c == '\\') {
-			fprintf(out, "\\%c", c);
-		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(out, "\\u%04x", c);
-		} else {
-			fwrite(s, 1, n, out);
-		}
-		s += n;
-		left -= n;
-	}
-	fputc('"', out);
+	errorf("%s%s: not UTF-8, which JSON cannot carry (%s)", what, SHOWN(shown), advice);
+	shown_free(shown);
+	return -1;
 }
 
-void prediction_print_json(const struct prediction *p, FILE *out)
+/*
+ * The first string of @p that JSON cannot carry (json-writer.h), named in
+ * an error: an event's file, or its description (a --phase word, say).
+ */
+static int check_json_text(const struct prediction *p)
+{
+	for (size_t i = 0; i < p->n_events; i++) {
+		const struct pred_event *e = &p->events[i];
+
+		if (e->file && !json_text_ok(e->file))
+			return not_utf8("", e->file, "rename it, or leave out --json");
+		if (!json_text_ok(e->description) || (e->phase && !json_text_ok(e->phase)))
+			return not_utf8("an event description: ", e->description, "leave out --json");
+	}
+	for (size_t i = 0; i < p->n_phases; i++)
+		if (!json_text_ok(p->phases[i]))
+			return not_utf8("phase ", p->phases[i], "leave out --json");
+	return 0;
+}
+
+/* The entries of @p for bank @b, each after a comma unless *first. */
+static void print_json_entries(const struct prediction *p, size_t b, bool *first, FILE *out)
 {
 	struct report r[24 + PRED_MAX_PHASES];
 	size_t n = reports(p, r, sizeof(r) / sizeof(r[0]));
 	char hex[2 * DIGEST_MAX + 1];
+
+	for (size_t k = 0; k < n; k++) {
+		uint8_t v[DIGEST_MAX];
+		bool first_event = true;
+
+		prediction_value(p, b, r[k].pcr, r[k].phase, v);
+		fprintf(out, "%s{", *first ? "" : ",");
+		*first = false;
+		if (p->has_profile)
+			fprintf(out, "\"profile\":%u,", p->profile);
+		if (r[k].phase && *r[k].phase) {
+			fputs("\"phase\":", out);
+			json_write_string(out, r[k].phase);
+			fputc(',', out);
+		}
+		fprintf(out, "\"pcr\":%u,\"hash\":\"%s\"", r[k].pcr, hex_encode(v, banks[b].size, hex));
+		if (r[k].pcr == 13 && p->has_initial[b])
+			fprintf(out, ",\"initial\":\"%s\"", hex_encode(p->initial13[b], banks[b].size, hex));
+		fputs(",\"events\":[", out);
+		for (size_t i = 0; i < p->n_events; i++) {
+			const struct pred_event *e = &p->events[i];
+
+			if (!event_in(e, r[k].pcr, r[k].phase))
+				continue;
+			fprintf(out, "%s{\"type\":\"%s\",\"digest\":\"%s\",\"description\":", first_event ? "" : ",",
+				type_names[e->type], hex_encode(e->digest[b], banks[b].size, hex));
+			json_write_string(out, e->description);
+			if (e->file) {
+				fputs(",\"file\":", out);
+				json_write_string(out, e->file);
+			}
+			fputc('}', out);
+			first_event = false;
+		}
+		fputs("]}", out);
+	}
+}
+
+int prediction_print_json_many(const struct prediction *p, size_t n, FILE *out)
+{
 	bool first_bank = true;
 
+	for (size_t i = 0; i < n; i++)
+		if (check_json_text(&p[i]) < 0)
+			return -1;
 	fputc('{', out);
 	for (size_t b = 0; b < BANK_COUNT; b++) {
-		if (!(p->banks & (1u << b)))
+		bool first = true;
+
+		if (n == 0 || !(p[0].banks & (1u << b)))
 			continue;
 		fprintf(out, "%s\"%s\":[", first_bank ? "" : ",", banks[b].name);
 		first_bank = false;
-		for (size_t k = 0; k < n; k++) {
-			uint8_t v[DIGEST_MAX];
-			bool first_event = true;
-
-			prediction_value(p, b, r[k].pcr, r[k].phase, v);
-			fprintf(out, "%s{", k ? "," : "");
-			if (r[k].phase && *r[k].phase) {
-				fputs("\"phase\":", out);
-				json_string(out, r[k].phase);
-				fputc(',', out);
-			}
-			fprintf(out, "\"pcr\":%u,\"hash\":\"%s\"", r[k].pcr, hex_encode(v, banks[b].size, hex));
-			if (r[k].pcr == 13 && p->has_initial[b])
-				fprintf(out, ",\"initial\":\"%s\"", hex_encode(p->initial13[b], banks[b].size, hex));
-			fputs(",\"events\":[", out);
-			for (size_t i = 0; i < p->n_events; i++) {
-				const struct pred_event *e = &p->events[i];
-
-				if (!event_in(e, r[k].pcr, r[k].phase))
-					continue;
-				fprintf(out, "%s{\"type\":\"%s\",\"digest\":\"%s\",\"description\":", first_event ? "" : ",",
-					type_names[e->type], hex_encode(e->digest[b], banks[b].size, hex));
-				json_string(out, e->description);
-				if (e->file) {
-					fputs(",\"file\":", out);
-					json_string(out, e->file);
-				}
-				fputc('}', out);
-				first_event = false;
-			}
-			fputs("]}", out);
-		}
+		for (size_t i = 0; i < n; i++)
+			print_json_entries(&p[i], b, &first, out);
 		fputc(']', out);
 	}
 	fputs("}\n", out);
+	return 0;
+}
+
+int prediction_print_json(const struct prediction *p, FILE *out)
+{
+	return prediction_print_json_many(p, 1, out);
+}
+
+void prediction_print_table_many(const struct prediction *p, size_t n, FILE *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i].has_profile)
+			fprintf(out, "%s# profile %u\n", i ? "\n" : "", p[i].profile);
+		prediction_print_table(&p[i], out);
+	}
 }

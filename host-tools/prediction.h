@@ -42,6 +42,8 @@ struct prediction {
 	size_t n_phases;
 	bool has_initial[BANK_COUNT];
 	uint8_t initial13[BANK_COUNT][DIGEST_MAX]; /* PCR 13 start value per bank */
+	bool has_profile;                          /* a UKI profile was asked for: entries say which */
+	uint32_t profile;
 };
 
 void prediction_free(struct prediction *p);
@@ -67,6 +69,20 @@ void prediction_value(const struct prediction *p, size_t bank_i, unsigned pcr, c
 		      uint8_t out[DIGEST_MAX]);
 
 void prediction_print_table(const struct prediction *p, FILE *out);
-void prediction_print_json(const struct prediction *p, FILE *out);
+/*
+ * The JSON. Every string in it must be UTF-8 (json-writer.h): a path or
+ * description that is not is an error naming it, and nothing is written.
+ * Returns 0, or -1 (printed).
+ */
+int prediction_print_json(const struct prediction *p, FILE *out);
+
+/*
+ * Several predictions (one per UKI profile) as one document: per bank, the
+ * entries of each in turn, each entry with its "profile"; the table with a
+ * "# profile N" heading before each. The JSON checks every string as
+ * prediction_print_json() does.
+ */
+int prediction_print_json_many(const struct prediction *p, size_t n, FILE *out);
+void prediction_print_table_many(const struct prediction *p, size_t n, FILE *out);
 
 #endif

@@ -27,6 +27,7 @@
 #include "key-file.h"
 #include "pcr-policy.h"
 #include "pcrsig-file.h"
+#include "predict-inputs.h"
 #include "predict.h"
 #include "prediction.h"
 #include "util.h"
@@ -178,8 +179,7 @@ static int parse_args(int argc, char **argv, struct sign_args *a)
 static int check_args(const struct sign_args *a)
 {
 	const struct predict_options *o = &a->in;
-	bool sysexts = o->extra_dir || o->global_dir || o->n_sysexts || o->n_global_sysexts || o->n_manifests ||
-		       o->n_global_manifests;
+	bool sysexts = predict_have_sysext_input(o);
 
 	if (a->verify) {
 		if (a->output || a->append || a->signature || a->digest_only)
@@ -197,11 +197,12 @@ static int check_args(const struct sign_args *a)
 		return errorf("give --private-key (or --policy-digest-only, or --signature with --public-key)");
 	}
 
-	if ((a->pcrs & (1u << PCR_KERNEL_IMAGE)) && !o->uki)
-		return errorf("PCR 11 needs --uki");
+	/* --esp with --esp-path names the UKI too (resolved later, by predict_resolve_defaults). */
+	if ((a->pcrs & (1u << PCR_KERNEL_IMAGE)) && !o->uki && !o->esp)
+		return errorf("PCR 11 needs --uki (or --esp)");
 	if (!(a->pcrs & (1u << PCR_KERNEL_IMAGE)) && o->phases_given)
 		return errorf("--phase needs PCR 11 in --pcrs");
-	if ((a->pcrs & (1u << PCR_KERNEL_PARAMETERS)) && !o->uki)
+	if ((a->pcrs & (1u << PCR_KERNEL_PARAMETERS)) && !o->uki && !o->esp)
 		return errorf("PCR 12 needs --uki (whether it has a .cmdline), and --cmdline for a passed-in command line");
 	if ((a->pcrs & (1u << PCR_SYSEXTS)) && !sysexts && !o->uki && !o->n_initial && !o->os_separator)
 		return errorf("PCR 13 needs --extra-dir/--global-dir/--sysext/--global-sysext/--manifest/--global-manifest "
@@ -281,6 +282,65 @@ static int compute_entries(const struct sign_args *a, const struct prediction *p
 		}
 	}
 	*ret = e;
+	*ret_n = n;
+	return 0;
+}
+
+/*
+ * The entries of every profile to sign: the one --profile names, or, for a
+ * UKI with profiles, all of them (one signature file for every boot menu
+ * entry). *ret_ps holds the predictions the entries point into.
+ */
+static int compute_profiles(struct sign_args *a, struct prediction **ret_ps, size_t *ret_nps,
+			    struct policy_entry **ret, size_t *ret_n)
+{
+	struct policy_entry *all = NULL, *e = NULL, *grown, *sorted;
+	uint32_t *profiles = NULL;
+	size_t np = 0, n = 0, k = 0, at = 0;
+	int r;
+
+	*ret_ps = NULL;
+	*ret_nps = 0;
+	/* (run() resolved --esp, which may be what names the UKI.) */
+	if (!a->in.profile_given && a->in.uki)
+		a->in.all_profiles = true;
+	r = predict_profiles(&a->in, &profiles, &np);
+	if (r == 0 && !(*ret_ps = calloc(np, sizeof(**ret_ps))))
+		r = errorf("out of memory");
+	for (size_t i = 0; r == 0 && i < np; i++) {
+		a->in.profile = profiles[i];
+		r = predict_compute(&a->in, &(*ret_ps)[i]);
+		*ret_nps = i + 1;
+		if (r == 0)
+			r = compute_entries(a, &(*ret_ps)[i], &e, &k);
+		if (r == 0 && !(grown = realloc(all, (n + k + 1) * sizeof(*all)))) {
+			free(e);
+			r = errorf("out of memory");
+		}
+		if (r == 0) {
+			all = grown;
+			memcpy(all + n, e, k * sizeof(*e));
+			n += k;
+			free(e);
+		}
+	}
+	free(profiles);
+	if (r < 0) {
+		free(all);
+		return -1;
+	}
+	/* Grouped by bank for the JSON, each bank's entries in profile order. */
+	sorted = calloc(n + 1, sizeof(*sorted));
+	if (!sorted) {
+		free(all);
+		return errorf("out of memory");
+	}
+	for (size_t b = 0; b < BANK_COUNT; b++)
+		for (size_t i = 0; i < n; i++)
+			if (all[i].bank == b)
+				sorted[at++] = all[i];
+	free(all);
+	*ret = sorted;
 	*ret_n = n;
 	return 0;
 }
@@ -402,7 +462,7 @@ static int emit(const struct sign_args *a, const char *json, size_t len)
 	memcpy(text, json, len);
 	text[len] = '\n';
 	if (a->output) {
-		r = write_file_atomic(a->output, text, len + 1, 0644);
+		r = write_file_atomic(a->output, text, len + 1, 0666);
 	} else {
 		r = fwrite(text, 1, len + 1, stdout) == len + 1 && fflush(stdout) == 0
 			    ? 0
@@ -600,20 +660,23 @@ out:
 static int run(struct sign_args *a)
 {
 	struct keys k = { 0 };
-	struct prediction p = { 0 };
+	struct prediction *ps = NULL;
 	struct policy_entry *e = NULL;
 	uint8_t pkfp[POLICY_DIGEST_SIZE];
 	bool have_pkfp;
-	size_t n = 0, json_len = 0, merged_len = 0;
+	size_t n = 0, nps = 0, json_len = 0, merged_len = 0;
 	char *json = NULL, *merged = NULL;
 	int r = -1;
 
-	if (check_args(a) < 0 || load_keys(a, &k) < 0)
+	/* --esp may be what names the UKI and the directories, which check_args() asks for. */
+	if (predict_resolve_defaults(&a->in) < 0 || check_args(a) < 0 || load_keys(a, &k) < 0)
 		goto out;
 	a->in.pcrs = a->pcrs;
-	if (predict_compute(&a->in, &p) < 0 || compute_entries(a, &p, &e, &n) < 0)
+	if (compute_profiles(a, &ps, &nps, &e, &n) < 0)
 		goto out;
-	if ((r = validate_prediction(&a->validate, &p)) != 0) { /* a refused sysext: nothing is signed */
+	/* The sysexts are the same for every profile (ps[0] always exists): one validation. A refused
+	 * sysext: nothing is signed. */
+	if ((r = validate_prediction(&a->validate, &ps[0])) != 0) {
 		r = r == 1 ? 1 : -1;
 		goto out;
 	}
@@ -650,7 +713,9 @@ out:
 	free(json);
 	keys_free(&k);
 	free(e);
-	prediction_free(&p);
+	for (size_t i = 0; i < nps; i++)
+		prediction_free(&ps[i]);
+	free(ps);
 	return r;
 }
 

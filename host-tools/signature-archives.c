@@ -16,7 +16,9 @@
 #include "measure/extensions.h"
 #include "measure/initrd.h"
 #include "measure/pcrsig.h"
+#include "measure/companion.h"
 #include "measure/sysext-archive.h"
+#include "measure/uki.h"
 #include "sysext-set.h"
 #include "util.h"
 
@@ -36,7 +38,7 @@ static int add_directory(struct fragment_list *l, const char *dir, enum sel_dir_
 	struct sysext_set set;
 	int r;
 
-	sysext_set_init_kind(&set, EXT_KIND_SIGNATURE, role, INITRD_EXTRA_PREFIX, EXT_RULE_SYSEXT_STUB, true, dir_len);
+	sysext_set_init_signatures(&set, role, dir_len);
 	r = sysext_set_add_dir(&set, dir, false);
 	if (r == 0)
 		r = sysext_set_finish(&set);
@@ -56,28 +58,15 @@ static int add_directory(struct fragment_list *l, const char *dir, enum sel_dir_
 	return r;
 }
 
-static int copy_into(void *ctx, size_t index, const char *path, uint8_t *data, uint64_t size)
-{
-	(void)index;
-	(void)path;
-	memcpy(data, ctx, size);
-	return 1;
-}
-
-/* A cpio holding .extra/@name (0444), as stub/signatures.c literal_archive() builds it. */
+/* A cpio holding .extra/@name, as the stub's literal_archive() builds it (measure/sysext-archive.h). */
 static int literal_archive(const char *name, const void *data, size_t size, uint8_t **ret, uint64_t *ret_size)
 {
-	const char *names[1] = { name };
-	const uint64_t sizes[1] = { size };
 	uint64_t planned = 0;
-	size_t kept = 0;
 	uint8_t *buf;
 
-	if (sysext_archive_plan(INITRD_EXTRA_PREFIX, names, sizes, 1, &planned) != MS_OK || !(buf = calloc(1, planned)))
+	if (sysext_archive_literal_plan(name, size, &planned) != MS_OK || !(buf = calloc(1, planned)))
 		return errorf("/.extra/%s: cannot lay out its archive (%zu bytes)", name, size);
-	if (sysext_archive_fill(buf, planned, INITRD_EXTRA_PREFIX, names, sizes, 1, copy_into, (void *)data, ret_size,
-				&kept) != MS_OK ||
-	    kept != 1) {
+	if (sysext_archive_literal_fill(buf, planned, name, data, size, ret_size) != MS_OK) {
 		free(buf);
 		return errorf("/.extra/%s: cannot lay out its archive", name);
 	}
@@ -109,69 +98,70 @@ static int merge_fragments(struct fragment_list *l, struct signature_archives *r
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->frags[i].status != MS_OK)
-			warnf("%s: skipped by the stub, not a valid PCR signature file (%s at byte %zu)",
-			      l->paths[i] ? l->paths[i] : ".pcrsig section", ms_strerror(l->frags[i].status),
+			warnf("%s: skipped by the stub, not a valid PCR signature file: %s (at byte %zu)",
+			      l->paths[i] ? l->paths[i] : ".pcrsig section",
+			      l->frags[i].reason ? l->frags[i].reason : ms_strerror(l->frags[i].status),
 			      l->frags[i].error_offset);
 		entries += l->frags[i].entries;
 	}
 	if (entries > 0)
-		r = literal_archive(INITRD_PCR_SIGNATURE_FILE, out, out_len, &ret->signature, &ret->signature_size);
+		r = literal_archive(INITRD_PCR_SIGNATURE_FILE, out, out_len, &ret->archive[INITRD_SLOT_PCRSIG],
+				    &ret->size[INITRD_SLOT_PCRSIG]);
 out:
 	free(tokens);
 	free(out);
 	return r;
 }
 
-int signature_archives_build(const uint8_t *uki_buf, const struct pe_image *img, const char *extra_dir,
-			     size_t extra_dir_len, const char *global_dir, struct signature_archives *ret)
+/*
+ * The section @name in effect for @profile (measure/uki.h: VirtualSize
+ * bytes, zero-filled past the raw data, as the stub uses it) in a new
+ * buffer; NULL if absent.
+ */
+static int section_bytes(const uint8_t *uki_buf, const struct pe_image *img, uint32_t profile, const char *name,
+			 uint8_t **ret, size_t *ret_len)
 {
-	const struct pe_section *sig = pe_find_section(img, ".pcrsig"), *key = pe_find_section(img, ".pcrpkey");
+	const struct pe_section *s = uki_section(img, profile, name);
+	size_t offset, present;
+	uint32_t size;
+
+	*ret = NULL;
+	*ret_len = 0;
+	if (!s)
+		return 0;
+	uki_section_bytes(img, s, &offset, &present, &size);
+	if (!(*ret = calloc(1, size)))
+		return errorf("out of memory");
+	memcpy(*ret, uki_buf + offset, present);
+	*ret_len = size;
+	return 0;
+}
+
+/* The signature archive: .pcrsig alone, byte for byte, or merged with the signature files. */
+static int build_signatures(const uint8_t *uki_buf, const struct pe_image *img, uint32_t profile, const char *extra_dir,
+			    size_t extra_dir_len, const char *global_dir, struct signature_archives *ret)
+{
 	struct fragment_list *l = calloc(1, sizeof(*l));
 	uint8_t *section = NULL;
 	size_t section_len = 0;
-	int r = 0;
+	int r;
 
-	memset(ret, 0, sizeof(*ret));
 	if (!l)
 		return errorf("out of memory");
-	/* Sections as the loader maps them: loaded size, zero-filled past the raw data. */
-	if (sig && pe_section_loaded_size(sig) > 0) {
-		size_t offset, present;
-
-		section_len = pe_section_loaded_size(sig);
-		if (!(section = calloc(1, section_len))) {
-			r = errorf("out of memory");
-			goto out;
-		}
-		pe_section_content(img, sig, &offset, &present);
-		memcpy(section, uki_buf + offset, present < section_len ? present : section_len);
+	r = section_bytes(uki_buf, img, profile, ".pcrsig", &section, &section_len);
+	if (r == 0 && section) {
 		l->frags[0] = (struct pcrsig_fragment){ .data = section,
 							.len = section_len <= PCRSIG_SECTION_MERGE_MAX ? section_len : 0 };
 		l->n = 1;
 	}
-	if ((extra_dir && add_directory(l, extra_dir, SEL_DIR_PER_UKI, extra_dir_len) < 0) ||
-	    (global_dir && add_directory(l, global_dir, SEL_DIR_GLOBAL, EXTDIR_GLOBAL_LEN) < 0)) {
+	if (r == 0 && ((extra_dir && add_directory(l, extra_dir, SEL_DIR_PER_UKI, extra_dir_len) < 0) ||
+		       (global_dir && add_directory(l, global_dir, SEL_DIR_GLOBAL, EXTDIR_GLOBAL_LEN) < 0)))
 		r = -1;
-		goto out;
-	}
-	if (l->n > (section ? 1u : 0u))
+	if (r == 0 && l->n > (section ? 1u : 0u))
 		r = merge_fragments(l, ret);
-	else if (section)
-		r = literal_archive(INITRD_PCR_SIGNATURE_FILE, section, section_len, &ret->signature, &ret->signature_size);
-	if (r == 0 && key && pe_section_loaded_size(key) > 0) {
-		size_t offset, present, len = pe_section_loaded_size(key);
-		uint8_t *k = calloc(1, len);
-
-		if (!k) {
-			r = errorf("out of memory");
-			goto out;
-		}
-		pe_section_content(img, key, &offset, &present);
-		memcpy(k, uki_buf + offset, present < len ? present : len);
-		r = literal_archive(INITRD_PCR_PUBLIC_KEY_FILE, k, len, &ret->public_key, &ret->public_key_size);
-		free(k);
-	}
-out:
+	else if (r == 0 && section)
+		r = literal_archive(INITRD_PCR_SIGNATURE_FILE, section, section_len, &ret->archive[INITRD_SLOT_PCRSIG],
+				    &ret->size[INITRD_SLOT_PCRSIG]);
 	for (size_t i = 0; i < l->n; i++)
 		if (l->paths[i]) {
 			free((void *)l->frags[i].data);
@@ -179,6 +169,30 @@ out:
 		}
 	free(l);
 	free(section);
+	return r;
+}
+
+int signature_archives_build(const uint8_t *uki_buf, const struct pe_image *img, uint32_t profile,
+			     const char *extra_dir, size_t extra_dir_len, const char *global_dir, unsigned systemd_version,
+			     struct signature_archives *ret)
+{
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = build_signatures(uki_buf, img, profile, extra_dir, extra_dir_len, global_dir, ret);
+	/* The sections handed over as they are (measure/companion.c), by the stubs that hand them over. */
+	for (size_t i = 0; r == 0 && i < companion_literal_count; i++) {
+		const struct companion_literal *c = &companion_literals[i];
+		uint8_t *bytes;
+		size_t len;
+
+		if (systemd_version && systemd_version < c->systemd_since)
+			continue;
+		r = section_bytes(uki_buf, img, profile, c->section, &bytes, &len);
+		if (r == 0 && bytes)
+			r = literal_archive(c->file, bytes, len, &ret->archive[c->slot], &ret->size[c->slot]);
+		free(bytes);
+	}
 	if (r < 0)
 		signature_archives_free(ret);
 	return r;
@@ -186,7 +200,7 @@ out:
 
 void signature_archives_free(struct signature_archives *a)
 {
-	free(a->signature);
-	free(a->public_key);
+	for (size_t i = 0; i < INITRD_SLOTS; i++)
+		free(a->archive[i]);
 	memset(a, 0, sizeof(*a));
 }

@@ -17,22 +17,34 @@
 
 #define READ_CHUNK (4u << 20)
 
-void sysext_set_init_kind(struct sysext_set *s, enum ext_kind kind, enum sel_dir_role role, const char *prefix,
-			  enum ext_rule rule, bool limits, size_t dir_len)
+static void init_kind(struct sysext_set *s, enum ext_kind kind, enum sel_dir_role role,
+		      const struct archive_layout *layout, enum ext_rule rule, bool limits, size_t dir_len)
 {
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
 	s->role = role;
-	s->prefix = prefix;
+	s->layout = layout;
+	s->prefix = layout->prefix;
 	s->rule = rule;
 	s->limits = limits;
 	s->dir_len = dir_len;
 }
 
-void sysext_set_init(struct sysext_set *s, const char *prefix, enum ext_rule rule, bool limits, size_t dir_len)
+void sysext_set_init(struct sysext_set *s, const struct companion_target *t, enum ext_rule rule, bool limits,
+		     size_t dir_len)
 {
-	sysext_set_init_kind(s, EXT_KIND_SYSEXT, strcmp(prefix, SYSEXT_GLOBAL_PREFIX) == 0 ? SEL_DIR_GLOBAL : SEL_DIR_PER_UKI,
-			     prefix, rule, limits, dir_len);
+	init_kind(s, t->kind, t->role, &t->layout, rule, limits, dir_len);
+}
+
+void sysext_set_init_signatures(struct sysext_set *s, enum sel_dir_role role, size_t dir_len)
+{
+	init_kind(s, EXT_KIND_SIGNATURE, role, &companion_literal_layout, EXT_RULE_SYSEXT_STUB, true, dir_len);
+}
+
+void sysext_set_init_addons(struct sysext_set *s, enum sel_dir_role role, enum ext_rule rule, bool limits,
+			    size_t dir_len)
+{
+	init_kind(s, EXT_KIND_ADDON, role, &companion_literal_layout, rule, limits, dir_len);
 }
 
 void sysext_set_free(struct sysext_set *s)
@@ -49,19 +61,44 @@ static unsigned kinds_of(const struct sysext_set *s)
 	return sel_dir_kinds(s->role, s->rule);
 }
 
-/* Whether the selection takes a name as the set's kind, and if not, why not (sizes aside). */
-static enum ext_verdict classify(const struct sysext_set *s, const char *name)
+/* A host file name as the firmware would report it: each byte one UTF-16 unit (EXT_NAME_MAX + 1 are enough to judge). */
+static size_t to_units(const char *name, uint16_t u[EXT_NAME_MAX + 1])
 {
-	uint16_t u[EXT_NAME_MAX + 1];
 	size_t len = 0;
-	enum ext_kind kind;
-	enum ext_verdict v;
 
 	while (name[len] && len < EXT_NAME_MAX + 1) {
 		u[len] = (uint8_t)name[len];
 		len++;
 	}
-	v = ext_classify_kind(u, len, 0, s->dir_len, s->rule, kinds_of(s), &kind);
+	return len;
+}
+
+/* The name's verdict in the set's directory, and in *ret_kind the kind it is taken as there. */
+static enum ext_verdict classify_kind(const struct sysext_set *s, const char *name, enum ext_kind *ret_kind)
+{
+	uint16_t u[EXT_NAME_MAX + 1];
+	size_t len = to_units(name, u);
+
+	return ext_classify_kind(u, len, 0, s->dir_len, s->rule, kinds_of(s), ret_kind);
+}
+
+/* The kind a name's suffix names under the set's rule, in whichever directory (EXT_KIND_NONE if none). */
+static enum ext_kind name_kind(const struct sysext_set *s, const char *name)
+{
+	uint16_t u[EXT_NAME_MAX + 1];
+	size_t len = to_units(name, u);
+	enum ext_kind kind;
+
+	(void)ext_classify_kind(u, len, 0, 0, s->rule, (1u << EXT_KINDS) - 1, &kind);
+	return kind;
+}
+
+/* Whether the selection takes a name as the set's kind, and if not, why not (sizes aside). */
+static enum ext_verdict classify(const struct sysext_set *s, const char *name)
+{
+	enum ext_kind kind;
+	enum ext_verdict v = classify_kind(s, name, &kind);
+
 	return v == EXT_PICK && kind != s->kind ? EXT_SKIP_OTHER_SUFFIX : v;
 }
 
@@ -166,7 +203,7 @@ static int wrong_digest_length(const char *path, unsigned lineno, size_t hex_len
 		      path, lineno, hex_len, near->name, 2 * near->size);
 }
 
-int sysext_set_add_manifest(struct sysext_set *s, const char *path)
+int sysext_set_add_manifest(struct sysext_set *s, const char *path, unsigned other_kinds)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -183,6 +220,7 @@ int sysext_set_add_manifest(struct sysext_set *s, const char *path)
 		struct sysext_file *e;
 		size_t hex_len;
 		enum ext_verdict v;
+		enum ext_kind kind;
 
 		lineno++;
 		/* A NUL would silently cut the name short: "a.sysext.raw\0junk" is not a.sysext.raw. */
@@ -210,7 +248,12 @@ int sysext_set_add_manifest(struct sysext_set *s, const char *path)
 		name = hex + hex_len + 2;
 		if (strrchr(name, '/'))
 			name = strrchr(name, '/') + 1;
-		v = classify(s, name);
+		v = classify_kind(s, name, &kind);
+		kind = name_kind(s, name);
+		if (kind != EXT_KIND_NONE && kind != s->kind && (other_kinds & EXT_KIND_BIT(kind)))
+			continue; /* another set of the same manifest reads this line */
+		if (v == EXT_PICK && kind != s->kind)
+			v = EXT_SKIP_OTHER_SUFFIX;
 		if (v != EXT_PICK) {
 			char *shown = shown_text(name);
 
@@ -400,6 +443,11 @@ out:
 	return r;
 }
 
+int sysext_file_hash(struct sysext_file *f, unsigned mask)
+{
+	return read_one(f, mask, NULL);
+}
+
 static void *read_worker(void *arg)
 {
 	struct read_job *job = arg;
@@ -461,13 +509,13 @@ int sysext_set_read(struct sysext_set *s, unsigned mask, unsigned threads, uint8
 				names[i] = s->files[i].name;
 				sizes[i] = s->files[i].size;
 			}
-			m = sysext_archive_plan(s->prefix, names, sizes, s->n, &planned);
+			m = sysext_archive_plan(s->layout, names, sizes, s->n, &planned);
 			if (m != MS_OK)
 				r = errorf("%s: cannot lay out the archive: %s", s->prefix, ms_strerror(m));
 			else if (s->n > 0 && !(buf = malloc(planned)))
 				r = errorf("%s: cannot allocate %llu bytes for the archive", s->prefix,
 					   (unsigned long long)planned);
-			else if (s->n > 0 && (m = sysext_archive_fill(buf, planned, s->prefix, names, sizes, s->n,
+			else if (s->n > 0 && (m = sysext_archive_fill(buf, planned, s->layout, names, sizes, s->n,
 								      record_slot, &ctx, &size, &kept)) != MS_OK)
 				r = errorf("%s: cannot lay out the archive: %s", s->prefix, ms_strerror(m));
 		}

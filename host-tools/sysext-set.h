@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "digest.h"
+#include "measure/companion.h"
 #include "measure/selection.h"
 
 struct sysext_file {
@@ -31,7 +32,8 @@ struct sysext_file {
 struct sysext_set {
 	enum ext_kind kind;  /* the kind of companion file the set holds (EXT_KIND_SYSEXT, ...) */
 	enum sel_dir_role role; /* which ESP directory it stands for */
-	const char *prefix;  /* ".extra/sysext" or ".extra/global_sysext" */
+	const struct archive_layout *layout; /* of its archive (companion.h), for archived kinds */
+	const char *prefix;  /* layout->prefix, e.g. ".extra/sysext" */
 	enum ext_rule rule;
 	bool limits;         /* apply the stub's count and total-size limits */
 	size_t dir_len;      /* the directory's path length on the ESP (ext_classify()) */
@@ -42,14 +44,19 @@ struct sysext_set {
 };
 
 /*
+ * The files of @t's kind in a directory of @t's role, archived as @t says.
  * @dir_len: the length of the directory's path on the ESP, which decides
  * which names the firmware opens (EXT_FAT_PATH_MAX): EXTDIR_GLOBAL_LEN, or
  * the per-UKI directory's (EXTDIR_MIN_LEN when the UKI's path is unknown).
+ * @limits: the stub's limits (our scheme), or systemd-stub's.
  */
-void sysext_set_init(struct sysext_set *s, const char *prefix, enum ext_rule rule, bool limits, size_t dir_len);
-/* The same for another kind of companion file (signature files: EXT_KIND_SIGNATURE) in a directory of @role. */
-void sysext_set_init_kind(struct sysext_set *s, enum ext_kind kind, enum sel_dir_role role, const char *prefix,
-			  enum ext_rule rule, bool limits, size_t dir_len);
+void sysext_set_init(struct sysext_set *s, const struct companion_target *t, enum ext_rule rule, bool limits,
+		     size_t dir_len);
+/* The signature files (*.pcrsig.json) of a directory of @role: not archived by themselves. */
+void sysext_set_init_signatures(struct sysext_set *s, enum sel_dir_role role, size_t dir_len);
+/* The addons (*.addon.efi) of a directory of @role: not archived, their files read by host-tools/addon-list.c. */
+void sysext_set_init_addons(struct sysext_set *s, enum sel_dir_role role, enum ext_rule rule, bool limits,
+			    size_t dir_len);
 void sysext_set_free(struct sysext_set *s);
 
 /*
@@ -66,10 +73,13 @@ int sysext_set_add_file(struct sysext_set *s, const char *path);
 /*
  * Lines "<hex>  <name>" or "<hex> *<name>" (sha256sum, sha1sum, sha384sum
  * or sha512sum output; the hex length says which). A name may carry a
- * directory part; only its last component counts. Several manifests may
+ * directory part; only its last component counts. Lines naming a file of a
+ * kind in @other_kinds (EXT_KIND_BIT mask: kinds other sets read from the
+ * same manifest) are left to them; any other name the set would not take is
+ * an error. Several manifests may
  * describe the same names in different banks.
  */
-int sysext_set_add_manifest(struct sysext_set *s, const char *path);
+int sysext_set_add_manifest(struct sysext_set *s, const char *path, unsigned other_kinds);
 
 /*
  * Run everything given through the stub's selection rule (measure/selection.h):
@@ -90,5 +100,8 @@ bool sysext_set_can_digest(const struct sysext_set *s, size_t bank_i);
  * the caller frees with free(). @threads workers (0 = online CPUs).
  */
 int sysext_set_read(struct sysext_set *s, unsigned mask, unsigned threads, uint8_t **archive, uint64_t *archive_size);
+
+/* Hash the file f->path (f->size bytes, as stat()ed) in the banks of @mask into f->digest. 0, or -1 (printed). */
+int sysext_file_hash(struct sysext_file *f, unsigned mask);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,35 +130,91 @@ out:
 	return r;
 }
 
-int write_file_atomic(const char *path, const void *buf, size_t len, unsigned mode)
+int read_any_file(const char *path, uint64_t max_size, bool missing_ok, uint8_t **ret_buf, size_t *ret_len)
 {
-	char *dircopy = strdup(path), *tmp = NULL;
-	const uint8_t *p = buf;
-	int fd = -1, r = -1;
+	struct stat st;
+	int r, fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (!dircopy || asprintf(&tmp, "%s/.%s.XXXXXX", dirname(dircopy), strrchr(path, '/') ? strrchr(path, '/') + 1 : path) < 0) {
-		tmp = NULL;
-		errorf("%s: out of memory", path);
-		goto out;
-	}
-	fd = mkstemp(tmp);
 	if (fd < 0) {
-		errorf("%s: cannot create a temporary file next to it: %s", path, strerror(errno));
-		goto out;
+		if (missing_ok && errno == ENOENT)
+			return 1;
+		return errorf("%s: cannot open: %s", path, strerror(errno));
 	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+		r = errorf("%s: is a directory", path);
+	else
+		r = read_fd_to_end(fd, path, max_size, 0, ret_buf, ret_len);
+	close(fd);
+	return r;
+}
+
+/*
+ * A new file next to @path (@dir is its directory) for the new contents,
+ * created as open(2) creates one with @mode: the umask and a default ACL
+ * apply. Its fd, with its name in *ret_tmp; or -1 (printed).
+ */
+static int create_temporary(const char *path, const char *dir, unsigned mode, char **ret_tmp)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+	for (int attempt = 0; attempt < 100; attempt++) {
+		uint64_t nonce;
+		char *tmp = NULL;
+		int fd;
+
+		if (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce))
+			return errorf("%s: no random name for a temporary file: %s", path, strerror(errno));
+		if (asprintf(&tmp, "%s/.%s.%012llx", dir, base, (unsigned long long)(nonce & 0xffffffffffffULL)) < 0)
+			return errorf("%s: out of memory", path);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+		if (fd >= 0) {
+			*ret_tmp = tmp;
+			return fd;
+		}
+		free(tmp);
+		if (errno != EEXIST)
+			return errorf("%s: cannot create a temporary file next to it: %s", path, strerror(errno));
+	}
+	return errorf("%s: cannot create a temporary file next to it: every name tried exists", path);
+}
+
+static int write_all(int fd, const char *path, const uint8_t *p, size_t len)
+{
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			errorf("%s: write error: %s", path, strerror(errno));
-			goto out;
-		}
+		if (n < 0)
+			return errorf("%s: write error: %s", path, strerror(errno));
 		p += n;
 		len -= (size_t)n;
 	}
-	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+	return 0;
+}
+
+int write_file_atomic(const char *path, const void *buf, size_t len, unsigned mode)
+{
+	char *dircopy = strdup(path), *tmp = NULL;
+	const char *dir;
+	int dirfd = -1, fd = -1, r = -1;
+	bool renamed = false;
+
+	if (!dircopy) {
+		errorf("%s: out of memory", path);
+		goto out;
+	}
+	dir = dirname(dircopy); /* may be a static "." rather than in dircopy */
+	/* Opened first: a directory we cannot sync fails the write before anything changes. */
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		errorf("%s: cannot open its directory: %s", path, strerror(errno));
+		goto out;
+	}
+	fd = create_temporary(path, dir, mode, &tmp);
+	if (fd < 0 || write_all(fd, path, buf, len) < 0)
+		goto out;
+	if (fsync(fd) < 0) {
 		errorf("%s: cannot finish writing: %s", path, strerror(errno));
 		goto out;
 	}
@@ -171,12 +228,21 @@ int write_file_atomic(const char *path, const void *buf, size_t len, unsigned mo
 		errorf("%s: cannot rename the temporary file into place: %s", path, strerror(errno));
 		goto out;
 	}
+	renamed = true;
+	/* The rename is durable once the directory is on disk. EINVAL: a file system that cannot sync one. */
+	if (fsync(dirfd) < 0 && errno != EINVAL) {
+		errorf("%s: written, but its directory could not be synced, so a crash may lose it: %s", path,
+		       strerror(errno));
+		goto out;
+	}
 	r = 0;
 out:
 	if (fd >= 0)
 		close(fd);
-	if (r < 0 && tmp)
+	if (r < 0 && tmp && !renamed)
 		unlink(tmp);
+	if (dirfd >= 0)
+		close(dirfd);
 	free(tmp);
 	free(dircopy);
 	return r;

@@ -3,6 +3,7 @@
 #ifndef HOST_TOOLS_UTIL_H
 #define HOST_TOOLS_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -31,9 +32,21 @@ int open_regular_file(const char *path, struct stat *st);
 int read_file(const char *path, uint64_t max_size, uint8_t **ret_buf, size_t *ret_len);
 
 /*
- * Write @len bytes to @path atomically: a temporary file in the same
- * directory, fsync, rename. On any failure the temporary is removed and
- * @path is left as it was. Prints the reason and returns -1.
+ * Read a whole file with read_fd_to_end() (sysfs and securityfs files
+ * report sizes that are not theirs). Unlike read_file() any file but a
+ * directory will do (a pipe from ssh, say). Returns 0, 1 if @missing_ok and
+ * the file does not exist, or -1 (printed).
+ */
+int read_any_file(const char *path, uint64_t max_size, bool missing_ok, uint8_t **ret_buf, size_t *ret_len);
+
+/*
+ * Write @len bytes to @path atomically and durably: a temporary file in the
+ * same directory, created with @mode as open(2) would create it (the umask
+ * applies: pass 0666 for a file anyone may read, 0600 for a secret), fsync,
+ * rename, fsync of the directory. A failure before the rename removes the
+ * temporary and leaves @path as it was; a failure to sync the directory
+ * after it is reported too (the new file is in place, but a crash may lose
+ * it). Prints the reason and returns -1.
  */
 int write_file_atomic(const char *path, const void *buf, size_t len, unsigned mode);
 

@@ -12,6 +12,7 @@
 #include "byte-source.h"
 #include "digest.h"
 #include "image-fs.h"
+#include "json-writer.h"
 #include "prediction.h"
 #include "util.h"
 #include "verity.h"
@@ -534,25 +535,6 @@ void image_report_line(const struct image_report *r, FILE *out)
 	fputc(')', out);
 }
 
-/* A JSON string; bytes that are not printable ASCII as \u00XX, so the output is ASCII whatever a name holds. */
-static void json_str(FILE *out, const char *s)
-{
-	if (!s) {
-		fputs("null", out);
-		return;
-	}
-	fputc('"', out);
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(out, "\\%c", *c);
-		else if (*c < 0x20 || *c >= 0x7f)
-			fprintf(out, "\\u%04x", *c);
-		else
-			fputc(*c, out);
-	}
-	fputc('"', out);
-}
-
 static void json_partitions(const struct image_report *r, FILE *out)
 {
 	char name[64];
@@ -566,39 +548,40 @@ static void json_partitions(const struct image_report *r, FILE *out)
 		for (int d = 0; r->dissected && d < DPS_DESIGNATOR_COUNT; d++)
 			used |= r->ds.part[d].found && r->ds.part[d].index == (int)i;
 		fprintf(out, "%s{\"number\":%u,\"type\":", i ? "," : "", gp->number);
-		json_str(out, t.designator == DPS_UNKNOWN ? gp->type_uuid : dps_type_name(t, name, sizeof(name)));
+		json_write_string_or_null(out, t.designator == DPS_UNKNOWN ? gp->type_uuid : dps_type_name(t, name, sizeof(name)));
 		fputs(",\"uuid\":", out);
-		json_str(out, gp->uuid);
+		json_write_string_or_null(out, gp->uuid);
 		fputs(",\"label\":", out);
-		json_str(out, gp->label);
+		json_write_string_or_null(out, gp->label);
 		fprintf(out, ",\"offset\":%llu,\"size\":%llu,\"flags\":%llu,\"used\":%s}", (unsigned long long)gp->offset,
 			(unsigned long long)gp->size, (unsigned long long)gp->attrs, used ? "true" : "false");
 	}
 	fputc(']', out);
 }
 
+/* The image paths were checked (cmd_validate); what comes from an image is sanitised by the writer. */
 static void report_json(const struct image_report *r, FILE *out)
 {
 	fputs("{\"image\":", out);
-	json_str(out, r->path);
+	json_write_string_or_null(out, r->path);
 	fprintf(out, ",\"verdict\":\"%s\",\"check\":", verdict_name(r->verdict));
-	json_str(out, r->check);
+	json_write_string_or_null(out, r->check);
 	fputs(",\"reason\":", out);
-	json_str(out, r->check ? r->problem.text : NULL);
+	json_write_string_or_null(out, r->check ? r->problem.text : NULL);
 	fprintf(out, ",\"class\":\"%s\",\"name\":", r->cls == EXTENSION_CONFEXT ? "confext" : "sysext");
-	json_str(out, r->name[0] ? r->name : NULL);
+	json_write_string_or_null(out, r->name[0] ? r->name : NULL);
 	fprintf(out, ",\"bare\":%s,", r->ds.bare ? "true" : "false");
 	json_partitions(r, out);
 	fputs(",\"filesystem\":", out);
-	json_str(out, r->fstype[0] ? r->fstype : NULL);
+	json_write_string_or_null(out, r->fstype[0] ? r->fstype : NULL);
 	fputs(",\"rootHash\":", out);
-	json_str(out, r->root_hash[0] ? r->root_hash : NULL);
+	json_write_string_or_null(out, r->root_hash[0] ? r->root_hash : NULL);
 	fputs(",\"signedBy\":", out);
-	json_str(out, r->signer);
+	json_write_string_or_null(out, r->signer);
 	fprintf(out, ",\"fingerprintMatches\":%s,\"verityChecked\":%s,\"verityBytes\":%llu,\"extensionRelease\":",
 		r->fingerprint_matches ? "true" : "false", r->verity_checked ? "true" : "false",
 		(unsigned long long)r->verity_bytes);
-	json_str(out, r->release_path[0] ? r->release_path : NULL);
+	json_write_string_or_null(out, r->release_path[0] ? r->release_path : NULL);
 	fprintf(out, ",\"seconds\":%.6f}", r->seconds);
 }
 
@@ -673,6 +656,16 @@ int cmd_validate(int argc, char **argv)
 		validate_options_free(&o);
 		return r == 1 ? 0 : 2;
 	}
+	/* JSON carries UTF-8 only, and the report repeats each path: refused before anything is printed. */
+	for (int i = optind; json && i < argc; i++)
+		if (!json_text_ok(argv[i])) {
+			char *shown = shown_text(argv[i]);
+
+			errorf("%s: not UTF-8, which JSON cannot carry (rename it, or leave out --json)", SHOWN(shown));
+			shown_free(shown);
+			validate_options_free(&o);
+			return 2;
+		}
 	v = validator_new(&o);
 	if (!v) {
 		validate_options_free(&o);

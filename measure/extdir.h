@@ -21,6 +21,11 @@
 /* The global extension directory, from the volume root, and its length (ext_classify()'s dir_len). */
 #define EXTDIR_GLOBAL "\\loader\\extensions"
 #define EXTDIR_GLOBAL_LEN (sizeof(EXTDIR_GLOBAL) - 1)
+/* The global credentials and addons directories (systemd-stub's). */
+#define EXTDIR_GLOBAL_CREDENTIALS "\\loader\\credentials"
+#define EXTDIR_GLOBAL_CREDENTIALS_LEN (sizeof(EXTDIR_GLOBAL_CREDENTIALS) - 1)
+#define EXTDIR_GLOBAL_ADDONS "\\loader\\addons"
+#define EXTDIR_GLOBAL_ADDONS_LEN (sizeof(EXTDIR_GLOBAL_ADDONS) - 1)
 /* The shortest per-UKI directory there is ("\a.extra.d"), for when the UKI's path is not known. */
 #define EXTDIR_MIN_LEN (2 + sizeof(EXTDIR_SUFFIX) - 1)
 

@@ -68,29 +68,44 @@ static enum ext_verdict classify_common(const uint16_t *name, size_t len, int is
 	return EXT_PICK;
 }
 
-/* The kind the suffix names under @rule, or EXT_KIND_NONE with the reason in *ret_why. */
+static const char *const kind_suffix[EXT_KINDS] = {
+	[EXT_KIND_SYSEXT] = EXT_SUFFIX,
+	[EXT_KIND_SIGNATURE] = EXT_SIGNATURE_SUFFIX,
+	[EXT_KIND_CONFEXT] = EXT_CONFEXT_SUFFIX,
+	[EXT_KIND_CREDENTIAL] = EXT_CREDENTIAL_SUFFIX,
+	[EXT_KIND_ADDON] = EXT_ADDON_SUFFIX,
+};
+
+const char *ext_kind_suffix(enum ext_kind kind)
+{
+	return kind < EXT_KINDS ? kind_suffix[kind] : "";
+}
+
+/*
+ * The kind the suffix names under @rule, or EXT_KIND_NONE with the reason in
+ * *ret_why. Our rule: each kind its own suffix. systemd's: *.raw is a
+ * system extension, except *.confext.raw from v256 on; it reads no
+ * signature files.
+ */
 static enum ext_kind kind_of_suffix(const uint16_t *name, size_t len, enum ext_rule rule, enum ext_verdict *ret_why)
 {
-	*ret_why = EXT_SKIP_OTHER_SUFFIX;
+	*ret_why = rule == EXT_RULE_SYSEXT_STUB ? EXT_SKIP_OTHER_SUFFIX : EXT_SKIP_NOT_RAW;
+	if (ends_with_nocase(name, len, EXT_CREDENTIAL_SUFFIX))
+		return EXT_KIND_CREDENTIAL;
+	if (ends_with_nocase(name, len, EXT_ADDON_SUFFIX))
+		return EXT_KIND_ADDON;
 	switch (rule) {
 	case EXT_RULE_SYSEXT_STUB:
-		if (ends_with_nocase(name, len, EXT_SUFFIX))
-			return EXT_KIND_SYSEXT;
-		if (ends_with_nocase(name, len, EXT_SIGNATURE_SUFFIX))
-			return EXT_KIND_SIGNATURE;
+		for (int k = 0; k < EXT_KINDS; k++)
+			if (ends_with_nocase(name, len, kind_suffix[k]))
+				return (enum ext_kind)k;
 		return EXT_KIND_NONE;
 	case EXT_RULE_SYSTEMD_256:
-		if (ends_with_nocase(name, len, ".confext.raw")) {
-			*ret_why = EXT_SKIP_CONFEXT;
-			return EXT_KIND_NONE;
-		}
+		if (ends_with_nocase(name, len, EXT_CONFEXT_SUFFIX))
+			return EXT_KIND_CONFEXT;
 		/* fall through */
 	case EXT_RULE_SYSTEMD_252:
-		/* systemd-stub reads no signature files. */
-		if (ends_with_nocase(name, len, ".raw"))
-			return EXT_KIND_SYSEXT;
-		*ret_why = EXT_SKIP_NOT_RAW;
-		return EXT_KIND_NONE;
+		return ends_with_nocase(name, len, ".raw") ? EXT_KIND_SYSEXT : EXT_KIND_NONE;
 	}
 	return EXT_KIND_NONE;
 }
@@ -104,8 +119,11 @@ enum ext_verdict ext_classify_kind(const uint16_t *name, size_t len, int is_dire
 	if (len == 0)
 		why = EXT_SKIP_EMPTY_NAME;
 	if (kind != EXT_KIND_NONE && !(kinds & EXT_KIND_BIT(kind))) {
-		kind = EXT_KIND_NONE; /* a kind this directory does not hold: as any other name */
-		why = EXT_SKIP_OTHER_SUFFIX;
+		/* A kind this directory does not hold: as any other name (a confext says what it is). */
+		why = kind == EXT_KIND_CONFEXT && rule != EXT_RULE_SYSEXT_STUB ? EXT_SKIP_CONFEXT
+		      : rule == EXT_RULE_SYSEXT_STUB ? EXT_SKIP_OTHER_SUFFIX
+						     : EXT_SKIP_NOT_RAW;
+		kind = EXT_KIND_NONE;
 	}
 	*ret_kind = kind;
 	if (common != EXT_PICK)
@@ -142,7 +160,9 @@ const char *ext_verdict_reason(enum ext_verdict v)
 	case EXT_SKIP_DOT_FILE:     return "name starts with '.'";
 	case EXT_SKIP_NON_ASCII:    return "name is not ASCII";
 	case EXT_SKIP_TOO_LONG:     return "name longer than 255 characters";
-	case EXT_SKIP_OTHER_SUFFIX: return "not a *" EXT_SUFFIX " file";
+	case EXT_SKIP_OTHER_SUFFIX:
+		return "not a companion file taken from this directory (*" EXT_SUFFIX ", *" EXT_CONFEXT_SUFFIX
+		       ", *" EXT_CREDENTIAL_SUFFIX ", *" EXT_ADDON_SUFFIX ", *" EXT_SIGNATURE_SUFFIX ")";
 	case EXT_SKIP_EMPTY_NAME:   return "empty name";
 	case EXT_SKIP_CONFEXT:      return "a *.confext.raw file (configuration extension)";
 	case EXT_SKIP_NOT_RAW:      return "not a *.raw file";

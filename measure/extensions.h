@@ -44,6 +44,27 @@
 #define EXT_SIGNATURE_SIZE_MAX (64u * 1024)
 
 /*
+ * The other companion files systemd-stub takes (issue 14): configuration
+ * extensions, credentials and addons, each with its own suffix and limits
+ * (measure/selection.c). Confexts have the extensions' limits, counted
+ * apart from them.
+ */
+#define EXT_CONFEXT_SUFFIX ".confext.raw"
+#define EXT_CREDENTIAL_SUFFIX ".cred"
+/*
+ * Credentials are small: systemd refuses to read one over CREDENTIAL_SIZE_MAX
+ * (1 MiB, src/basic/... creds-util); an encrypted one is a little larger.
+ */
+#define EXT_CREDENTIAL_MAX_FILES 128
+#define EXT_CREDENTIAL_SIZE_MAX (2u * 1024 * 1024)
+#define EXT_CREDENTIAL_TOTAL_MAX ((uint64_t)32 << 20)
+/* Addons are small PE files (a command line, an initrd, microcode); they are loaded whole. */
+#define EXT_ADDON_SUFFIX ".addon.efi"
+#define EXT_ADDON_MAX_FILES 32
+#define EXT_ADDON_SIZE_MAX ((uint64_t)256 << 20)
+#define EXT_ADDON_TOTAL_MAX ((uint64_t)512 << 20)
+
+/*
  * EDK2's FAT driver (FatPkg/EnhancedFatDxe/DirectoryManage.c,
  * FatLocateOFile: OVMF's, and any firmware's built from EDK2) refuses with
  * EFI_INVALID_PARAMETER to open a name below a directory when
@@ -72,10 +93,13 @@
  */
 int ext_fat_name_ok(const uint16_t *name, size_t len);
 
-/* Which companion file a name is (kinds issue 14 adds come here too). */
+/* Which companion file a name is. */
 enum ext_kind {
-	EXT_KIND_SYSEXT,    /* system extension image, PCR 13 */
-	EXT_KIND_SIGNATURE, /* PCR signature fragment, not measured */
+	EXT_KIND_SYSEXT,     /* system extension image, PCR 13 */
+	EXT_KIND_SIGNATURE,  /* PCR signature fragment, not measured */
+	EXT_KIND_CONFEXT,    /* configuration extension image, PCR 12 */
+	EXT_KIND_CREDENTIAL, /* credential, PCR 12 */
+	EXT_KIND_ADDON,      /* PE addon: command line, initrd, microcode; PCR 12 */
 	EXT_KINDS,
 	EXT_KIND_NONE = EXT_KINDS,
 };
@@ -106,9 +130,9 @@ enum ext_verdict {
 
 /* Which pickup rule to apply. */
 enum ext_rule {
-	EXT_RULE_SYSEXT_STUB,   /* ours: *.sysext.raw, *.pcrsig.json */
-	EXT_RULE_SYSTEMD_252,   /* systemd-stub v252-v255: any *.raw (confexts included) */
-	EXT_RULE_SYSTEMD_256,   /* systemd-stub v256+: *.raw except *.confext.raw */
+	EXT_RULE_SYSEXT_STUB,   /* ours: *.sysext.raw, *.confext.raw, *.cred, *.addon.efi, *.pcrsig.json */
+	EXT_RULE_SYSTEMD_252,   /* systemd-stub v252-v255: any *.raw (confexts included), *.cred, *.addon.efi */
+	EXT_RULE_SYSTEMD_256,   /* systemd-stub v256+: *.raw except *.confext.raw, *.confext.raw, *.cred, *.addon.efi */
 };
 
 /* Whether the FAT driver opens a name of @name_len units below a directory whose path has @dir_len units. */
@@ -135,6 +159,11 @@ enum ext_verdict ext_classify_signature(const uint16_t *name, size_t len, int is
 
 /* Why an entry was skipped, e.g. "not a *.sysext.raw file" (selection.h has the kind-specific texts). */
 const char *ext_verdict_reason(enum ext_verdict v);
+
+/*
+ * The suffix that names @kind under our rule (".sysext.raw", ...), for messages.
+ */
+const char *ext_kind_suffix(enum ext_kind kind);
 
 /*
  * Copy a picked name (all units < 128) to ASCII in @out (cap >= len + 1).

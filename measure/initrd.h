@@ -24,9 +24,12 @@
  * v262's order (reference §3.3) for the kinds we hand over. Microcode comes
  * first because the kernel only scans leading uncompressed cpios for it;
  * otherwise a later archive wins over an earlier one on equal paths. The
- * stub and the host tools both lay the initrd out by this enum.
+ * stub and the host tools both lay the initrd out by this enum. The two
+ * addon slots hold several pieces each, one per addon (measure/addon.h):
+ * ucode addons in reverse addon order, initrd addons in addon order.
  */
 enum initrd_slot {
+	INITRD_SLOT_UCODE_ADDONS,       /* addons' .ucode sections, last addon first */
 	INITRD_SLOT_UCODE,              /* the UKI's .ucode */
 	INITRD_SLOT_EMBEDDED,           /* the UKI's .initrd */
 	INITRD_SLOT_CREDENTIALS,        /* .extra/credentials */
@@ -39,17 +42,21 @@ enum initrd_slot {
 	INITRD_SLOT_PCRPKEY,            /* .extra/tpm2-pcr-public-key.pem */
 	INITRD_SLOT_OS_RELEASE,         /* .extra/os-release */
 	INITRD_SLOT_PROFILE,            /* .extra/profile */
-	INITRD_SLOT_ADDON_INITRDS,      /* addons' .initrd sections */
+	INITRD_SLOT_ADDON_INITRDS,      /* addons' .initrd sections, in addon order */
 	INITRD_SLOTS
 };
 
-/* Largest number of pieces: one per slot, plus room for several addon pieces. */
-#define INITRD_MAX_PIECES 32
+/* Pieces one addon slot holds at most: an addon from each of the two addon directories. */
+#define INITRD_ADDON_PIECES_MAX 64
+/* Largest number of pieces: one per slot, the addon slots full. */
+#define INITRD_MAX_PIECES (INITRD_SLOTS + 2 * INITRD_ADDON_PIECES_MAX)
 
 /* Where the generated archives put their files, and the literal files' names below it. */
 #define INITRD_EXTRA_PREFIX ".extra"
 #define INITRD_PCR_SIGNATURE_FILE "tpm2-pcr-signature.json"
 #define INITRD_PCR_PUBLIC_KEY_FILE "tpm2-pcr-public-key.pem"
+#define INITRD_OS_RELEASE_FILE "os-release"
+#define INITRD_PROFILE_FILE "profile" /* the selected profile's .profile */
 
 /* Round @v up to a multiple of 4; MS_ERR_OVERFLOW if that does not fit. */
 ms_status align4_u64(uint64_t v, uint64_t *ret);

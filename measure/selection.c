@@ -22,6 +22,38 @@ static const struct kind_rules {
 		.total = "extensions would exceed 3 GiB in total",
 		.no_memory = "not enough memory for the extensions' archive",
 	},
+	[EXT_KIND_CONFEXT] = {
+		/* The extensions' limits, with a budget of their own. */
+		.ours = { EXT_MAX_FILES, 0, EXT_FILE_SIZE_MAX, EXT_TOTAL_SIZE_MAX },
+		.systemd = { 0, 0, EXT_FILE_SIZE_MAX, 0 },
+		.too_large = "4 GiB or larger (cpio sizes are 32-bit)",
+		.empty = "empty",
+		.count = "more than " STR(EXT_MAX_FILES) " configuration extensions (the first " STR(EXT_MAX_FILES)
+			 " by name are used)",
+		.total = "configuration extensions would exceed 3 GiB in total",
+		.no_memory = "not enough memory for the configuration extensions' archive",
+	},
+	[EXT_KIND_CREDENTIAL] = {
+		.ours = { EXT_CREDENTIAL_MAX_FILES, 0, EXT_CREDENTIAL_SIZE_MAX, EXT_CREDENTIAL_TOTAL_MAX },
+		.systemd = { 0, 0, EXT_FILE_SIZE_MAX, 0 },
+		.too_large = "larger than a credential may be (" STR(EXT_CREDENTIAL_SIZE_MAX) " bytes)",
+		.empty = "empty",
+		.count = "more than " STR(EXT_CREDENTIAL_MAX_FILES) " credentials (the first "
+			 STR(EXT_CREDENTIAL_MAX_FILES) " by name are used)",
+		.total = "credentials would exceed 32 MiB in total",
+		.no_memory = "not enough memory for the credentials' archive",
+	},
+	[EXT_KIND_ADDON] = {
+		/* An addon is loaded whole; systemd-stub has no limit but memory. */
+		.ours = { EXT_ADDON_MAX_FILES, 0, EXT_ADDON_SIZE_MAX, EXT_ADDON_TOTAL_MAX },
+		.systemd = { 0, 0, UINT64_MAX, 0 },
+		.too_large = "larger than an addon may be (256 MiB)",
+		.empty = "empty",
+		.count = "more than " STR(EXT_ADDON_MAX_FILES) " addons (the first " STR(EXT_ADDON_MAX_FILES)
+			 " by name are used)",
+		.total = "addons would exceed 512 MiB in total",
+		.no_memory = "not enough memory for the addon",
+	},
 	[EXT_KIND_SIGNATURE] = {
 		.ours = { EXT_SIGNATURE_MAX_FILES, 1, EXT_SIGNATURE_SIZE_MAX, 0 },
 		.systemd = { EXT_SIGNATURE_MAX_FILES, 1, EXT_SIGNATURE_SIZE_MAX, 0 }, /* never picked under its rules */
@@ -34,13 +66,27 @@ static const struct kind_rules {
 	},
 };
 
+_Static_assert(EXT_CREDENTIAL_TOTAL_MAX == (uint64_t)32 << 20, "the reason text above says 32 MiB");
+_Static_assert(EXT_ADDON_SIZE_MAX == (uint64_t)256 << 20, "the reason text above says 256 MiB");
+_Static_assert(EXT_ADDON_TOTAL_MAX == (uint64_t)512 << 20, "the reason text above says 512 MiB");
+
 unsigned sel_dir_kinds(enum sel_dir_role role, enum ext_rule rule)
 {
-	(void)role; /* both hold the same kinds today */
+	unsigned extensions = EXT_KIND_BIT(EXT_KIND_SYSEXT) | EXT_KIND_BIT(EXT_KIND_CONFEXT);
 	/* systemd-stub reads no signature files. */
-	if (rule != EXT_RULE_SYSEXT_STUB)
-		return EXT_KIND_BIT(EXT_KIND_SYSEXT);
-	return EXT_KIND_BIT(EXT_KIND_SYSEXT) | EXT_KIND_BIT(EXT_KIND_SIGNATURE);
+	unsigned signatures = rule == EXT_RULE_SYSEXT_STUB ? EXT_KIND_BIT(EXT_KIND_SIGNATURE) : 0;
+
+	switch (role) {
+	case SEL_DIR_PER_UKI:
+		return extensions | signatures | EXT_KIND_BIT(EXT_KIND_CREDENTIAL) | EXT_KIND_BIT(EXT_KIND_ADDON);
+	case SEL_DIR_GLOBAL:
+		return extensions | signatures;
+	case SEL_DIR_GLOBAL_CREDENTIALS:
+		return EXT_KIND_BIT(EXT_KIND_CREDENTIAL);
+	case SEL_DIR_GLOBAL_ADDONS:
+		return EXT_KIND_BIT(EXT_KIND_ADDON);
+	}
+	return 0;
 }
 
 const struct sel_limits *sel_limits_of(enum ext_kind kind, int ours)

@@ -36,8 +36,10 @@
 
 /* The directories the stub reads companion files from, by what they are for. */
 enum sel_dir_role {
-	SEL_DIR_PER_UKI, /* <uki>.efi.extra.d */
-	SEL_DIR_GLOBAL,  /* \loader\extensions */
+	SEL_DIR_PER_UKI,            /* <uki>.efi.extra.d: every kind */
+	SEL_DIR_GLOBAL,             /* \loader\extensions: extensions, confexts, signature files */
+	SEL_DIR_GLOBAL_CREDENTIALS, /* \loader\credentials */
+	SEL_DIR_GLOBAL_ADDONS,      /* \loader\addons */
 };
 
 /* The kinds (EXT_KIND_BIT mask) a directory of @role holds under @rule: all are selected in one listing. */

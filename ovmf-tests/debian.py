@@ -58,6 +58,18 @@ class NetworkUnavailable(harness.HarnessError):
     """The Debian mirror could not be reached (the one acceptable reason to skip)."""
 
 
+#: How apt and mmdebstrap say the mirror cannot be reached. Not "Failed to fetch" alone: apt also says it
+#: for a 404 (stale package lists), which is a failure to report, never a reason to skip.
+_NETWORK_FAILURE = re.compile(r"Could not resolve|Temporary failure resolving|Network is unreachable|"
+                              r"No route to host|Could not connect|Unable to connect|"
+                              r"Connection (refused|timed out|failed)|connection timed out")
+
+
+def network_failure(text: str) -> bool:
+    """Whether a failed apt or mmdebstrap run's output says the Debian mirror could not be reached."""
+    return bool(_NETWORK_FAILURE.search(text))
+
+
 def mirror() -> str:
     """The Debian archive URI the machine's own apt sources name (e.g. http://deb.debian.org/debian)."""
     texts = []
@@ -120,8 +132,7 @@ def _apt(suite: str, args: Sequence[str], cwd: Optional[Path] = None, what: str 
         return harness.run(["apt-get", *_apt_options(suite), *args], cwd=cwd, what=what)
     except harness.HarnessError as exc:
         text = str(exc)
-        if re.search(r"Could not resolve|Temporary failure resolving|Failed to fetch|Network is unreachable|"
-                     r"Connection (refused|timed out)", text):
+        if network_failure(text):
             raise NetworkUnavailable(f"Debian mirror {mirror()} unreachable ({what}): {text.splitlines()[-1]}") \
                 from exc
         raise
@@ -209,8 +220,7 @@ def chroot(suite: str, packages: Sequence[str], *, name: str = "tools", variant:
             harness.run(argv, what=f"mmdebstrap {suite} ({name})")
         except harness.HarnessError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
-            if re.search(r"Could not resolve|Temporary failure resolving|Failed to fetch|Network is unreachable",
-                         str(exc)):
+            if network_failure(str(exc)):
                 raise NetworkUnavailable(f"Debian mirror {mirror()} unreachable (mmdebstrap {suite})") from exc
             raise
         (tmp / ".complete").write_text(" ".join(sorted(set(packages))) + "\n")

@@ -4,7 +4,12 @@ ESP beside it, predict offline what the boot will measure, boot it under
 QEMU/OVMF with a software TPM, and show what the initrd received, what the
 TPM holds, and that the two agree (PCRs and the event log, event by event).
 
-Usage: ovmf-tests/demo.py [--keep] [--no-tpm]
+With --systemd (`make demo DEMO=systemd`), the initrd is Debian 13's systemd
+257 instead (ovmf-tests/systemd_guest.py): it shows what systemd-sysext
+merged from the ESP and that systemd-cryptsetup unlocked a LUKS2 volume
+with the PCR signature the stub handed over.
+
+Usage: ovmf-tests/demo.py [--keep] [--no-tpm] [--systemd]
 """
 from __future__ import annotations
 
@@ -55,7 +60,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--keep", action="store_true", help="keep the work directory (images, serial log)")
     ap.add_argument("--no-tpm", action="store_true", help="boot without a TPM device")
+    ap.add_argument("--systemd", action="store_true",
+                    help="boot a Debian 13 systemd initrd: sysexts merged, a LUKS volume unlocked")
     args = ap.parse_args()
+    if args.systemd:
+        return systemd_demo(args.keep)
 
     work = Path(tempfile.mkdtemp(prefix="sysext-stub-demo-"))
     ok = True
@@ -153,6 +162,64 @@ def main() -> int:
         return 0 if ok else 1
     finally:
         if args.keep:
+            print(f"work directory kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def systemd_demo(keep: bool) -> int:
+    """The Kairos-style walk-through of README.md, booted: drop sysexts on the ESP with a
+    signature for them, boot, systemd merges them, the disk unlocks."""
+    import systemd_guest as guest
+    from debian import NetworkUnavailable
+
+    work = Path(tempfile.mkdtemp(prefix="sd-demo-", dir="/tmp"))  # short: swtpm's socket lives below it
+    try:
+        print("==> fetching Debian's kernel, building the Debian 13 systemd initrd, signed sysexts (systemd-repart),")
+        print("    a LUKS2 volume enrolled by systemd-cryptenroll 257 --tpm2-public-key-pcrs=11+13")
+        print("    (the Debian 13 tree and the initrd are cached after the first run)")
+        try:
+            scenario = guest.prepare_scenario(work, harness.fetch_kernel())
+        except NetworkUnavailable as exc:
+            print(f"cannot reach the Debian mirror: {exc}")
+            return 1
+        per, glob = scenario.sysexts("v1")
+        per = {**per, "v1.pcrsig.json": scenario.signatures["v1"]}
+        esp = scenario.esp(per, glob)
+        for dest in sorted(esp):
+            print(f"    ESP {dest}")
+        d_per, d_glob = guest.set_dirs(work, per, glob)
+        prediction = json.loads(guest.cli("predict", "--json", "--bank", guest.TPM_BANKS, "--phase", "enter-initrd",
+                                          "--uki", scenario.uki, "--extra-dir", d_per, "--global-dir", d_glob))
+        print("==> booting (QEMU TCG; a systemd initrd takes 2-3 minutes, longer on a busy machine)")
+        result = scenario.boot(work / "boot", esp)
+        for line in harness.strip_ansi(result.log).splitlines():
+            if line.startswith("sysext-stub:"):
+                print("    [firmware] " + line.strip())
+        facts = result.facts
+        if result.reason != "poweroff" or not facts.complete:
+            print(f"boot did not complete ({result.reason}); serial log: {work / 'boot' / 'boot' / 'serial.log'}")
+            keep = True
+            return 1
+        print(f"==> what systemd 257 did in the initrd (boot took {result.duration:.0f} s)")
+        for name, title in (("sysext-journal", "systemd-sysext.service"), ("sysext-status", "systemd-sysext status"),
+                            ("hello", "the sysexts' programs"), ("crypt-journal", "systemd-cryptsetup@luks.service"),
+                            ("analyze-pcrs", "systemd-analyze pcrs 11 12 13")):
+            print(f"    -- {title}")
+            for line in facts.text(name).splitlines():
+                print("       " + line)
+        unlocked = facts.notes.get("rc-crypt-mapped") == "0"
+        print("    /dev/mapper/luks " + ("exists: the volume was unlocked by the TPM" if unlocked else "is missing: LOCKED"))
+        ok = unlocked
+        for entry in prediction[guest.TPM_BANKS]:
+            got = facts.pcrs.get(guest.TPM_BANKS, {}).get(entry["pcr"])
+            same = got is not None and got.hex() == entry["hash"]
+            ok &= same
+            print(f"    PCR {entry['pcr']:2} {entry['hash']} {'= the TPM' if same else 'DIFFERS from the TPM'}")
+        print("==> " + ("merged, unlocked, as predicted" if ok else "NOT as expected"))
+        return 0 if ok else 1
+    finally:
+        if keep:
             print(f"work directory kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)

@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import hashlib
 import json
 import lzma
 import os
 import re
 import shutil
+import socket
 import signal
 import struct
 import subprocess
@@ -47,7 +49,7 @@ import time
 import uuid
 import zlib
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, Sequence, Union
+from typing import Callable, Iterable, Mapping, Optional, Sequence, Union
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,6 +89,9 @@ CHECK_LIST_PATH = "/etc/sysext-stub-check"
 MODULE_LIST_PATH = "/etc/sysext-stub-modules"
 #: Where build_initrd puts a test's hook script, run by /init after the first facts.
 HOOK_PATH = "/etc/sysext-stub-hook"
+#: Present in an initrd built with reboot=True: /init reboots after its facts instead of powering off
+#: (for several boots in one QEMU run; see boot()'s `boots`).
+REBOOT_FLAG_PATH = "/etc/sysext-stub-reboot"
 
 OVMF_DIR = Path("/usr/share/OVMF")
 OVMF_CODE = OVMF_DIR / "OVMF_CODE_4M.fd"
@@ -105,14 +110,18 @@ SHELL_MARKERS = (
     "Press ESC in 5 seconds to skip startup.nsh",
     "No bootable option or device was found",
 )
-#: Serial-log substrings meaning a crash: Linux panic or an OVMF CPU exception (dead loop).
+#: Serial-log substrings meaning a crash: Linux panic, an OVMF CPU exception (dead loop), a halted systemd-stub.
 PANIC_MARKERS = (
     "Kernel panic - not syncing",
     "!!!! X64 Exception Type",
+    ", halting.",  # a failed assertion in systemd-stub/systemd-boot (e.g. out of memory): it halts for good
 )
 
 #: Seconds to wait for QEMU to exit once the facts END marker is out.
 POWEROFF_GRACE = 30
+#: The same after the last of several boots (boot()'s `boots`): the guest reboots once more, and the
+#: firmware, the shell's startup.nsh countdown and its `reset -s` come before the power-off.
+REBOOT_POWEROFF_GRACE = 180
 
 SECTOR = 512
 MIB = 1024 * 1024
@@ -358,7 +367,30 @@ if [ -f @MODULES@ ]; then
 fi
 mount -t efivarfs efivarfs /sys/firmware/efi/efivars
 
-hex() { od -A n -v -t x1 "$@" | tr -d ' \n'; }
+@FUNCTIONS@
+echo "@BEGIN@"
+echo "kernel $(uname -r)"
+# A test's own steps (see build_initrd's hook): they may print "note KEY VALUE" facts.
+[ -x @HOOK@ ] && @HOOK@
+echo "cmdline $(hex /proc/cmdline)"
+facts_extra
+facts_files
+facts_tpm
+facts_efivars
+echo "done"
+echo "@END@"
+# Let the UART drain before the power goes.
+sleep 1
+[ -e @REBOOT@ ] && reboot -f
+poweroff -f
+echo o > /proc/sysrq-trigger
+while :; do sleep 60; done
+"""
+
+
+#: The fact printers of :data:`INIT_SCRIPT`, in POSIX sh (busybox or dash with coreutils), for
+#: other guests that print the same facts (systemd_guest.py); see :func:`facts_functions`.
+FACTS_FUNCTIONS = r"""hex() { od -A n -v -t x1 "$@" | tr -d ' \n'; }
 
 facts_extra() {
     if [ ! -d /.extra ]; then echo "extra-absent"; return; fi
@@ -417,33 +449,28 @@ facts_efivars() {
     f=$dir/SecureBoot-@GLOBAL_GUID@
     if [ -f $f ]; then h=$(hex $f); echo "secureboot ${h#????????}"; fi
 }
-
-echo "@BEGIN@"
-echo "kernel $(uname -r)"
-# A test's own steps (see build_initrd's hook): they may print "note KEY VALUE" facts.
-[ -x @HOOK@ ] && @HOOK@
-echo "cmdline $(hex /proc/cmdline)"
-facts_extra
-facts_files
-facts_tpm
-facts_efivars
-echo "done"
-echo "@END@"
-# Let the UART drain before the power goes.
-sleep 1
-poweroff -f
-echo o > /proc/sysrq-trigger
-while :; do sleep 60; done
 """
 
 
 def init_script() -> str:
     """The /init shell script of the test initrd."""
-    repl = {"@MODULES@": MODULE_LIST_PATH, "@CHECK@": CHECK_LIST_PATH, "@HOOK@": HOOK_PATH,
-            "@LOADER_GUID@": LOADER_VENDOR_GUID, "@GLOBAL_GUID@": EFI_GLOBAL_GUID,
+    repl = {"@MODULES@": MODULE_LIST_PATH, "@HOOK@": HOOK_PATH, "@REBOOT@": REBOOT_FLAG_PATH,
             "@BEGIN@": FACTS_BEGIN, "@END@": FACTS_END}
-    text = INIT_SCRIPT
+    text = INIT_SCRIPT.replace("@FUNCTIONS@", facts_functions())
     for key, value in repl.items():
+        text = text.replace(key, value)
+    return text
+
+
+def facts_functions() -> str:
+    """The shell functions hex, facts_extra, facts_files, facts_tpm and facts_efivars, ready to paste.
+
+    Each prints fact lines (see :func:`parse_facts`) on stdout; facts_files
+    reads the paths listed in :data:`CHECK_LIST_PATH`.
+    """
+    text = FACTS_FUNCTIONS
+    for key, value in {"@CHECK@": CHECK_LIST_PATH, "@LOADER_GUID@": LOADER_VENDOR_GUID,
+                       "@GLOBAL_GUID@": EFI_GLOBAL_GUID}.items():
         text = text.replace(key, value)
     return text
 
@@ -560,7 +587,8 @@ def add_host_programs(cpio: "CpioArchive", paths: Iterable[StrPath]) -> None:
 def build_initrd(out_path: StrPath, kernel: Kernel,
                  extra_files: Optional[Mapping[str, Union[bytes, tuple[bytes, int]]]] = None,
                  check_paths: Iterable[str] = (), *, modules: Sequence[str] = ("efivarfs",),
-                 hook: Optional[str] = None, host_programs: Sequence[StrPath] = ()) -> None:
+                 hook: Optional[str] = None, host_programs: Sequence[StrPath] = (),
+                 reboot: bool = False) -> None:
     """Write the test initrd (uncompressed newc cpio) to out_path.
 
     It holds busybox, /init (see :data:`INIT_SCRIPT`), the efivarfs module
@@ -570,7 +598,8 @@ def build_initrd(out_path: StrPath, kernel: Kernel,
     `modules` are loaded (with their dependencies) before anything else;
     `hook` is a shell script /init runs after the first facts (it may print
     ``note KEY VALUE`` lines); `host_programs` are copied from the host with
-    the libraries they need (:func:`add_host_programs`).
+    the libraries they need (:func:`add_host_programs`). With `reboot`, /init
+    reboots after its facts instead of powering off (for boot()'s `boots`).
     """
     if not BUSYBOX.is_file():
         raise HarnessError(f"{BUSYBOX} missing: install busybox-static")
@@ -600,6 +629,8 @@ def build_initrd(out_path: StrPath, kernel: Kernel,
     if hook is not None:
         cpio.add_file(HOOK_PATH.lstrip("/"), hook.encode(), 0o755)
     add_host_programs(cpio, host_programs)
+    if reboot:
+        cpio.add_file(REBOOT_FLAG_PATH.lstrip("/"), b"reboot after the facts\n")
     for path, value in sorted((extra_files or {}).items()):
         data, mode = value if isinstance(value, tuple) else (value, 0o644)
         cpio.add_file(path, bytes(data), mode)
@@ -957,11 +988,16 @@ class Facts:
     efivars: dict = dataclasses.field(default_factory=dict)     #: name -> bytes (loader vendor GUID)
     secure_boot: Optional[bool] = None
     notes: dict = dataclasses.field(default_factory=dict)       #: "note KEY VALUE" lines of a test's hook
+    texts: dict = dataclasses.field(default_factory=dict)       #: "text NAME LINE" lines: NAME -> [LINE]
     errors: list = dataclasses.field(default_factory=list)      #: malformed fact lines
 
     def extra_by_path(self) -> dict:
         """/.extra entries keyed by path."""
         return {e.path: e for e in self.extra}
+
+    def text(self, name: str) -> str:
+        """The lines a guest printed as ``text NAME LINE``, joined with newlines ("" if none)."""
+        return "\n".join(self.texts.get(name, []))
 
     def efivar_str(self, name: str) -> Optional[str]:
         """A loader variable decoded as a NUL-terminated UTF-16LE string, or None."""
@@ -1030,11 +1066,22 @@ def _apply_fact(facts: Facts, key: str, rest: str, eventlog: list) -> None:
     elif key == "note":
         name, _, value = rest.partition(" ")
         facts.notes[name] = value
+    elif key == "text":
+        name, _, value = rest.partition(" ")
+        facts.texts.setdefault(name, []).append(value)
 
 
 _FACT_KEYS = {"kernel", "cmdline", "extra", "extra-absent", "file", "file-missing", "tpm-present",
               "tpm-absent", "pcr", "eventlog", "eventlog-absent", "efivarfs-mounted",
-              "efivarfs-absent", "efivar", "secureboot", "note"}
+              "efivarfs-absent", "efivar", "secureboot", "note", "text"}
+
+
+def parse_facts_all(text: str) -> list:
+    """Every FACTS section of a serial log, in order (one per boot of a run with several)."""
+    lines = text.replace("\r", "\n").split("\n")
+    starts = [i for i, line in enumerate(lines) if line.strip() == FACTS_BEGIN]
+    ends = starts[1:] + [len(lines)]
+    return [parse_facts("\n".join(lines[a:b])) for a, b in zip(starts, ends)]
 
 
 def parse_facts(text: str) -> Facts:
@@ -1078,7 +1125,8 @@ class BootResult:
     log: str                 #: the full serial console text
     facts: Facts
     #: "poweroff" (facts out, QEMU exited), "timeout", "shell" (firmware gave up: OVMF shell or
-    #: boot manager), "panic" (Linux panic or OVMF CPU exception), "qemu-error" (QEMU exited early)
+    #: boot manager), "panic" (Linux panic or OVMF CPU exception), "qemu-error" (QEMU exited early),
+    #: "stopped" (the text given as boot(stop_after=) was seen)
     reason: str
     duration: float          #: seconds from QEMU start to the end
     workdir: Path
@@ -1088,6 +1136,10 @@ class BootResult:
     stamps: list = dataclasses.field(default_factory=list)
     #: with serial_stamps: the console bytes as received (surrogate-escaped), for :func:`stamp_of`
     raw_log: str = ""
+    #: every FACTS section, one per boot (boot()'s `boots`)
+    all_facts: list = dataclasses.field(default_factory=list)
+    #: with serial_stamps: CPU seconds of QEMU and swtpm at each entry of `stamps` (:func:`cpu_of`)
+    cpu_stamps: list = dataclasses.field(default_factory=list)
 
     def tail(self, n: int = 40) -> str:
         """The last n lines of the serial log."""
@@ -1147,6 +1199,43 @@ def make_tpm_state(state: StrPath, banks: str = DEFAULT_TPM_BANKS) -> Path:
     return state
 
 
+class HostTpm:
+    """swtpm serving a state directory on a Unix socket, for host tools (systemd-cryptenroll).
+
+    The TPM is started (``startup-clear``) so tools can use it at once;
+    ``tcti`` is the tpm2-tss TCTI string for it. Boot the same state
+    afterwards with ``boot(tpm_state=...)``. Keep the state directory short
+    (Unix socket paths are short-limited).
+    """
+
+    def __init__(self, state: StrPath):
+        self.sock = Path(state) / "s.sock"
+        self.proc = subprocess.Popen(
+            ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={state}",
+             "--server", f"type=unixio,path={self.sock}", "--ctrl", f"type=unixio,path={self.sock}.ctrl",
+             "--flags", "startup-clear"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        deadline = time.monotonic() + 10
+        while not (self.sock.exists() and Path(f"{self.sock}.ctrl").exists()):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise HarnessError(f"swtpm did not create {self.sock}")
+            time.sleep(0.05)
+
+    @property
+    def tcti(self) -> str:
+        return f"swtpm:path={self.sock}"
+
+    def stop(self) -> None:
+        _kill_group(self.proc)
+
+    def __enter__(self) -> "HostTpm":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
 def _start_swtpm(state: Path, banks: str = DEFAULT_TPM_BANKS, from_state: Optional[Path] = None) -> subprocess.Popen:
     """Start swtpm on a socket in `state`: a fresh TPM, or a copy of the TPM in `from_state`."""
     if from_state is not None:
@@ -1181,18 +1270,20 @@ def _qemu_opt(value: StrPath) -> str:
 
 def _qemu_command(esp: Path, vars_copy: Path, serial_log: Path, *, secure_boot: bool,
                   memory_mib: int, tpm_socket: Optional[Path], extra_drives: Sequence[StrPath],
-                  serial_to_stdout: bool = False, qemu_args: Sequence[str] = ()) -> list:
+                  serial_to_stdout: bool = False, qemu_args: Sequence[str] = (), reboot: bool = False,
+                  writable_drives: Sequence[StrPath] = ()) -> list:
     """The qemu-system-x86_64 command line for one boot.
 
     With `serial_to_stdout` the serial port goes to QEMU's stdout (for
-    :class:`_SerialStamper`) instead of straight into `serial_log`.
+    :class:`_SerialStamper`) instead of straight into `serial_log`. With
+    `reboot` a guest reboot restarts the firmware instead of ending QEMU.
     """
     code = OVMF_CODE_SECBOOT if secure_boot else OVMF_CODE
     machine = "q35,smm=on" if secure_boot else "q35"
     serial = (["-chardev", "stdio,id=serial0,signal=off", "-serial", "chardev:serial0"] if serial_to_stdout
               else ["-serial", f"file:{_qemu_opt(serial_log)}"])
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", machine, "-m", str(memory_mib),
-           "-smp", "1", "-nodefaults", "-nic", "none", "-display", "none", "-no-reboot",
+           "-smp", "1", "-nodefaults", "-nic", "none", "-display", "none", *([] if reboot else ["-no-reboot"]),
            "-monitor", "none", *serial, *qemu_args]
     if secure_boot:
         cmd += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
@@ -1206,20 +1297,45 @@ def _qemu_command(esp: Path, vars_copy: Path, serial_log: Path, *, secure_boot: 
     for i, drive in enumerate(extra_drives):
         cmd += ["-drive", f"if=none,id=extra{i},format=raw,snapshot=on,file={_qemu_opt(Path(drive).resolve())}",
                 "-device", f"virtio-blk-pci,drive=extra{i}"]
+    for i, drive in enumerate(writable_drives):
+        cmd += ["-drive", f"if=none,id=rw{i},format=raw,file={_qemu_opt(Path(drive).resolve())}",
+                "-device", f"virtio-blk-pci,drive=rw{i}"]
     return cmd
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU time the processes' threads have run so far (the scheduler's own count, in ns), in seconds.
+
+    Unlike wall time it barely moves with what else the machine runs.
+    """
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+    return total / 1e9
 
 
 class _SerialStamper(threading.Thread):
     """Copies QEMU's stdout (the serial port) into the serial log, noting when each chunk arrived.
 
     `stamps` is a list of (seconds since `start`, byte offset just past the
-    chunk): the host-side clock of the console, for the benchmarks.
+    chunk): the host-side clock of the console, for the benchmarks;
+    `cpu_stamps` the CPU seconds QEMU and swtpm (`pids`) had used by then.
     """
 
-    def __init__(self, stream, serial_log: Path, start: float) -> None:
+    def __init__(self, stream, serial_log: Path, start: float, pids: Sequence[int] = ()) -> None:
         super().__init__(daemon=True)
-        self.stream, self.serial_log, self.t0 = stream, serial_log, start
+        self.stream, self.serial_log, self.t0, self.pids = stream, serial_log, start, list(pids)
         self.stamps: list[tuple[float, int]] = []
+        self.cpu_stamps: list[float] = []
 
     def run(self) -> None:
         fd = self.stream.fileno()
@@ -1233,6 +1349,29 @@ class _SerialStamper(threading.Thread):
                 out.write(chunk)
                 total += len(chunk)
                 self.stamps.append((now, total))
+                self.cpu_stamps.append(cpu_seconds(self.pids))
+
+
+def cpu_of(result: "BootResult", needle: str) -> Optional[float]:
+    """CPU seconds QEMU and swtpm had used when `needle` had fully arrived on the console, or None.
+
+    The same as :func:`stamp_of`, on the processes' CPU time instead of the wall clock.
+    """
+    at = stamp_index(result, needle)
+    return result.cpu_stamps[at] if at is not None and at < len(result.cpu_stamps) else None
+
+
+def stamp_index(result: "BootResult", needle: str) -> Optional[int]:
+    """The index of the console chunk with which `needle` had fully arrived, or None."""
+    raw = result.raw_log.encode(errors="surrogateescape") if result.raw_log else b""
+    at = raw.find(needle.encode())
+    if at < 0:
+        return None
+    end = at + len(needle)
+    for i, (_, offset) in enumerate(result.stamps):
+        if offset >= end:
+            return i
+    return None
 
 
 def stamp_of(result: "BootResult", needle: str) -> Optional[float]:
@@ -1241,15 +1380,53 @@ def stamp_of(result: "BootResult", needle: str) -> Optional[float]:
     Needs a boot with ``serial_stamps=True``. Offsets count raw console
     bytes (escape sequences included), so `needle` is searched in the raw log.
     """
-    raw = result.raw_log.encode(errors="surrogateescape") if result.raw_log else b""
-    at = raw.find(needle.encode())
-    if at < 0:
-        return None
-    end = at + len(needle)
-    for t, offset in result.stamps:
-        if offset >= end:
-            return t
-    return None
+    at = stamp_index(result, needle)
+    return result.stamps[at][0] if at is not None else None
+
+
+def screendump(workdir: StrPath, out_path: StrPath, timeout: float = 20) -> tuple[int, int, bytes]:
+    """The guest's screen now, through QMP (a boot with ``qmp=True``): (width, height, RGB bytes).
+
+    QEMU writes it as a binary PPM; it is read back here. Needs a display
+    device (``-vga std``; the harness's QEMU has none by default).
+    """
+    sock = socket.socket(socket.AF_UNIX)
+    sock.settimeout(timeout)
+    sock.connect(str(Path(workdir) / "qmp.sock"))
+    with sock, sock.makefile("rw") as f:
+        f.readline()  # the greeting
+        for cmd in ({"execute": "qmp_capabilities"},
+                    {"execute": "screendump", "arguments": {"filename": str(out_path)}}):
+            f.write(json.dumps(cmd) + "\n")
+            f.flush()
+            while True:
+                reply = json.loads(f.readline())
+                if "return" in reply or "error" in reply:
+                    break
+            if "error" in reply:
+                raise HarnessError(f"QMP {cmd['execute']}: {reply['error']}")
+    return read_ppm(out_path)
+
+
+def read_ppm(path: StrPath) -> tuple[int, int, bytes]:
+    """A binary PPM (P6, maxval 255) as (width, height, RGB bytes, rows top to bottom)."""
+    data = Path(path).read_bytes()
+    fields, at = [], 0
+    while len(fields) < 4:
+        while data[at:at + 1].isspace():
+            at += 1
+        if data[at:at + 1] == b"#":
+            at = data.index(b"\n", at)
+            continue
+        end = at
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[at:end])
+        at = end
+    if fields[0] != b"P6" or fields[3] != b"255":
+        raise HarnessError(f"{path}: not a P6 PPM with maxval 255")
+    w, h = int(fields[1]), int(fields[2])
+    return w, h, data[at + 1:at + 1 + 3 * w * h]
 
 
 _ANSI_ESCAPE = re.compile(r"\x1b(\[[0-9;=?]*[ -/]*[@-~]|[@-Z\\-_])")
@@ -1275,27 +1452,41 @@ def _classify(text: str, qemu_exited: bool, stop_at_shell: bool = True) -> Optio
 
 
 def _watch(qemu: subprocess.Popen, serial_log: Path, timeout: float,
-           stop_at_shell: bool = True) -> tuple[str, str]:
-    """Poll the serial log until a stop condition; return (reason, text)."""
+           stop_at_shell: bool = True, boots: int = 1,
+           on_serial: Sequence[tuple[str, Callable[[], None]]] = (),
+           stop_after: Optional[str] = None) -> tuple[str, str]:
+    """Poll the serial log until a stop condition; return (reason, text).
+
+    With `boots` > 1 the guest is expected to print that many FACTS sections
+    (rebooting in between) before it powers off. Each (needle, action) of
+    `on_serial` runs once, as soon as needle has appeared on the console.
+    With `stop_after`, the watch ends (reason "stopped") once that text is there.
+    """
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
     crash_seen_at: Optional[float] = None
     end_seen_at: Optional[float] = None
+    pending = list(on_serial)
     with open(serial_log, "rb") as f:
         while True:
             exited = qemu.poll() is not None
             chunks.append(f.read())
             text = b"".join(chunks).decode(errors="replace")
+            for item in [p for p in pending if p[0] in text]:
+                pending.remove(item)
+                item[1]()
             reason = _classify(text, exited, stop_at_shell)
+            if reason is None and stop_after is not None and stop_after in text:
+                return "stopped", text
             if reason == "panic" and not exited:
                 # Give the kernel a moment to print the backtrace, then stop.
                 crash_seen_at = crash_seen_at or time.monotonic()
                 if time.monotonic() - crash_seen_at < 2:
                     reason = None
-            if reason is None and FACTS_END in text:
+            if reason is None and text.count(FACTS_END) >= boots:
                 # Facts are in but the guest does not power off: do not wait for the full timeout.
                 end_seen_at = end_seen_at or time.monotonic()
-                if time.monotonic() - end_seen_at > POWEROFF_GRACE:
+                if time.monotonic() - end_seen_at > (POWEROFF_GRACE if boots == 1 else REBOOT_POWEROFF_GRACE):
                     return "timeout", text
             if reason is not None:
                 if reason == "qemu-error" or reason == "poweroff":
@@ -1311,8 +1502,17 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
          memory_mib: int = 2048, extra_drives: Sequence[StrPath] = (),
          workdir: Optional[StrPath] = None, stop_at_shell: bool = True,
          tpm_banks: str = DEFAULT_TPM_BANKS, tpm_state: Optional[StrPath] = None,
-         serial_stamps: bool = False, qemu_args: Sequence[str] = ()) -> BootResult:
+         serial_stamps: bool = False, qemu_args: Sequence[str] = (), boots: int = 1,
+         qmp: bool = False, on_serial: Sequence[tuple[str, Callable[[Path], None]]] = (),
+         stop_after: Optional[str] = None, writable_drives: Sequence[StrPath] = (),
+         tpm_state_out: Optional[StrPath] = None) -> BootResult:
     """Boot an ESP image under QEMU/OVMF (TCG) and collect the serial log and facts.
+
+    `extra_drives` are attached as snapshots (the guest's writes are
+    dropped); `writable_drives` after them, written through (a LUKS volume
+    the guest enrolls). With `tpm_state_out` the TPM's state after the boot
+    (NV indices the guest defined included) is copied into that directory,
+    for the next boot's `tpm_state`.
 
     With stop_at_shell=False the OVMF shell banner does not end the boot
     (for tests that start a UKI from the shell's startup.nsh).
@@ -1326,6 +1526,15 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
     With `serial_stamps` the console is read through a pipe and every chunk
     gets a host timestamp (:attr:`BootResult.stamps`, :func:`stamp_of`);
     `qemu_args` are appended to QEMU's command line (e.g. ``-icount``).
+
+    `boots` > 1: one QEMU run boots that many times (initrds built with
+    ``reboot=True`` reboot after their facts, and something, usually
+    startup.nsh's ``reset -s``, ends it); :attr:`BootResult.all_facts` has
+    every boot's facts. With `qmp`, QEMU listens for QMP on
+    ``<workdir>/qmp.sock`` (see :func:`screendump`); each (needle, action)
+    of `on_serial` calls action(workdir) once needle appears on the console.
+    With `stop_after` the boot ends (reason "stopped") as soon as that text
+    is on the console, for benchmarks that need nothing after it.
     """
     esp = Path(esp_image).resolve()
     if not esp.is_file():
@@ -1351,9 +1560,12 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
         if tpm:
             swtpm_dir = Path(tempfile.mkdtemp(prefix="sw.", dir="/tmp"))
             swtpm = _start_swtpm(swtpm_dir, tpm_banks, Path(tpm_state) if tpm_state is not None else None)
+        if qmp:
+            qemu_args = [*qemu_args, "-qmp", f"unix:{_qemu_opt(wd / 'qmp.sock')},server=on,wait=off"]
         cmd = _qemu_command(esp, vars_copy, serial_log, secure_boot=secure_boot, memory_mib=memory_mib,
                             tpm_socket=swtpm_dir / "swtpm.sock" if swtpm_dir else None,
-                            extra_drives=extra_drives, serial_to_stdout=serial_stamps, qemu_args=qemu_args)
+                            extra_drives=extra_drives, serial_to_stdout=serial_stamps, qemu_args=qemu_args,
+                            reboot=boots > 1, writable_drives=writable_drives)
         (wd / "qemu.cmd").write_text(" ".join(cmd) + "\n")
         start = time.monotonic()
         with open(qemu_stderr_path, "wb") as err:
@@ -1364,9 +1576,11 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
             except FileNotFoundError as exc:
                 raise HarnessError(f"qemu-system-x86_64 not found (install qemu-system-x86): {exc}") from exc
         if serial_stamps:
-            stamper = _SerialStamper(qemu.stdout, serial_log, start)
+            stamper = _SerialStamper(qemu.stdout, serial_log, start, [qemu.pid] + ([swtpm.pid] if swtpm else []))
             stamper.start()
-        reason, text = _watch(qemu, serial_log, timeout, stop_at_shell)
+        reason, text = _watch(qemu, serial_log, timeout, stop_at_shell, boots,
+                              [(needle, functools.partial(action, wd)) for needle, action in on_serial],
+                              stop_after)
     finally:
         _kill_group(qemu)
         _kill_group(swtpm)
@@ -1375,13 +1589,20 @@ def boot(esp_image: StrPath, *, tpm: bool = True, secure_boot: bool = False, tim
             if qemu is not None and qemu.stdout is not None:
                 qemu.stdout.close()
         duration = time.monotonic() - start
+        if swtpm_dir is not None and tpm_state_out is not None:
+            out = Path(tpm_state_out)
+            out.mkdir(parents=True, exist_ok=True)
+            for f in swtpm_dir.iterdir():
+                if f.is_file() and not f.name.endswith((".sock", ".log", ".stderr", ".pid")):
+                    shutil.copyfile(f, out / f.name)
         if swtpm_dir is not None and not keep_requested():
             shutil.rmtree(swtpm_dir, ignore_errors=True)
     stderr = qemu_stderr_path.read_text(errors="replace") if qemu_stderr_path.exists() else ""
     result = BootResult(log=text, facts=parse_facts(text), reason=reason, duration=duration,
-                        workdir=wd, qemu_stderr=stderr, command=cmd)
+                        workdir=wd, qemu_stderr=stderr, command=cmd, all_facts=parse_facts_all(text))
     if stamper is not None:
         result.stamps = list(stamper.stamps)
+        result.cpu_stamps = list(stamper.cpu_stamps)
         result.raw_log = serial_log.read_bytes().decode(errors="surrogateescape")
     if own_workdir and not keep_requested():
         shutil.rmtree(wd, ignore_errors=True)

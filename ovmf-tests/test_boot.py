@@ -75,7 +75,8 @@ def test_our_stub_boots_uki_from_our_builder(kernel, workdir):
     # Linux pulled the initrd through our LoadFile2 device, not some other way.
     assert "Loaded initrd from LINUX_EFI_INITRD_MEDIA_GUID device path" in result.log, tail(result)
     assert result.facts.tpm_present and result.facts.eventlog, "swtpm was attached: PCRs and a log expected"
-    assert not result.facts.extra_present, "no sidecar files yet: /.extra must not exist"
+    # No companion file on the ESP: /.extra holds only the UKI's .osrel, re-exported (as systemd-stub 257+).
+    assert sorted(result.facts.extra_by_path()) == ["/.extra", "/.extra/os-release"], result.facts.extra_by_path()
 
 
 def test_builder_output_boots_with_debian_systemd_stub(kernel, workdir):

@@ -196,6 +196,17 @@ def test_parse_facts_tolerates_noise():
     assert facts.efivar_str("StubInfo") == "sd" and facts.secure_boot is True
 
 
+def test_parse_facts_text_lines_keep_their_spacing():
+    """text NAME LINE facts: per name, in order, inner and leading spacing of LINE kept."""
+    lines = [harness.FACTS_BEGIN, "text status HIERARCHY EXTENSIONS", "[    5.0] kernel noise",
+             "text other x", "text status /usr      base", "text status           tools  ", "text empty ",
+             "done", harness.FACTS_END]
+    facts = harness.parse_facts("\r\n".join(lines))
+    assert facts.complete and not facts.errors
+    assert facts.text("status") == "HIERARCHY EXTENSIONS\n/usr      base\n          tools"
+    assert facts.texts["other"] == ["x"] and facts.text("empty") == "" and facts.text("missing") == ""
+
+
 def test_parse_facts_incomplete_and_absent():
     """A log cut short is not complete; absent markers are reported as absent."""
     facts = harness.parse_facts(f"{harness.FACTS_BEGIN}\nextra-absent\ntpm-absent\n")

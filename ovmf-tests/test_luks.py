@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -73,29 +72,6 @@ def run(cmd, **kwargs):
     return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True, **kwargs)
 
 
-class HostTpm:
-    """swtpm serving a state directory on a Unix socket, for tools on the host (cryptenroll)."""
-
-    def __init__(self, state: Path):
-        self.sock = state / "s.sock"
-        self.proc = subprocess.Popen(
-            ["swtpm", "socket", "--tpm2", "--tpmstate", f"dir={state}",
-             "--server", f"type=unixio,path={self.sock}", "--ctrl", f"type=unixio,path={self.sock}.ctrl",
-             "--flags", "startup-clear"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not (self.sock.exists() and Path(f"{self.sock}.ctrl").exists()):
-            assert self.proc.poll() is None and time.monotonic() < deadline, "swtpm did not start"
-            time.sleep(0.05)
-
-    @property
-    def tcti(self) -> str:
-        return f"swtpm:path={self.sock}"
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-
 def make_key(base: Path, name: str) -> tuple[Path, Path]:
     key, pub = base / f"{name}.pem", base / f"{name}.pub.pem"
     run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key])
@@ -103,7 +79,7 @@ def make_key(base: Path, name: str) -> tuple[Path, Path]:
     return key, pub
 
 
-def make_volume(base: Path, name: str, host_tpm: "HostTpm", pub: Path) -> tuple[Path, str]:
+def make_volume(base: Path, name: str, host_tpm: harness.HostTpm, pub: Path) -> tuple[Path, str]:
     """A LUKS2 image with a systemd-tpm2 token for `pub` and PCRs 11+13; returns (image, token bank)."""
     image, keyfile = base / f"{name}.img", base / f"{name}.key"
     keyfile.write_bytes(os.urandom(32))
@@ -158,7 +134,7 @@ def setup(kernel, tmp_path_factory):
     run([CLI, *common, "--pcrsig", sig_b_v1, "--output", uki])
 
     tpm_state = harness.make_tpm_state(base / "tpm", BANKS)
-    host_tpm = HostTpm(tpm_state)
+    host_tpm = harness.HostTpm(tpm_state)
     try:
         image_a, bank_a = make_volume(base, "luks-a", host_tpm, pub_a)
         image_b, bank_b = make_volume(base, "luks-b", host_tpm, pub_b)

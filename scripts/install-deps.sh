@@ -11,10 +11,13 @@
 # where systemd 252's cryptsetup token plugin looks for the PCR signature; xxd
 # (and jq) for the README's external-signer flow, which the tests follow;
 # squashfs-tools for the demo's sample sysexts; mmdebstrap for chroots of
-# Debian 13/unstable (ovmf-tests/debian.py: their systemd tools need their own glibc).
+# Debian 13/unstable (ovmf-tests/debian.py: their systemd tools need their own glibc;
+# ovmf-tests/systemd_guest.py builds the systemd 257 initrd from one, zstd packs it).
 # validate's tests: zlib1g-dev (fuzz-imagefs compares our inflate with zlib's),
 # e2fsprogs (an ext4 image, which validate must call unsupported); veritysetup
 # (cryptsetup-bin) is their hash-tree oracle and squashfs-tools makes images.
+# python3-pefile for ukify 262 (Debian unstable's systemd-ukify, fetched by the tests, runs on
+# Debian 12's python3 with it: the "build with ukify" tests).
 set -eu
 
 PACKAGES="
@@ -28,7 +31,7 @@ systemd systemd-boot-efi sbsigntool openssl bc
 libtss2-dev libtss2-tcti-swtpm0 tpm2-tools cryptsetup-bin
 valgrind gnuplot-nox strace
 xxd jq squashfs-tools
-mmdebstrap
+mmdebstrap python3-pefile
 zlib1g-dev e2fsprogs
 "
 

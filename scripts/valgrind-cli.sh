@@ -87,6 +87,15 @@ vg 0 sign --policy-digest-only --public-key rsa-pub.pem "${one[@]}" --output dig
 sed 's/.*"pol":"\([0-9a-f]*\)".*/\1/' digest.json | xxd -r -p >pol.bin
 openssl dgst -sha256 -sign rsa.pem -out pol.sig pol.bin
 vg 0 sign --signature pol.sig --public-key rsa-pub.pem "${one[@]}" --append signed.json
+# profiles, .ucode, .splash (issue 15); sysext-stub answering as systemd-measure 262, for ukify
+BMP=$OLDPWD/tests/fuzz/corpus/bmp
+vg 0 build --stub "$STUB" --profile 'ID=rescue' --cmdline "rescue" --initrd initrd --output p1.efi
+vg 0 build --stub "$STUB" --linux "$STUB" --initrd initrd --ucode initrd --splash "$BMP/24bit-quadrants" --cmdline quiet \
+	--join-profile p1.efi --output multi.efi
+vg 0 predict --uki multi.efi --profile all --kernel-cmdline-extra "smbios words" --json
+vg 0 sign --private-key rsa.pem --uki multi.efi --bank sha256 --phase enter-initrd --output multi.json
+vg 0 systemd-measure calculate --linux=initrd --cmdline=os-release --profile=os-release --bank=sha256 --json=short
+vg 0 systemd-measure sign --linux=initrd --private-key=rsa.pem --public-key=rsa-pub.pem --phase=enter-initrd
 
 # ---------------------------------------------------------------- error paths
 vg 1 build --stub "$STUB" --linux junk --output x.efi
@@ -94,6 +103,10 @@ vg 1 build --stub truncated.efi --linux "$STUB" --output x.efi
 vg 1 build --stub "$STUB" --linux "$STUB" --pcrpkey garbage.json --output x.efi
 vg 1 build --stub "$STUB" --linux "$STUB" --pcrsig garbage.json --output x.efi
 vg 1 build --stub uki.efi --linux "$STUB" --output x.efi
+vg 1 build --stub "$STUB" --linux "$STUB" --join-profile uki.efi --output x.efi
+vg 1 build --stub "$STUB" --linux "$STUB" --splash "$BMP/truncated" --output x.efi
+vg 1 predict --uki multi.efi --profile 7
+vg 1 systemd-measure calculate --linux=missing --json=short
 vg 1 predict --uki truncated.efi
 vg 1 predict --uki missing.efi
 vg 1 predict --uki uki.efi --extra-dir dangling

@@ -5,51 +5,56 @@
 
 #include "efi-lib/log.h"
 #include "efi-lib/vars.h"
+#include "measure/uki.h"
 
 #define WIDEN_(s) L##s
 #define WIDEN(s) WIDEN_(s)
 
 /* StubFeatures bits (systemd's EFI_STUB_FEATURE_*); only what we really do. */
 #define STUB_FEATURE_REPORT_BOOT_PARTITION (1ULL << 0)
+#define STUB_FEATURE_PICK_UP_CREDENTIALS (1ULL << 1)
 #define STUB_FEATURE_PICK_UP_SYSEXTS (1ULL << 2)
 #define STUB_FEATURE_THREE_PCRS (1ULL << 3)
+#define STUB_FEATURE_CMDLINE_ADDONS (1ULL << 5)
+#define STUB_FEATURE_CMDLINE_SMBIOS (1ULL << 6)
+#define STUB_FEATURE_DEVICETREE_ADDONS (1ULL << 7)
+#define STUB_FEATURE_PICK_UP_CONFEXTS (1ULL << 8)
+#define STUB_FEATURE_MULTI_PROFILE_UKI (1ULL << 9)
 #define STUB_FEATURE_REPORT_STUB_PARTITION (1ULL << 10)
+#define STUB_FEATURE_SMBIOS_MEASURED (1ULL << 12)
 
-#define STUB_FEATURES                                                                           \
-	(STUB_FEATURE_REPORT_BOOT_PARTITION | STUB_FEATURE_PICK_UP_SYSEXTS | STUB_FEATURE_THREE_PCRS | \
-	 STUB_FEATURE_REPORT_STUB_PARTITION)
+#define STUB_FEATURES                                                                                    \
+	(STUB_FEATURE_REPORT_BOOT_PARTITION | STUB_FEATURE_PICK_UP_CREDENTIALS | STUB_FEATURE_PICK_UP_SYSEXTS | \
+	 STUB_FEATURE_THREE_PCRS | STUB_FEATURE_CMDLINE_ADDONS | STUB_FEATURE_CMDLINE_SMBIOS |                  \
+	 STUB_FEATURE_DEVICETREE_ADDONS | STUB_FEATURE_PICK_UP_CONFEXTS | STUB_FEATURE_MULTI_PROFILE_UKI |     \
+	 STUB_FEATURE_REPORT_STUB_PARTITION | STUB_FEATURE_SMBIOS_MEASURED)
 
-static void set_str(const CHAR16 *name, const CHAR16 *value)
-{
-	EFI_STATUS err = loader_var_set_str(name, value);
-
-	if (EFI_ERROR(err))
-		log_warn(L"cannot set EFI variable %s (%r)", name, err);
-}
 
 /* Loader* variables belong to the boot loader: fill in only what it left unset. */
 static void set_str_if_unset(const CHAR16 *name, const CHAR16 *value)
 {
 	if (!loader_var_exists(name))
-		set_str(name, value);
+		stub_var_set(name, value);
 }
 
-void export_stub_variables(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path)
+void export_stub_variables(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path, UINT32 profile)
 {
-	CHAR16 uuid[37], *s;
+	CHAR16 uuid[37], number[UKI_PROFILE_TEXT_MAX], *s;
 	EFI_STATUS err;
 
-	set_str(L"StubInfo", L"sysext-stub " WIDEN(SYSEXT_STUB_VERSION));
+	stub_var_set(L"StubInfo", L"sysext-stub " WIDEN(SYSEXT_STUB_VERSION));
 	err = loader_var_set_u64(L"StubFeatures", STUB_FEATURES);
 	if (EFI_ERROR(err))
 		log_warn(L"cannot set EFI variable StubFeatures (%r)", err);
+	uki_profile_text(profile, number);
+	stub_var_set(L"StubProfile", number);
 
 	if (!EFI_ERROR(partition_uuid_string(li->DeviceHandle, uuid, sizeof(uuid) / sizeof(uuid[0])))) {
-		set_str(L"StubDevicePartUUID", uuid);
+		stub_var_set(L"StubDevicePartUUID", uuid);
 		set_str_if_unset(L"LoaderDevicePartUUID", uuid);
 	}
 	if (image_path) {
-		set_str(L"StubImageIdentifier", image_path);
+		stub_var_set(L"StubImageIdentifier", image_path);
 		set_str_if_unset(L"LoaderImageIdentifier", image_path);
 	}
 
@@ -64,14 +69,4 @@ void export_stub_variables(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path)
 		set_str_if_unset(L"LoaderFirmwareType", s);
 		FreePool(s);
 	}
-}
-
-void export_pcr_variables(const struct stub_measured *measured)
-{
-	if (measured->kernel_image)
-		set_str(L"StubPcrKernelImage", L"11");
-	if (measured->kernel_parameters)
-		set_str(L"StubPcrKernelParameters", L"12");
-	if (measured->sysexts)
-		set_str(L"StubPcrInitRDSysExts", L"13");
 }

@@ -9,22 +9,15 @@
 
 #include <efi.h>
 
-/* What went into which PCR this boot (all FALSE without a TPM). */
-struct stub_measured {
-	BOOLEAN kernel_image;      /* PCR 11: every section measured */
-	BOOLEAN kernel_parameters; /* PCR 12: a passed-in command line measured */
-	BOOLEAN sysexts;           /* PCR 13: at least one extension measured */
-};
+#include "pcr-vars.h"
 
 /*
- * StubInfo, StubFeatures, StubImageIdentifier, StubDevicePartUUID, and the
+ * StubInfo, StubFeatures, StubProfile (@profile in decimal),
+ * StubImageIdentifier, StubDevicePartUUID, and the
  * Loader* ones a boot loader would have set (LoaderDevicePartUUID,
  * LoaderImageIdentifier, LoaderFirmwareInfo, LoaderFirmwareType) when no
  * boot loader did. @image_path may be NULL (not started from a file).
  */
-void export_stub_variables(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path);
-
-/* StubPcrKernelImage="11", StubPcrKernelParameters="12", StubPcrInitRDSysExts="13", as measured. */
-void export_pcr_variables(const struct stub_measured *measured);
+void export_stub_variables(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path, UINT32 profile);
 
 #endif

@@ -108,11 +108,22 @@ void listing_close(struct dir_listing *l)
 	SetMem(l, sizeof(*l), 0);
 }
 
-void listing_name16(const struct sel_file *f, CHAR16 out[EXT_NAME_MAX + 1])
+void listing_ascii16(const char *s, CHAR16 *out, UINTN cap)
 {
 	UINTN i = 0;
 
-	for (; f->name[i] && i < EXT_NAME_MAX; i++)
-		out[i] = (CHAR16)(UINT8)f->name[i];
+	for (; s[i] && i + 1 < cap; i++)
+		out[i] = (CHAR16)(UINT8)s[i];
 	out[i] = 0;
+}
+
+void listing_name16(const struct sel_file *f, CHAR16 out[EXT_NAME_MAX + 1])
+{
+	listing_ascii16(f->name, out, EXT_NAME_MAX + 1);
+}
+
+const char *listing_shown(const struct sel_file *f, char out[EXT_DISPLAY_MAX])
+{
+	ext_display_name8(f->name, out);
+	return out;
 }

@@ -35,7 +35,13 @@ EFI_STATUS listing_open(EFI_FILE_HANDLE root, const CHAR16 *path, unsigned kinds
 /* Close the directory and free the selection; safe on a zeroed listing. */
 void listing_close(struct dir_listing *l);
 
-/* The kept file @i of @kind as a UTF-16 name (for Open), in @out of EXT_NAME_MAX + 1 units. */
+/* ASCII @s as UTF-16 in @out of @cap units, cut to fit, NUL-terminated. */
+void listing_ascii16(const char *s, CHAR16 *out, UINTN cap);
+
+/* A kept file's name as UTF-16 (for Open), in @out of EXT_NAME_MAX + 1 units. */
 void listing_name16(const struct sel_file *f, CHAR16 out[EXT_NAME_MAX + 1]);
+
+/* A kept file's name made safe for the console (ext_display_name8: no control character gets out). */
+const char *listing_shown(const struct sel_file *f, char out[EXT_DISPLAY_MAX]);
 
 #endif

@@ -16,7 +16,6 @@
 #include "measure/selection.h"
 #include "measure/initrd.h"
 #include "measure/pcrsig.h"
-#include "measure/sysext-archive.h"
 
 #define FRAGMENTS_MAX (1 + 2 * EXT_SIGNATURE_MAX_FILES)
 
@@ -55,6 +54,7 @@ struct signature_set *signatures_begin(const void *pcrsig, UINTN pcrsig_size)
 void signatures_add(struct signature_set *c, const struct dir_listing *l)
 {
 	CHAR16 name16[EXT_NAME_MAX + 1];
+	char shown[EXT_DISPLAY_MAX];
 	UINTN n = sel_dir_count(l->sel, EXT_KIND_SIGNATURE);
 
 	/* Two directories of at most EXT_SIGNATURE_MAX_FILES each fit FRAGMENTS_MAX; a third would not. */
@@ -66,7 +66,7 @@ void signatures_add(struct signature_set *c, const struct dir_listing *l)
 		listing_name16(f, name16);
 		err = buf ? esp_read_file(l->dir, name16, buf, f->size) : EFI_OUT_OF_RESOURCES;
 		if (EFI_ERROR(err)) {
-			log_error_status(err, L"%s\\%s: skipped, cannot read it", l->path, name16);
+			log_error_status(err, L"%s\\%a: skipped, cannot read it", l->path, listing_shown(f, shown));
 			mem_free(buf);
 			continue;
 		}
@@ -97,7 +97,7 @@ static void log_skipped(const struct signature_set *c)
 }
 
 /* Merge everything collected and pack it; *ret stays empty if nothing valid is left. */
-static void merge_and_pack(struct signature_set *c, struct sysext_archive *ret)
+static void merge_and_pack(struct signature_set *c, struct extra_archive *ret)
 {
 	struct json_token *tokens = NULL;
 	char *out = NULL;
@@ -139,7 +139,7 @@ out:
 	mem_free(out);
 }
 
-void signatures_finish(struct signature_set *c, struct sysext_archive *ret)
+void signatures_finish(struct signature_set *c, struct extra_archive *ret)
 {
 	SetMem(ret, sizeof(*ret), 0);
 	if (!c)
@@ -159,42 +159,4 @@ void signatures_finish(struct signature_set *c, struct sysext_archive *ret)
 		if (c->from[i].dir)
 			mem_free((void *)c->frags[i].data);
 	mem_free(c);
-}
-
-static int copy_into(void *ctx, size_t index, const char *path, uint8_t *data, uint64_t size)
-{
-	(void)index;
-	(void)path;
-	CopyMem(data, ctx, size);
-	return 1;
-}
-
-EFI_STATUS literal_archive(const char *name, const void *data, UINTN size, struct sysext_archive *ret)
-{
-	const char *names[1] = { name };
-	const uint64_t sizes[1] = { size };
-	EFI_PHYSICAL_ADDRESS addr = 0;
-	UINT64 planned = 0, final = 0;
-	size_t kept = 0;
-	UINTN pages;
-	EFI_STATUS err;
-
-	SetMem(ret, sizeof(*ret), 0);
-	if (sysext_archive_plan(INITRD_EXTRA_PREFIX, names, sizes, 1, &planned) != MS_OK)
-		return log_error_status(EFI_BAD_BUFFER_SIZE, L"/.extra/%a: too large (%lu bytes)", name, (UINT64)size);
-	pages = EFI_SIZE_TO_PAGES(planned);
-	err = mem_alloc_pages(pages, &addr);
-	if (EFI_ERROR(err))
-		return log_error_status(err, L"/.extra/%a: cannot allocate %lu bytes", name, planned);
-	if (sysext_archive_fill((UINT8 *)(UINTN)addr, planned, INITRD_EXTRA_PREFIX, names, sizes, 1, copy_into,
-				(void *)data, &final, &kept) != MS_OK ||
-	    kept != 1) {
-		mem_free_pages(addr, pages);
-		return log_error_status(EFI_LOAD_ERROR, L"/.extra/%a: internal error laying out the archive", name);
-	}
-	ret->buf = (UINT8 *)(UINTN)addr;
-	ret->pages = pages;
-	ret->size = final;
-	ret->n_files = 1;
-	return EFI_SUCCESS;
 }

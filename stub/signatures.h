@@ -15,7 +15,7 @@
 
 #include <efi.h>
 
-#include "sysext.h"
+#include "companion-archive.h"
 
 /*
  * The signature archive is built from the .pcrsig section (@pcrsig, may be
@@ -30,9 +30,6 @@ struct signature_set;
 struct signature_set *signatures_begin(const void *pcrsig, UINTN pcrsig_size);
 void signatures_add(struct signature_set *set, const struct dir_listing *l);
 /* Merge, pack into *ret, and free @set. */
-void signatures_finish(struct signature_set *set, struct sysext_archive *ret);
-
-/* A cpio holding .extra/@name (0444) with @size bytes of @data. */
-EFI_STATUS literal_archive(const char *name, const void *data, UINTN size, struct sysext_archive *ret);
+void signatures_finish(struct signature_set *set, struct extra_archive *ret);
 
 #endif

@@ -1,17 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stub.c - the boot flow of the sysext-stub UKI stub, in one screen:
- *   find our own PE sections -> measure them (PCR 11) -> choose the command
- *   line (PCR 12 if passed in) -> collect and measure system extensions
- *   (PCR 13; per-UKI, then global) -> export the EFI variables -> register
- *   the initrd pieces (LoadFile2) -> start the embedded kernel.
+ *   read what we were started with (a profile "@N", a command line) ->
+ *   find our own PE sections for that profile -> measure the profile
+ *   (PCR 12) and the sections (PCR 11) -> list the companion directories
+ *   and load the addons -> the kernel command line: .cmdline or what was
+ *   passed in, the addons', SMBIOS words (each measured into PCR 12) ->
+ *   measure SMBIOS (PCR 1) -> install the addons' devicetrees (PCR 12) ->
+ *   pack and measure the credentials and confexts (PCR 12), plan the
+ *   sysexts -> measure the addons' initrd pieces (PCR 12) -> export the
+ *   EFI variables -> register the initrd pieces (LoadFile2) -> show the
+ *   splash -> start the embedded kernel, whose EFI stub asks for the
+ *   initrd: only then are the sysexts read into its buffer and measured
+ *   there (PCR 13; stub/lazy-archive.h). That is systemd-stub 262's
+ *   PCR 12 and PCR 13 order (docs/MEASUREMENTS.md).
  * Every failure prints one line naming what is wrong and returns an error
  * to the firmware; nothing here waits for input.
  */
 #include <efi.h>
 #include <efilib.h>
 
-#include "efi-lib/esp.h"
 #include "efi-lib/image-path.h"
 #include "efi-lib/initrd-media.h"
 #include "efi-lib/linux.h"
@@ -19,226 +27,303 @@
 #include "efi-lib/mem.h"
 #include "efi-lib/stack-guard.h"
 #include "efi-lib/tcg2.h"
-#include "measure/cmdline.h"
+#include "efi-lib/timing.h"
+#include "measure/companion.h"
 #include "measure/extdir.h"
 #include "measure/initrd.h"
 #include "measure/pe.h"
-#include "measure/sysext-archive.h"
+#include "measure/uki.h"
+#include "addons.h"
+#include "companions.h"
 #include "export-vars.h"
+#include "kernel-cmdline.h"
 #include "pcr-kernel.h"
-#include "listing.h"
-#include "signatures.h"
-#include "sysext.h"
+#include "smbios-words.h"
+#include "splash.h"
 
-#define GLOBAL_EXTENSIONS_DIR L"" EXTDIR_GLOBAL
-
-/* The parsed headers of our own image (too large for a comfortable stack frame). */
-static struct pe_image self;
+/*
+ * The parsed headers of our own image: too large for a comfortable stack
+ * frame, and allocated at run time rather than static, since the stub
+ * image must stay below 0x20000 (measure-check).
+ */
+static struct pe_image *self;
 
 struct section_span {
 	const UINT8 *data;
 	UINTN size;
 };
 
-static BOOLEAN find_section(const EFI_LOADED_IMAGE *li, const char *name, struct section_span *ret)
+/*
+ * The section @name in effect for @profile (measure/uki.h: the one rule
+ * PCR 11 measures by too): present only with VirtualSize > 0, and then
+ * VirtualSize bytes.
+ */
+static BOOLEAN find_section(const EFI_LOADED_IMAGE *li, UINT32 profile, const char *name, struct section_span *ret)
 {
-	const struct pe_section *s = pe_find_section(&self, name);
-	size_t offset, size;
+	const struct pe_section *s = uki_section(self, profile, name);
+	size_t offset, present;
+	uint32_t size;
 
 	if (!s)
 		return FALSE;
-	pe_section_content(&self, s, &offset, &size);
+	uki_section_bytes(self, s, &offset, &present, &size);
 	ret->data = (const UINT8 *)li->ImageBase + offset;
 	ret->size = size;
-	return size > 0;
+	return TRUE;
 }
 
-/*
- * The UKI's .cmdline wins; without one, the LoadOptions we were started
- * with are used if they are text. *ret is NULL when there is none;
- * *ret_passed_in says it came from outside the UKI (so PCR 12 gets it).
- */
-static EFI_STATUS choose_cmdline(const EFI_LOADED_IMAGE *li, CHAR16 **ret, BOOLEAN *ret_passed_in)
+/* Our own sections, and whether the profile asked for exists (systemd-stub refuses to boot one that does not). */
+static EFI_STATUS find_own_sections(const EFI_LOADED_IMAGE *li, UINT32 profile, struct section_span *ret_linux)
 {
-	struct section_span sec;
-	CHAR16 *buf;
-	UINTN cap;
 	ms_status r;
 
-	*ret = NULL;
-	*ret_passed_in = FALSE;
-	if (find_section(li, ".cmdline", &sec)) {
-		cap = sec.size + 1;
-		buf = mem_alloc_zero(cap * sizeof(CHAR16));
-		if (!buf)
-			return log_error_status(EFI_OUT_OF_RESOURCES, L"cannot allocate the command line");
-		r = cmdline_from_section(sec.data, sec.size, buf, cap);
-	} else {
-		if (li->LoadOptionsSize == 0)
-			return EFI_SUCCESS;
-		cap = li->LoadOptionsSize / sizeof(CHAR16) + 1;
-		buf = mem_alloc_zero(cap * sizeof(CHAR16));
-		if (!buf)
-			return log_error_status(EFI_OUT_OF_RESOURCES, L"cannot allocate the command line");
-		r = cmdline_from_load_options(li->LoadOptions, li->LoadOptionsSize, buf, cap);
-		if (r == MS_ERR_INVALID)
-			log_info(L"ignoring LoadOptions (%u bytes): not a text command line",
-				 li->LoadOptionsSize);
-		*ret_passed_in = r == MS_OK;
-	}
-	if (r != MS_OK) {
-		mem_free(buf);
-		return EFI_SUCCESS;
-	}
-	*ret = buf;
+	self = mem_alloc_zero(sizeof(*self));
+	if (!self)
+		return log_error_status(EFI_OUT_OF_RESOURCES, L"cannot allocate room for our own PE headers");
+	r = pe_parse(li->ImageBase, li->ImageSize, PE_LAYOUT_MEMORY, self);
+	if (r != MS_OK)
+		return log_error_status(EFI_LOAD_ERROR, L"our own PE headers are malformed (%a)", ms_strerror(r));
+	if (uki_profile_check(self, profile) != MS_OK)
+		return log_error_status(EFI_NOT_FOUND, L"profile @%u asked for, but this UKI has %u profile(s)", profile,
+					uki_profile_count(self));
+	if (!find_section(li, profile, ".linux", ret_linux))
+		return log_error_status(EFI_NOT_FOUND, L"this UKI has no .linux section");
 	return EFI_SUCCESS;
 }
 
 /*
- * Per-UKI then global directory, from the volume we were loaded from: each
- * listed once through the shared selection rule, its extensions packed
- * (and measured), its signature files added to the signature set.
+ * The kernel's command line for @profile, in systemd-stub 262's order:
+ * .cmdline or what was passed in (measured), then the addons' (measured
+ * once), then the SMBIOS words (measured). *@pcr12 becomes TRUE when any
+ * of them went into PCR 12.
  */
-static void collect_from_esp(const EFI_LOADED_IMAGE *li, const CHAR16 *image_path, struct measurer *m,
-			     BOOLEAN can_measure, struct sysext_archive *per_uki, struct sysext_archive *global,
-			     struct sysext_archive *signatures)
+static EFI_STATUS make_cmdline(const EFI_LOADED_IMAGE *li, UINT32 profile, CHAR16 **passed,
+			       struct addon_set *addons, struct measurer *m, BOOLEAN can_measure, BOOLEAN *pcr12,
+			       CHAR16 **ret)
 {
-	static CHAR16 extra_dir[EXTDIR_IMAGE_PATH_MAX];
-	struct {
-		const CHAR16 *path;
-		enum sel_dir_role role;
-		const char *prefix;
-		struct sysext_archive *archive;
-	} dirs[2] = {
-		{ NULL, SEL_DIR_PER_UKI, SYSEXT_PREFIX, per_uki },
-		{ GLOBAL_EXTENSIONS_DIR, SEL_DIR_GLOBAL, SYSEXT_GLOBAL_PREFIX, global },
-	};
-	struct section_span pcrsig = { 0 };
-	struct signature_set *sigs;
-	EFI_FILE_HANDLE root = NULL;
+	struct section_span sec = { 0 };
+	BOOLEAN passed_in;
+	CHAR16 *words;
 	EFI_STATUS err;
 
-	(void)find_section(li, ".pcrsig", &pcrsig);
-	sigs = signatures_begin(pcrsig.data, pcrsig.size);
-	err = esp_open_root(li->DeviceHandle, &root);
-	if (EFI_ERROR(err)) {
-		log_info(L"no file system on the boot device (%r): no extensions", err);
-		signatures_finish(sigs, signatures);
-		return;
+	if (!find_section(li, profile, ".cmdline", &sec))
+		sec.data = NULL;
+	err = cmdline_choose(sec.data, sec.size, passed, ret, &passed_in);
+	if (EFI_ERROR(err))
+		return err;
+	if (can_measure && *ret && passed_in) {
+		err = measure_cmdline(m, *ret);
+		if (EFI_ERROR(err))
+			log_error_status(err, L"cannot measure the command line into PCR %d", PCR_KERNEL_PARAMETERS);
+		*pcr12 |= !EFI_ERROR(err);
 	}
-	if (image_path && extdir_from_image_path(image_path, StrLen(image_path), extra_dir, EXTDIR_IMAGE_PATH_MAX) == MS_OK)
-		dirs[0].path = extra_dir;
-	else
-		log_info(L"not started from a file path: no per-UKI extension directory");
-	for (UINTN i = 0; i < 2; i++) {
-		struct dir_listing l;
+	addons_apply_cmdline(addons, m, can_measure, ret);
+	words = smbios_cmdline_extra();
+	if (!words)
+		return EFI_SUCCESS;
+	log_info(L"SMBIOS adds to the kernel command line: \"%s\"", words);
+	if (can_measure) {
+		err = measure_cmdline(m, words);
+		if (EFI_ERROR(err))
+			log_error_status(err, L"cannot measure the SMBIOS command-line words into PCR %d",
+					 PCR_KERNEL_PARAMETERS);
+		*pcr12 |= !EFI_ERROR(err);
+	}
+	err = cmdline_append(ret, words);
+	mem_free(words);
+	return err;
+}
 
-		if (!dirs[i].path ||
-		    EFI_ERROR(listing_open(root, dirs[i].path, sel_dir_kinds(dirs[i].role, EXT_RULE_SYSEXT_STUB), &l)))
-			continue;
-		sysext_collect(&l, dirs[i].prefix, m, can_measure, dirs[i].archive);
-		signatures_add(sigs, &l);
-		listing_close(&l);
+/*
+ * The UKI's sections handed over as literal files (measure/companion.h:
+ * .pcrpkey, .osrel, the profile's .profile), unmeasured: PCR 11 covers them.
+ */
+static void pack_literals(const EFI_LOADED_IMAGE *li, UINT32 profile, struct extra_archive archives[INITRD_SLOTS])
+{
+	for (UINTN i = 0; i < companion_literal_count; i++) {
+		const struct companion_literal *c = &companion_literals[i];
+		struct section_span sec;
+
+		if (find_section(li, profile, c->section, &sec))
+			(void)literal_archive(c->file, sec.data, sec.size, &archives[c->slot]);
 	}
-	signatures_finish(sigs, signatures);
-	esp_close(root);
+}
+
+/*
+ * Register the profile's .ucode and .initrd, the archives and the addons'
+ * pieces, in initrd slot order (measure/initrd.h; later archives win on
+ * equal paths). On success the media owns the archives and the addons'
+ * pieces (and frees them once the kernel has its copy).
+ */
+static EFI_STATUS hand_over_initrd(const EFI_LOADED_IMAGE *li, UINT32 profile,
+				   struct extra_archive archives[INITRD_SLOTS], struct lazy_archive *lazy[INITRD_SLOTS],
+				   struct addon_set *addons, struct initrd_media **ret, UINT64 *ret_total)
+{
+	/* Heap, not static (the stub image stays small): initrd_register() copies them. */
+	struct initrd_piece *pieces = mem_alloc_zero(INITRD_MAX_PIECES * sizeof(*pieces));
+	struct section_span sec;
+	UINTN n = 0;
+	EFI_STATUS err;
+
+	*ret = NULL;
+	*ret_total = 0;
+	if (!pieces)
+		return log_error_status(EFI_OUT_OF_RESOURCES, L"cannot register the initrd: no memory");
+	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
+		if (slot == INITRD_SLOT_UCODE_ADDONS || slot == INITRD_SLOT_ADDON_INITRDS)
+			n += addons_pieces(addons, slot, pieces + n, INITRD_MAX_PIECES - n);
+		else if ((slot == INITRD_SLOT_UCODE && find_section(li, profile, ".ucode", &sec)) ||
+			 (slot == INITRD_SLOT_EMBEDDED && find_section(li, profile, ".initrd", &sec)))
+			pieces[n++] = (struct initrd_piece){ .data = sec.data, .size = sec.size };
+		else if (archives[slot].buf)
+			pieces[n++] = (struct initrd_piece){ .data = archives[slot].buf, .size = archives[slot].size,
+							     .pages = archives[slot].pages };
+		else if (lazy[slot])
+			lazy_archive_piece(lazy[slot], &pieces[n++]);
+	}
+	err = n ? initrd_register(pieces, n, ret) : EFI_SUCCESS;
+	for (UINTN i = 0; i < n; i++)
+		*ret_total += pieces[i].size;
+	mem_free(pieces);
+	if (EFI_ERROR(err))
+		return log_error_status(err, L"cannot register the initrd (LINUX_INITRD_MEDIA)");
+	if (n == 0)
+		return EFI_SUCCESS;
+	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
+		extra_archive_forget(&archives[slot]);
+		lazy[slot] = NULL;
+	}
+	addons_forget_pieces(addons);
+	return EFI_SUCCESS;
+}
+
+/* What was measured into PCR 12 and 13 by the archives, for the StubPcr* variables. */
+static void note_measured(const struct extra_archive archives[INITRD_SLOTS], struct stub_measured *measured)
+{
+	for (UINTN i = 0; i < companion_target_count; i++) {
+		const struct companion_target *t = &companion_targets[i];
+
+		if (archives[t->slot].n_measured == 0)
+			continue;
+		if (t->kind == EXT_KIND_SYSEXT)
+			measured->sysexts = TRUE;
+		else if (t->kind == EXT_KIND_CONFEXT)
+			measured->confexts = TRUE;
+		else
+			measured->kernel_parameters = TRUE;
+	}
+}
+
+/*
+ * The companion files after the command line: the addons' devicetrees, the
+ * archives (credentials, confexts; per-UKI before global) and the plans
+ * of the sysext archives, the addons' initrd pieces, each measured as it
+ * is taken (the sysexts when the kernel takes them).
+ */
+static void collect_companions(const EFI_LOADED_IMAGE *li, UINT32 profile, struct companion_dirs *dirs,
+			       struct addon_set *addons, struct measurer *m, BOOLEAN can_measure,
+			       struct extra_archive archives[INITRD_SLOTS], struct lazy_archive *lazy[INITRD_SLOTS],
+			       struct stub_measured *measured)
+{
+	struct section_span pcrsig = { 0 };
+
+	addons_apply_devicetrees(addons, m, can_measure);
+	(void)find_section(li, profile, ".pcrsig", &pcrsig);
+	companions_pack(dirs, m, can_measure, pcrsig.data, pcrsig.size, archives, lazy);
+	addons_measure_initrds(addons, m, can_measure);
+	/* After the addons' last messages, which name their directory. */
+	companion_dirs_hand_over(dirs, lazy);
+	note_measured(archives, measured);
+	measured->kernel_parameters |= addons->measured;
+	pack_literals(li, profile, archives);
 }
 
 /* noinline: keep stack protection (efi_main itself must run without it). */
 __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 {
-	static CHAR16 image_path_buf[EXTDIR_IMAGE_PATH_MAX];
-	struct sysext_archive per_uki = { 0 }, global = { 0 }, signatures = { 0 }, public_key = { 0 };
+	CHAR16 image_path_buf[EXTDIR_IMAGE_PATH_MAX];
+	/* The archives this flow builds, by the initrd slot each fills. */
+	static struct extra_archive archives[INITRD_SLOTS];
+	/* The sysext archives, planned, written when the kernel takes the initrd; by initrd slot. */
+	static struct lazy_archive *lazy[INITRD_SLOTS];
+	static struct companion_dirs dirs;
+	static struct addon_set addons;
 	struct stub_measured measured = { 0 };
 	const CHAR16 *image_path = NULL;
-	BOOLEAN can_measure, cmdline_passed_in;
+	BOOLEAN can_measure;
 	struct measurer m;
-	/* The archives this flow builds, by the initrd slot each fills. */
-	struct sysext_archive *archives[INITRD_SLOTS] = {
-		[INITRD_SLOT_SYSEXT] = &per_uki,
-		[INITRD_SLOT_GLOBAL_SYSEXT] = &global,
-		[INITRD_SLOT_PCRSIG] = &signatures,
-		[INITRD_SLOT_PCRPKEY] = &public_key,
-	};
-	struct initrd_piece pieces[INITRD_SLOTS];
-	UINTN n_pieces = 0;
 	struct mem_usage usage;
 	UINT64 initrd_total = 0;
 	struct initrd_media *initrd = NULL;
-	struct section_span linux_sec = { 0 }, initrd_sec = { 0 }, pcrpkey_sec = { 0 };
+	struct section_span linux_sec = { 0 }, uname = { 0 }, splash;
 	EFI_LOADED_IMAGE *li = NULL;
-	CHAR16 *cmdline = NULL;
+	CHAR16 *cmdline = NULL, *passed = NULL;
+	UINT32 profile = 0;
 	EFI_STATUS err;
-	ms_status r;
 
 	err = BS->HandleProtocol(image, &LoadedImageProtocol, (void **)&li);
 	if (EFI_ERROR(err))
 		return log_error_status(err, L"cannot get our own LOADED_IMAGE protocol");
-
-	r = pe_parse(li->ImageBase, li->ImageSize, PE_LAYOUT_MEMORY, &self);
-	if (r != MS_OK)
-		return log_error_status(EFI_LOAD_ERROR, L"our own PE headers are malformed (%a)",
-					ms_strerror(r));
-	if (!find_section(li, ".linux", &linux_sec))
-		return log_error_status(EFI_NOT_FOUND, L"this UKI has no .linux section");
+	err = passed_in_read(image, li, &profile, &passed);
+	if (!EFI_ERROR(err))
+		err = find_own_sections(li, profile, &linux_sec);
+	if (EFI_ERROR(err))
+		goto out;
 
 	if (!EFI_ERROR(image_file_path(li->FilePath, image_path_buf, EXTDIR_IMAGE_PATH_MAX)))
 		image_path = image_path_buf;
-	export_stub_variables(li, image_path);
+	timing_lap(TIMING_SELF);
+	export_stub_variables(li, image_path, profile);
+	timing_lap(TIMING_VARIABLES);
 
 	can_measure = measurer_init(&m);
 	if (!can_measure)
-		log_info(L"no TPM: nothing is measured, extensions are passed on unmeasured");
+		log_info(L"no TPM: nothing is measured, companion files are passed on unmeasured");
+	if (can_measure && profile != 0)
+		measured.kernel_parameters = measure_profile(&m, profile);
 	if (can_measure)
-		measured.kernel_image = measure_uki_sections(&m, li->ImageBase, &self);
+		measured.kernel_image = measure_uki_sections(&m, li->ImageBase, self, profile);
+	timing_lap(TIMING_PCR11);
 
-	err = choose_cmdline(li, &cmdline, &cmdline_passed_in);
-	if (EFI_ERROR(err))
-		return err;
-	if (can_measure && cmdline && cmdline_passed_in)
-		measured.kernel_parameters = measure_cmdline(&m, cmdline);
-
-	collect_from_esp(li, image_path, &m, can_measure, &per_uki, &global, &signatures);
-	measured.sysexts = per_uki.n_measured + global.n_measured > 0;
+	companion_dirs_open(li->DeviceHandle, image_path, &dirs);
+	(void)find_section(li, profile, ".uname", &uname);
+	addons_load(image, li->DeviceHandle, &dirs, uname.data, uname.size, &addons);
+	err = make_cmdline(li, profile, &passed, &addons, &m, can_measure, &measured.kernel_parameters, &cmdline);
+	if (EFI_ERROR(err)) {
+		companion_dirs_close(&dirs);
+		goto out;
+	}
+	if (can_measure)
+		(void)measure_smbios(&m);
+	timing_lap(TIMING_CMDLINE);
+	collect_companions(li, profile, &dirs, &addons, &m, can_measure, archives, lazy, &measured);
+	/* PCR 13 is announced by the sysext archives themselves, once they measured a file (lazy-archive.c). */
 	export_pcr_variables(&measured);
-	if (find_section(li, ".pcrpkey", &pcrpkey_sec))
-		(void)literal_archive(INITRD_PCR_PUBLIC_KEY_FILE, pcrpkey_sec.data, pcrpkey_sec.size, &public_key);
 
-	/* The pieces in initrd slot order (measure/initrd.h); later archives win on equal paths. */
-	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
-		if (slot == INITRD_SLOT_EMBEDDED && find_section(li, ".initrd", &initrd_sec))
-			pieces[n_pieces++] = (struct initrd_piece){ .data = initrd_sec.data, .size = initrd_sec.size };
-		else if (archives[slot] && archives[slot]->buf)
-			pieces[n_pieces++] = (struct initrd_piece){ .data = archives[slot]->buf,
-								    .size = archives[slot]->size,
-								    .pages = archives[slot]->pages };
-	}
-	for (UINTN i = 0; i < n_pieces; i++)
-		initrd_total += pieces[i].size;
-	if (n_pieces > 0) {
-		err = initrd_register(pieces, n_pieces, &initrd);
-		if (EFI_ERROR(err)) {
-			log_error_status(err, L"cannot register the initrd (LINUX_INITRD_MEDIA)");
-			goto out;
-		}
-		/* The media owns the archives now (and frees them once the kernel has its copy). */
-		for (UINTN slot = 0; slot < INITRD_SLOTS; slot++)
-			if (archives[slot])
-				sysext_archive_forget(archives[slot]);
-	}
-
+	err = hand_over_initrd(li, profile, archives, lazy, &addons, &initrd, &initrd_total);
+	if (EFI_ERROR(err))
+		goto out;
+	timing_lap(TIMING_REGISTER);
 	mem_usage(&usage);
 	log_info(L"starting kernel (%lu bytes), initrd %lu bytes, cmdline \"%s\"", (UINT64)linux_sec.size,
-		 initrd ? initrd_total : 0, cmdline ? cmdline : L"");
+		 initrd_total, cmdline ? cmdline : L"");
 	log_info(L"memory: %lu bytes held, peak %lu bytes", usage.held, usage.peak);
+	/* Last, so that our own lines are not printed over the picture. */
+	if (find_section(li, profile, ".splash", &splash))
+		splash_show(splash.data, splash.size);
 	err = linux_start(image, linux_sec.data, linux_sec.size, cmdline);
 out:
 	initrd_unregister(initrd);
-	sysext_archive_free(&per_uki);
-	sysext_archive_free(&global);
-	sysext_archive_free(&signatures);
-	sysext_archive_free(&public_key);
+	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
+		extra_archive_free(&archives[slot]);
+		lazy_archive_free(lazy[slot]);
+		lazy[slot] = NULL;
+	}
+	addons_free(&addons);
 	mem_free(cmdline);
+	mem_free(passed);
+	mem_free(self);
+	self = NULL;
 	return err;
 }
 
@@ -246,6 +331,7 @@ out:
 __attribute__((no_stack_protector)) EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
 	InitializeLib(image, systab);
+	timing_start();
 	stack_guard_init(image);
 	return stub_run(image);
 }

@@ -17,6 +17,9 @@
 
 #define CAP 128
 
+/* The profile cmdline_from_load_options() took off the front. */
+static uint32_t profile;
+
 /* ------------------------------------------------------------ helpers */
 
 /* @ascii as a NUL-terminated UTF-16 string in @out (capacity CAP). */
@@ -245,7 +248,7 @@ static void test_options_utf16_text(void **state)
 	uint16_t out[CAP];
 	uint8_t *b = utf16le(text, sizeof(text));
 
-	assert_int_equal(cmdline_from_load_options(b, 2 * sizeof(text), out, CAP), MS_OK);
+	assert_int_equal(cmdline_from_load_options(b, 2 * sizeof(text), &profile, out, CAP), MS_OK);
 	assert_u16_equals(out, "console=ttyS0 quiet");
 	free(b);
 }
@@ -255,7 +258,7 @@ static void test_options_without_nul(void **state)
 	uint16_t out[CAP];
 	uint8_t *b = utf16le("quiet", 5);
 
-	assert_int_equal(cmdline_from_load_options(b, 10, out, CAP), MS_OK);
+	assert_int_equal(cmdline_from_load_options(b, 10, &profile, out, CAP), MS_OK);
 	assert_u16_equals(out, "quiet");
 	free(b);
 }
@@ -265,7 +268,7 @@ static void test_options_trailing_nuls(void **state)
 	uint16_t out[CAP];
 	uint8_t *b = utf16le("quiet\0\0\0\0", 9);
 
-	assert_int_equal(cmdline_from_load_options(b, 18, out, CAP), MS_OK);
+	assert_int_equal(cmdline_from_load_options(b, 18, &profile, out, CAP), MS_OK);
 	assert_u16_equals(out, "quiet");
 	free(b);
 }
@@ -277,7 +280,7 @@ static void test_options_bytes_after_nul_ignored(void **state)
 	uint16_t out[CAP];
 	uint8_t *b = exact_copy(opts, sizeof(opts));
 
-	assert_int_equal(cmdline_from_load_options(b, sizeof(opts), out, CAP), MS_OK);
+	assert_int_equal(cmdline_from_load_options(b, sizeof(opts), &profile, out, CAP), MS_OK);
 	assert_u16_equals(out, "quiet");
 	free(b);
 }
@@ -287,7 +290,7 @@ static void test_options_are_mangled(void **state)
 	uint16_t out[CAP];
 	uint8_t *b = utf16le("\t quiet\r\nsplash \n", 17);
 
-	assert_int_equal(cmdline_from_load_options(b, 34, out, CAP), MS_OK);
+	assert_int_equal(cmdline_from_load_options(b, 34, &profile, out, CAP), MS_OK);
 	assert_u16_equals(out, "quiet  splash");
 	free(b);
 }
@@ -300,7 +303,7 @@ static void test_options_unaligned_buffer(void **state)
 
 	assert_non_null(b);
 	memcpy(b + 1, "q\0u\0i\0e\0t\0", 10);
-	assert_int_equal(cmdline_from_load_options(b + 1, 10, out, CAP), MS_OK);
+	assert_int_equal(cmdline_from_load_options(b + 1, 10, &profile, out, CAP), MS_OK);
 	assert_u16_equals(out, "quiet");
 	free(b);
 }
@@ -310,8 +313,8 @@ static void test_options_odd_size_invalid(void **state)
 	uint16_t out[CAP];
 	uint8_t *b = utf16le("quiet", 5);
 
-	assert_int_equal(cmdline_from_load_options(b, 9, out, CAP), MS_ERR_INVALID);
-	assert_int_equal(cmdline_from_load_options(b, 1, out, CAP), MS_ERR_INVALID);
+	assert_int_equal(cmdline_from_load_options(b, 9, &profile, out, CAP), MS_ERR_INVALID);
+	assert_int_equal(cmdline_from_load_options(b, 1, &profile, out, CAP), MS_ERR_INVALID);
 	free(b);
 }
 
@@ -325,7 +328,7 @@ static void test_options_ovmf_boot_option_guid_invalid(void **state)
 	uint16_t out[CAP];
 	uint8_t *b = exact_copy(guid, sizeof(guid));
 
-	assert_int_equal(cmdline_from_load_options(b, sizeof(guid), out, CAP), MS_ERR_INVALID);
+	assert_int_equal(cmdline_from_load_options(b, sizeof(guid), &profile, out, CAP), MS_ERR_INVALID);
 	free(b);
 }
 
@@ -341,7 +344,7 @@ static void test_options_non_text_units_invalid(void **state)
 		opts[2] = (uint8_t)bad[i];
 		opts[3] = (uint8_t)(bad[i] >> 8);
 		b = exact_copy(opts, sizeof(opts));
-		if (cmdline_from_load_options(b, sizeof(opts), out, CAP) != MS_ERR_INVALID)
+		if (cmdline_from_load_options(b, sizeof(opts), &profile, out, CAP) != MS_ERR_INVALID)
 			fail_msg("unit 0x%04x accepted as text", bad[i]);
 		free(b);
 	}
@@ -352,16 +355,16 @@ static void test_options_empty_not_found(void **state)
 	uint16_t out[CAP];
 	uint8_t *b;
 
-	assert_int_equal(cmdline_from_load_options(NULL, 0, out, CAP), MS_ERR_NOT_FOUND);
-	assert_int_equal(cmdline_from_load_options(NULL, 10, out, CAP), MS_ERR_NOT_FOUND);
+	assert_int_equal(cmdline_from_load_options(NULL, 0, &profile, out, CAP), MS_ERR_NOT_FOUND);
+	assert_int_equal(cmdline_from_load_options(NULL, 10, &profile, out, CAP), MS_ERR_NOT_FOUND);
 	b = utf16le("x", 1);
-	assert_int_equal(cmdline_from_load_options(b, 0, out, CAP), MS_ERR_NOT_FOUND);
+	assert_int_equal(cmdline_from_load_options(b, 0, &profile, out, CAP), MS_ERR_NOT_FOUND);
 	free(b);
 	b = utf16le("\0", 1);
-	assert_int_equal(cmdline_from_load_options(b, 2, out, CAP), MS_ERR_NOT_FOUND);
+	assert_int_equal(cmdline_from_load_options(b, 2, &profile, out, CAP), MS_ERR_NOT_FOUND);
 	free(b);
 	b = utf16le(" \t \r\n ", 6);
-	assert_int_equal(cmdline_from_load_options(b, 12, out, CAP), MS_ERR_NOT_FOUND);
+	assert_int_equal(cmdline_from_load_options(b, 12, &profile, out, CAP), MS_ERR_NOT_FOUND);
 	assert_int_equal(out[0], 0);
 	free(b);
 }
@@ -371,8 +374,8 @@ static void test_options_buffer_too_small(void **state)
 	uint16_t out[CAP];
 	uint8_t *b = utf16le("quiet", 5);
 
-	assert_int_equal(cmdline_from_load_options(b, 10, out, 5), MS_ERR_BUFFER_TOO_SMALL);
-	assert_int_equal(cmdline_from_load_options(b, 10, out, 6), MS_OK);
+	assert_int_equal(cmdline_from_load_options(b, 10, &profile, out, 5), MS_ERR_BUFFER_TOO_SMALL);
+	assert_int_equal(cmdline_from_load_options(b, 10, &profile, out, 6), MS_OK);
 	assert_u16_equals(out, "quiet");
 	free(b);
 }
@@ -382,14 +385,59 @@ static void test_options_invalid_output(void **state)
 	uint16_t out[CAP];
 	uint8_t *b = utf16le("quiet", 5);
 
-	assert_int_equal(cmdline_from_load_options(b, 10, NULL, CAP), MS_ERR_INVALID);
-	assert_int_equal(cmdline_from_load_options(b, 10, out, 0), MS_ERR_INVALID);
+	assert_int_equal(cmdline_from_load_options(b, 10, &profile, NULL, CAP), MS_ERR_INVALID);
+	assert_int_equal(cmdline_from_load_options(b, 10, &profile, out, 0), MS_ERR_INVALID);
 	free(b);
+}
+
+/* LoadOptions @ascii (UTF-16LE, with its NUL) through cmdline_from_load_options(). */
+static ms_status from_ascii_options(const char *ascii, uint16_t *out)
+{
+	uint8_t b[2 * CAP];
+	size_t n = strlen(ascii);
+
+	assert_true(n < CAP);
+	for (size_t i = 0; i <= n; i++) {
+		b[2 * i] = (uint8_t)ascii[i];
+		b[2 * i + 1] = 0;
+	}
+	return cmdline_from_load_options(b, 2 * (n + 1), &profile, out, CAP);
+}
+
+static void test_load_options_profile_prefix(void **state)
+{
+	static const struct {
+		const char *in, *cmdline;
+		uint32_t profile;
+		ms_status status;
+	} cases[] = {
+		{ "@1 quiet", "quiet", 1, MS_OK },
+		{ "@2", "", 2, MS_ERR_NOT_FOUND },
+		{ "@0  two spaces", "two spaces", 0, MS_OK }, /* one space goes with the prefix, mangling the rest */
+		{ "@4294967295 x", "x", UINT32_MAX, MS_OK },
+		{ "@4294967296 x", "@4294967296 x", 0, MS_OK }, /* too large: no profile */
+		{ "@1x quiet", "@1x quiet", 0, MS_OK },         /* not followed by a space */
+		{ "@ 1 quiet", "@ 1 quiet", 0, MS_OK },
+		{ " @1 quiet", "@1 quiet", 0, MS_OK },          /* before mangling: a leading space is no prefix */
+		{ "@1\tquiet", "@1 quiet", 0, MS_OK },          /* only a space separates */
+		{ "@007 a", "a", 7, MS_OK },
+		{ "quiet @1", "quiet @1", 0, MS_OK },
+	};
+	uint16_t out[CAP];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(from_ascii_options(cases[i].in, out), cases[i].status);
+		assert_int_equal(profile, cases[i].profile);
+		if (cases[i].status == MS_OK)
+			assert_u16_equals(out, cases[i].cmdline);
+	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_load_options_profile_prefix),
 		cmocka_unit_test(test_len16),
 		cmocka_unit_test(test_mangle_plain_text_unchanged),
 		cmocka_unit_test(test_mangle_strips_leading_and_trailing_whitespace),

@@ -19,7 +19,7 @@
 #include <openssl/sha.h>
 
 #include "measure/cpio.h"
-#include "measure/sysext-archive.h"
+#include "measure/companion.h"
 
 struct file {
 	const char *name;
@@ -310,10 +310,10 @@ static void sysext_archive_plan_and_fill(void **state)
 	uint8_t *buf;
 
 	(void)state;
-	assert_int_equal(sysext_archive_plan(SYSEXT_PREFIX, names, sizes, 3, &planned), MS_OK);
+	assert_int_equal(sysext_archive_plan(&companion_target_for(EXT_KIND_SYSEXT, SEL_DIR_PER_UKI)->layout, names, sizes, 3, &planned), MS_OK);
 	buf = malloc(planned);
 	assert_non_null(buf);
-	assert_int_equal(sysext_archive_fill(buf, planned, SYSEXT_PREFIX, names, sizes, 3, fill_from_table, &t, &size,
+	assert_int_equal(sysext_archive_fill(buf, planned, &companion_target_for(EXT_KIND_SYSEXT, SEL_DIR_PER_UKI)->layout, names, sizes, 3, fill_from_table, &t, &size,
 					     &kept), MS_OK);
 	assert_int_equal(t.calls, 3);
 	assert_string_equal(t.paths[0], ".extra/sysext/a.sysext.raw");
@@ -340,17 +340,63 @@ static void sysext_archive_with_nothing_kept_is_empty(void **state)
 	char path[16];
 
 	(void)state;
-	assert_int_equal(sysext_archive_plan(SYSEXT_GLOBAL_PREFIX, names, sizes, 1, &planned), MS_OK);
+	assert_int_equal(sysext_archive_plan(&companion_target_for(EXT_KIND_SYSEXT, SEL_DIR_GLOBAL)->layout, names, sizes, 1, &planned), MS_OK);
 	assert_true(planned <= sizeof(buf));
-	assert_int_equal(sysext_archive_fill(buf, planned, SYSEXT_GLOBAL_PREFIX, names, sizes, 1, drop_all, NULL, &size,
+	assert_int_equal(sysext_archive_fill(buf, planned, &companion_target_for(EXT_KIND_SYSEXT, SEL_DIR_GLOBAL)->layout, names, sizes, 1, drop_all, NULL, &size,
 					     &kept), MS_OK);
 	assert_int_equal(size, 0);
 	assert_int_equal(kept, 0);
 	/* Too small a buffer is an error, not an overrun. */
-	assert_int_not_equal(sysext_archive_fill(buf, 100, SYSEXT_GLOBAL_PREFIX, names, sizes, 1, drop_all,
+	assert_int_not_equal(sysext_archive_fill(buf, 100, &companion_target_for(EXT_KIND_SYSEXT, SEL_DIR_GLOBAL)->layout, names, sizes, 1, drop_all,
 						 NULL, &size, &kept), MS_OK);
 	assert_int_equal(sysext_archive_path(SYSEXT_PREFIX, "a.sysext.raw", path, sizeof(path)),
 			 MS_ERR_BUFFER_TOO_SMALL);
+}
+
+static int copy_secret(void *ctx, size_t index, const char *path, uint8_t *data, uint64_t size)
+{
+	(void)ctx, (void)index, (void)path;
+	memcpy(data, "secret", size);
+	return 1;
+}
+
+/* Reference §3.2: the credentials layout (0500/0400) gives systemd-stub's bytes. */
+static void credentials_archive_golden(void **state)
+{
+	const char *names[] = { "x.cred" };
+	uint64_t sizes[] = { 6 }, planned, size;
+	const struct companion_target *cred = companion_target_for(EXT_KIND_CREDENTIAL, SEL_DIR_PER_UKI);
+	size_t kept;
+	uint8_t buf[1024];
+
+	(void)state;
+	assert_non_null(cred);
+	assert_string_equal(cred->layout.prefix, ".extra/credentials");
+	assert_int_equal(sysext_archive_plan(&cred->layout, names, sizes, 1, &planned), MS_OK);
+	assert_true(planned <= sizeof(buf));
+	assert_int_equal(sysext_archive_fill(buf, planned, &cred->layout, names, sizes, 1, copy_secret, NULL, &size, &kept),
+			 MS_OK);
+	assert_int_equal(size, 520);
+	assert_sha256(buf, size, "59bfe34f8b07fc30e082a02300a1f697676c48b1dd0f6c4b5dead84560f3e4fb");
+}
+
+/* Every archived target has a distinct slot, in slot order, with systemd's modes for its kind. */
+static void companion_targets_in_slot_order(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < companion_target_count; i++) {
+		const struct companion_target *t = &companion_targets[i];
+
+		if (i > 0)
+			assert_true(companion_targets[i - 1].slot < t->slot);
+		assert_ptr_equal(companion_target_for(t->kind, t->role), t);
+		if (t->kind == EXT_KIND_CREDENTIAL)
+			assert_true(t->layout.dir_mode == 0500 && t->layout.file_mode == 0400 && t->pcr == 12);
+		else
+			assert_true(t->layout.dir_mode == 0555 && t->layout.file_mode == 0444);
+	}
+	assert_null(companion_target_for(EXT_KIND_ADDON, SEL_DIR_PER_UKI));
+	assert_null(companion_target_for(EXT_KIND_CREDENTIAL, SEL_DIR_GLOBAL));
 }
 
 int main(void)
@@ -367,6 +413,8 @@ int main(void)
 		cmocka_unit_test(worked_example_pcr13),
 		cmocka_unit_test(limits),
 		cmocka_unit_test(sysext_archive_plan_and_fill),
+		cmocka_unit_test(credentials_archive_golden),
+		cmocka_unit_test(companion_targets_in_slot_order),
 		cmocka_unit_test(sysext_archive_with_nothing_kept_is_empty),
 	};
 

@@ -26,10 +26,13 @@
 #include "efi-lib/esp.h"
 #include "efi-lib/initrd-media.h"
 #include "efi-lib/mem.h"
+#include "measure/cpio.h"
 #include "measure/extdir.h"
 #include "measure/initrd.h"
 #include "measure/pcrsig.h"
 #include "measure/selection.h"
+#include "measure/companion.h"
+#include "stub/lazy-archive.h"
 #include "stub/listing.h"
 #include "tests/efi-host/glue.h"
 
@@ -115,9 +118,39 @@ static void run_checked(void)
 	}
 }
 
+/* Whether entry @e of archive @a holds only zeros (a file handed over zero-filled: stub/lazy-archive.h). */
+static int entry_zeroed(int a, const struct glue_cpio_entry *e)
+{
+	for (UINT64 i = 0; i < e->size; i++)
+		if (fx.run.archives[a].copy[e->data_offset + i])
+			return 0;
+	return e->size > 0;
+}
+
+/* The files of archive @a handed over with their own bytes (@zeroed 0) or zero-filled (@zeroed 1). */
+static size_t count_files(int a, int zeroed)
+{
+	struct glue_cpio_entry e[EXT_MAX_FILES + 8];
+	size_t count = 0;
+	long n;
+
+	if (!fx.run.archives[a].copy)
+		return 0;
+	n = glue_cpio_parse(fx.run.archives[a].copy, fx.run.archives[a].size, e, EXT_MAX_FILES + 8, "archive");
+	for (long i = 0; i < n; i++)
+		if ((e[i].mode & 0170000u) == CPIO_MODE_FILE)
+			count += entry_zeroed(a, &e[i]) == zeroed;
+	return count;
+}
+
 static size_t files_in(int archive)
 {
-	return fx.run.archives[archive].copy ? fx.run.archives[archive].n_files : 0;
+	return count_files(archive, 0);
+}
+
+static size_t zeroed_in(int archive)
+{
+	return count_files(archive, 1);
 }
 
 /* Whether archive @a holds a file whose path ends in "/@name". */
@@ -383,8 +416,12 @@ static void test_file_that_changed_since_the_listing(void **state)
 	add_file(fx.global, "e.sysext.raw", 100);
 	add_file(fx.global, "s.pcrsig.json", 100)->listed_size = 200;
 	run_checked();
-	/* glue_check saw the inodes stay consecutive: 1, 2 (directories), 3, 4. */
-	assert_int_equal(files_in(GLUE_ARCHIVE_GLOBAL), 2);
+	/*
+	 * The layout was fixed before the reads: b and c are handed over
+	 * zero-filled in their places, d as the empty file it was listed as.
+	 */
+	assert_int_equal(files_in(GLUE_ARCHIVE_GLOBAL), 3);
+	assert_int_equal(zeroed_in(GLUE_ARCHIVE_GLOBAL), 2);
 	assert_true(holds(GLUE_ARCHIVE_GLOBAL, "a.sysext.raw"));
 	assert_true(holds(GLUE_ARCHIVE_GLOBAL, "e.sysext.raw"));
 	assert_int_equal(efi_host_log_find("cannot read it: Bad Buffer Size"), 2);
@@ -420,9 +457,12 @@ static void test_read_errors(void **state)
 	add_fragment(fx.global, "s.pcrsig.json", 11)->faults = (struct memfs_faults){ .read_fails = TRUE };
 	run_checked();
 	assert_int_equal(files_in(GLUE_ARCHIVE_GLOBAL), 1);
+	assert_int_equal(zeroed_in(GLUE_ARCHIVE_GLOBAL), 4);
 	assert_true(holds(GLUE_ARCHIVE_GLOBAL, "d.sysext.raw"));
 	assert_int_equal(files_in(GLUE_ARCHIVE_SIGNATURES), 0);
-	assert_int_equal(efi_host_log_find("e.sysext.raw: skipped, cannot read it: Access Denied"), 1);
+	assert_int_equal(efi_host_log_find("e.sysext.raw: handed over zero-filled, cannot read it: Access Denied"), 1);
+	/* Path and content (the zeros) for each of the five. */
+	assert_int_equal(tpm_fake_event_count(), 10);
 }
 
 /* A Read that claims more bytes than it was asked for wrote no more than that: not believed. */
@@ -442,6 +482,7 @@ static void test_read_claiming_more_than_it_wrote(void **state)
 	add_file(fx.global, "c.sysext.raw", 10);
 	run_checked();
 	assert_int_equal(files_in(GLUE_ARCHIVE_GLOBAL), 1);
+	assert_int_equal(zeroed_in(GLUE_ARCHIVE_GLOBAL), 2);
 	assert_true(holds(GLUE_ARCHIVE_GLOBAL, "c.sysext.raw"));
 	assert_int_equal(files_in(GLUE_ARCHIVE_SIGNATURES), 0);
 	assert_int_equal(efi_host_log_find("cannot read it: Protocol error"), 3);
@@ -449,7 +490,12 @@ static void test_read_claiming_more_than_it_wrote(void **state)
 
 /* ------------------------------------------------------------ measuring */
 
-static void test_failed_measurements_drop_the_file(void **state)
+/*
+ * The layout is fixed when the kernel asks: a file whose measurement fails
+ * is handed over zero-filled, and the zeros get a content event of their
+ * own (glue_check holds the events to that order and their bytes).
+ */
+static void test_failed_measurements_zero_the_file(void **state)
 {
 	(void)state;
 	add_file(fx.global, "a.sysext.raw", 10);
@@ -460,8 +506,13 @@ static void test_failed_measurements_drop_the_file(void **state)
 		fx.setup.tpm.fail_status = EFI_DEVICE_ERROR;
 		run_checked();
 		assert_int_equal(files_in(GLUE_ARCHIVE_GLOBAL), 1);
-		assert_true(holds(GLUE_ARCHIVE_GLOBAL, at <= 2 ? "b.sysext.raw" : "a.sysext.raw"));
-		assert_int_equal(efi_host_log_find("not passed to the initrd, measuring it failed"), 1);
+		assert_int_equal(zeroed_in(GLUE_ARCHIVE_GLOBAL), 1);
+		assert_true(holds(GLUE_ARCHIVE_GLOBAL, "a.sysext.raw") && holds(GLUE_ARCHIVE_GLOBAL, "b.sysext.raw"));
+		assert_int_equal(efi_host_log_find(at <= 2 ? "a.sysext.raw: handed over zero-filled, measuring it failed"
+							  : "b.sysext.raw: handed over zero-filled, measuring it failed"),
+				 1);
+		/* The failed call, then the zeros' content event (after a failed path event, b's content is not tried). */
+		assert_int_equal(tpm_fake_event_count(), at % 2 ? 4 : 5);
 		/* A full event log still extended the PCR: kept. */
 		fx.setup.tpm.fail_status = EFI_VOLUME_FULL;
 		run_checked();
@@ -473,12 +524,14 @@ static void test_failed_measurements_drop_the_file(void **state)
 						.fail_status = EFI_DEVICE_ERROR };
 	run_checked();
 	assert_int_equal(files_in(GLUE_ARCHIVE_GLOBAL), 1);
-	assert_true(holds(GLUE_ARCHIVE_GLOBAL, "b.sysext.raw"));
-	assert_int_equal(tpm_fake_event_count(), 7);
+	assert_int_equal(zeroed_in(GLUE_ARCHIVE_GLOBAL), 1);
+	assert_int_equal(tpm_fake_event_count(), 9);
+	/* Nothing can be measured at all: both go zero-filled, and PCR 13 is not announced (glue_check). */
 	fx.setup.tpm.fail_at = 0;
 	fx.setup.tpm.cc_map_fails = TRUE;
 	run_checked();
 	assert_int_equal(files_in(GLUE_ARCHIVE_GLOBAL), 0);
+	assert_int_equal(zeroed_in(GLUE_ARCHIVE_GLOBAL), 2);
 	assert_int_equal(tpm_fake_event_count(), 0);
 }
 
@@ -653,6 +706,50 @@ static void test_load_file2_unregistered_unread(void **state)
 	assert_int_equal(efi_host_violation_count(), 0);
 }
 
+/*
+ * A planned extension archive that the kernel never asks for: unregistering
+ * frees it and closes its directory; nothing was read, nothing measured,
+ * and PCR 13 is not announced (it holds nothing).
+ */
+static void test_load_file2_lazy_never_filled(void **state)
+{
+	const struct companion_target *t = companion_target_for(EXT_KIND_SYSEXT, SEL_DIR_GLOBAL);
+	struct lazy_archive *lazy = NULL;
+	struct initrd_media *media = NULL;
+	struct initrd_piece piece;
+	EFI_FILE_HANDLE root = NULL;
+	struct dir_listing l;
+	struct measurer m;
+	struct efi_host_memory mem;
+	char value[8];
+
+	(void)state;
+	add_file(fx.global, "a.sysext.raw", 5000);
+	tpm_fake_setup(&fx.setup.tpm);
+	assert_true(measurer_init(&m));
+	assert_int_equal(esp_open_root(memfs_device(fx.fs), &root), EFI_SUCCESS);
+	assert_int_equal(listing_open(root, L"" EXTDIR_GLOBAL, sel_dir_kinds(SEL_DIR_GLOBAL, EXT_RULE_SYSEXT_STUB), &l),
+			 EFI_SUCCESS);
+	lazy_archive_plan(&l, t, &m, TRUE, &lazy);
+	assert_non_null(lazy);
+	lazy_archive_adopt(lazy, &l);
+	listing_close(&l);
+	esp_close(root);
+	assert_int_equal(memfs_open_handles(fx.fs), 1);
+	lazy_archive_piece(lazy, &piece);
+	assert_null(piece.data);
+	assert_int_equal(piece.pages, 0);
+	assert_true(piece.size > 5000);
+	assert_int_equal(initrd_register(&piece, 1, &media), EFI_SUCCESS);
+	initrd_unregister(media);
+	efi_host_memory(&mem);
+	assert_int_equal(mem.pool_blocks + mem.page_allocs, 0);
+	assert_int_equal(memfs_open_handles(fx.fs), 0);
+	assert_int_equal(tpm_fake_event_count(), 0);
+	assert_int_equal(efi_host_var_sets("StubPcrInitRDSysExts", value, sizeof(value)), 0);
+	assert_int_equal(efi_host_violation_count(), 0);
+}
+
 static void test_load_file2_registered_twice(void **state)
 {
 	struct initrd_piece a = { .data = owned_piece(1, 1), .size = 10, .pages = 1 };
@@ -789,13 +886,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_short_reads_are_read_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_claiming_more_than_it_wrote, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failed_measurements_drop_the_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_measurements_zero_the_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_archive_pages_short, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_allocation_failing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signature_section_alone_and_merged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signature_section_too_large_to_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file2_states, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file2_unregistered_unread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_file2_lazy_never_filled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file2_registered_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file2_not_uninstalled_not_freed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file2_edges, setup, teardown),

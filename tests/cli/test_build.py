@@ -227,6 +227,114 @@ def test_default_stub_is_found_next_to_the_cli(tmp_path, parts):
     assert secs[-1]["name"] == ".linux"
 
 
+# --------------------------------------------------------------------------
+# The newer sections, .sbat, profiles (issue 15)
+# --------------------------------------------------------------------------
+
+def bmp24(w, h, rgb):
+    """A w x h 24-bit BMP of one colour (rows bottom-up, padded to 4)."""
+    row = bytes(rgb[::-1]) * w
+    row += b"\0" * (-len(row) % 4)
+    px = row * h
+    return (struct.pack("<2sIHHI", b"BM", 54 + len(px), 0, 0, 54)
+            + struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, len(px), 0, 0, 0, 0) + px)
+
+
+def test_ucode_splash_devicetree_hwids(tmp_path, parts):
+    files = {"ucode": os.urandom(333), "splash": bmp24(4, 3, (1, 2, 3)), "devicetree": b"\xd0\x0d\xfe\xed" * 9,
+             "hwids": os.urandom(77)}
+    args = []
+    for opt, data in files.items():
+        (tmp_path / opt).write_bytes(data)
+        args += [f"--{opt}", tmp_path / opt]
+    out = tmp_path / "uki.efi"
+    run_build("--stub", STUB, "--linux", parts["linux"], *args, "--output", out)
+    _, secs = read_pe(out)
+    by_name = {s["name"]: s for s in secs}
+    for opt, name in (("ucode", ".ucode"), ("splash", ".splash"), ("devicetree", ".dtb"), ("hwids", ".hwids")):
+        assert by_name[name]["data"] == files[opt] and by_name[name]["vs"] == len(files[opt]), name
+
+
+def test_a_splash_the_stub_cannot_draw_is_refused(tmp_path, parts):
+    good = bmp24(4, 3, (9, 9, 9))
+    cases = {"truncated.bmp": good[:-5], "png.bmp": b"\x89PNG\r\n\x1a\n" + good[8:],
+             "rle.bmp": good[:30] + struct.pack("<I", 1) + good[34:]}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        out = tmp_path / "uki.efi"
+        r = run_build("--stub", STUB, "--linux", parts["linux"], "--splash", tmp_path / name, "--output", out,
+                      check=False)
+        assert_failed_cleanly(r, out, tmp_path / name, "not a BMP image the stub can draw")
+
+
+SBAT_HEADER = "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md"
+
+
+def test_sbat_merged_into_the_stubs_section_as_ukify_does(tmp_path, parts):
+    """ukify's rule: the header, then the entries of the stub's .sbat, the kernel's and the given text."""
+    stub_sbat = {s["name"]: s for s in read_pe(STUB)[1]}[".sbat"]
+    mine = "uki,1,UKI,uki,1,https://uapi-group.org/specifications/specs/unified_kernel_image/"
+    out = tmp_path / "uki.efi"
+    run_build("--stub", STUB, "--linux", parts["linux"], "--sbat", f"{SBAT_HEADER}\n{mine}\n", "--output", out)
+    _, secs = read_pe(out)
+    sbat = [s for s in secs if s["name"] == ".sbat"]
+    assert len(sbat) == 1 and sbat[0]["ro"] == stub_sbat["ro"], "replaced in place, not appended"
+    stub_lines = stub_sbat["data"].rstrip(b"\0").decode().splitlines()[1:]
+    # The 'kernel' is a copy of the stub here, so its entries come twice.
+    want = "\n".join([SBAT_HEADER, *stub_lines, *stub_lines, mine]) + "\n"
+    assert sbat[0]["data"].decode() == want
+    assert sbat[0]["vs"] == len(want)
+    r = run_build("--stub", STUB, "--linux", parts["linux"], "--sbat", "uki,1,no header\n",
+                  "--output", tmp_path / "bad.efi", check=False)
+    assert_failed_cleanly(r, tmp_path / "bad.efi", "--sbat", "sbat,")
+
+
+def profile_ranges(secs):
+    """The UKI spec's split: base sections, then one list per .profile."""
+    base, profiles = [], []
+    for s in secs:
+        if s["name"] == ".profile":
+            profiles.append([])
+        (profiles[-1] if profiles else base).append(s)
+    return base, profiles
+
+
+def test_profiles_joined_as_ukify_joins_them(tmp_path, parts):
+    p1, p2, out = tmp_path / "p1.efi", tmp_path / "p2.efi", tmp_path / "uki.efi"
+    run_build("--stub", STUB, "--profile", "ID=p1\nTITLE=One\n", "--cmdline", "quiet one", "--output", p1)
+    run_build("--stub", STUB, "--profile", "ID=p2", "--cmdline", "two", "--initrd", parts["initrd"], "--output", p2)
+    # A profile PE: the stub's sections, then .profile first.
+    assert [s["name"] for s in read_pe(p1)[1]][-2:] == [".profile", ".cmdline"]
+    run_build("--stub", STUB, "--linux", parts["linux"], "--cmdline", "base", "--join-profile", p1,
+              "--join-profile", p2, "--output", out)
+    base, profiles = profile_ranges(read_pe(out)[1])
+    assert [s["name"] for s in base][-2:] == [".cmdline", ".linux"]
+    assert [[s["name"] for s in p] for p in profiles] == [[".profile"], [".profile", ".cmdline"],
+                                                        [".profile", ".cmdline", ".initrd"]]
+    assert profiles[0][0]["data"] == b"ID=main", "a base profile is added, as ukify adds one"
+    assert profiles[1][0]["data"] == b"ID=p1\nTITLE=One\n" and profiles[1][1]["data"] == b"quiet one"
+    assert profiles[2][2]["data"] == parts["initrd"].read_bytes()
+    # An explicit base profile; a single-profile UKI has its .profile first.
+    run_build("--stub", STUB, "--linux", parts["linux"], "--profile", "ID=base", "--join-profile", p1, "--output", out)
+    assert profile_ranges(read_pe(out)[1])[1][0][0]["data"] == b"ID=base"
+    run_build("--stub", STUB, "--linux", parts["linux"], "--profile", "ID=only", "--output", out)
+    names = [s["name"] for s in read_pe(out)[1]]
+    assert names.index(".profile") < names.index(".linux")
+
+
+def test_join_profile_errors(tmp_path, parts):
+    out = tmp_path / "uki.efi"
+    r = run_build("--stub", STUB, "--linux", parts["linux"], "--join-profile", STUB, "--output", out, check=False)
+    assert_failed_cleanly(r, out, STUB, "no .profile section")
+    r = run_build("--stub", STUB, "--linux", parts["linux"], "--join-profile", parts["initrd"], "--output", out,
+                  check=False)
+    assert_failed_cleanly(r, out, parts["initrd"], "not a PE")
+    p1 = tmp_path / "p1.efi"
+    run_build("--stub", STUB, "--profile", "ID=p1", "--output", p1)
+    r = run_build("--stub", STUB, "--join-profile", p1, "--profile", "ID=x", "--output", out, check=False)
+    assert_failed_cleanly(r, out, "--join-profile needs --linux")
+
+
 def test_pcrsig_that_systemd_would_refuse_is_refused(tmp_path, parts):
     """systemd's JSON parser refuses the whole tpm2-pcr-signature.json for one bad string anywhere."""
     fp = "ab" * 32
@@ -255,3 +363,66 @@ def test_pcrsig_that_systemd_would_refuse_is_refused(tmp_path, parts):
     run_build("--stub", STUB, "--linux", parts["linux"], "--pcrsig", good, "--output", out)
     pcrsig = [s for s in read_pe(out)[1] if s["name"] == ".pcrsig"][0]
     assert pcrsig["data"] == good.read_bytes()
+
+
+ADDON_STUB = ROOT / "build" / "sysext-addon-x64.efi.stub"
+
+
+def test_addon_around_the_default_addon_stub(tmp_path):
+    """--addon: the parts measure/addon.h uses, appended in ukify's order, found next to the CLI by default."""
+    ucode, initrd, dtb = tmp_path / "ucode", tmp_path / "initrd", tmp_path / "dtb"
+    ucode.write_bytes(os.urandom(300))
+    initrd.write_bytes(os.urandom(5000))
+    dtb.write_bytes(b"\xd0\x0d\xfe\xed" + os.urandom(60))
+    out = tmp_path / "a.addon.efi"
+    run_build("--addon", "--cmdline", "quiet debug", "--dtb", dtb, "--uname", "6.1.0-57-amd64", "--initrd", initrd,
+              "--ucode", ucode, "--output", out)
+    hdr, secs = read_pe(out)
+    stub_hdr, stub_secs = read_pe(ADDON_STUB)
+    assert [s["name"] for s in secs] == [s["name"] for s in stub_secs] + [".cmdline", ".dtb", ".uname", ".initrd",
+                                                                         ".ucode"]
+    got = {s["name"]: s for s in secs}
+    for name, data in ((".cmdline", b"quiet debug"), (".dtb", dtb.read_bytes()), (".uname", b"6.1.0-57-amd64"),
+                       (".initrd", initrd.read_bytes()), (".ucode", ucode.read_bytes())):
+        assert got[name]["data"] == data and got[name]["vs"] == len(data), name
+    assert ".linux" not in got
+    objdump = subprocess.run(["objdump", "-h", str(out)], capture_output=True, text=True, check=True)
+    assert ".ucode" in objdump.stdout
+
+
+def test_addon_around_systemds_addon_stub(tmp_path):
+    """systemd's addonx64.efi.stub (its headers have room for 13 more sections) works as --stub."""
+    stub = Path("/usr/lib/systemd/boot/efi/addonx64.efi.stub")
+    if not stub.is_file():
+        # Debian 12's systemd 252 predates addons (254): take the one of the cache's Debian unstable package.
+        cached = sorted(Path(os.environ.get("SYSEXT_STUB_CACHE", Path.home() / ".cache" / "sysext-stub"))
+                        .glob("debian/sid/pkgs/systemd-boot-efi_*/usr/lib/systemd/boot/efi/addonx64.efi.stub"))
+        if not cached:
+            pytest.skip("no systemd addonx64.efi.stub: not installed, and no Debian unstable systemd-boot-efi "
+                        "in the cache (ovmf-tests fetch it)")
+        stub = cached[-1]
+    out = tmp_path / "sd.addon.efi"
+    run_build("--addon", "--stub", stub, "--cmdline", "from=systemd-stub", "--output", out)
+    _, secs = read_pe(out)
+    assert secs[-1]["name"] == ".cmdline" and secs[-1]["data"] == b"from=systemd-stub"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--addon"], "an addon needs at least one of --cmdline, --dtb, --initrd, --ucode"),
+    (["--addon", "--uname", "6.1"], "an addon needs at least one of"),
+    (["--addon", "--cmdline", "x", "--linux", "{stub}"], "--linux is not part of an addon"),
+    (["--addon", "--cmdline", "x", "--os-release", "ID=x"], "--os-release is not part of an addon"),
+    (["--linux", "{stub}", "--dtb", "{stub}"], "--dtb is not part of a UKI"),
+    (["--addon", "--cmdline", "x", "--profile", "ID=p"], "--profile is not part of an addon"),
+    (["--addon", "--cmdline", "x", "--sbat", "x"], "--sbat is not part of an addon"),
+    (["--addon", "--cmdline", "x", "--stub", "{uki}"], "would not be used: has a .linux section"),
+])
+def test_addon_refusals(tmp_path, parts, args, message):
+    """Every refusal names the problem and writes nothing."""
+    uki = tmp_path / "uki.efi"
+    run_build("--stub", STUB, "--linux", parts["linux"], "--output", uki)
+    out = tmp_path / "out.efi"
+    args = [a.format(stub=STUB, uki=uki) for a in args]
+    r = run_build(*args, "--output", out, check=False)
+    assert r.returncode != 0 and message in r.stderr, r.stderr
+    assert not out.exists()

@@ -94,6 +94,11 @@ def newc(prefix, files):
     return bytes(out)
 
 
+#: small_uki's .osrel, and the archive the stub re-exports it in (/.extra/os-release, as systemd-stub 257+).
+SMALL_OSREL = b"ID=test\n"
+OSREL_ARCHIVE = newc(".extra", {"os-release": SMALL_OSREL})
+
+
 def utf16z(s):
     return s.encode("utf-16-le") + b"\0\0"
 
@@ -312,9 +317,13 @@ def test_pickup_rule(tmp_path):
     events = entry(j, "sha256", 13)["events"]
     assert [e["description"] for e in events[::2]] == [".extra/sysext/Mixed.SYSEXT.RAW", ".extra/sysext/ok.sysext.raw"]
     assert value(j, "sha256", 13) == replay("sha256", per_file_digests("sha256", picked))
-    for skipped in ("other.raw", "x.cred", ".hidden.sysext.raw", "README", "a.confext.raw", "dir.sysext.raw",
-                    "/sysext.raw"):
+    for skipped in ("other.raw", ".hidden.sysext.raw", "README", "dir.sysext.raw", "/sysext.raw"):
         assert skipped in r.stderr, f"--verbose must report {skipped}: {r.stderr}"
+    # Credentials and confexts are companion files too: taken, into PCR 12 (tests/cli/test_companions.py).
+    for taken in ("x.cred", "a.confext.raw"):
+        assert taken not in r.stderr, r.stderr
+    assert [e["description"] for e in entry(j, "sha256", 12)["events"][::2]] == \
+        [".extra/credentials/x.cred", ".extra/confext/a.confext.raw"]
     for name in ("other.raw", "x.cred", ".hidden.sysext.raw", "a.confext.raw"):
         assert_failed(predict("--sysext", d / name, check=False), d / name)
     assert_failed(predict("--global-sysext", d / "dir.sysext.raw", check=False), d / "dir.sysext.raw")
@@ -436,7 +445,7 @@ def test_firmware_path_limit_for_signature_files(tmp_path, small_uki):
     g = write_set(tmp_path / "extensions", {long_name(239, ".pcrsig.json"): doc})
     out = tmp_path / "x.cpio"
     r = cli("cpio", "--uki", uki, "--global-dir", g, "--output", out)
-    assert out.read_bytes() == b"", "no signature file left, no archive"
+    assert out.read_bytes() == OSREL_ARCHIVE, "no signature file left, no archive (only os-release)"
     assert f"{g / long_name(239, '.pcrsig.json')}: skipped by the stub: path too long" in r.stderr
     g2 = write_set(tmp_path / "ext2", {long_name(238, ".pcrsig.json"): doc})
     cli("cpio", "--uki", uki, "--global-dir", g2, "--output", out)
@@ -665,12 +674,17 @@ def find_kernel():
     found = sorted(glob.glob(os.path.join(base, "kernel", "*", "boot", "vmlinuz-*")))
     if found:
         return Path(found[-1])
+    sys.path.insert(0, str(ROOT / "ovmf-tests"))
     try:
-        sys.path.insert(0, str(ROOT / "ovmf-tests"))
+        import debian  # noqa: E402
         import harness  # noqa: E402
-        return Path(harness.fetch_kernel().vmlinuz)
-    except Exception as e:  # no network, no apt: nothing to build a real UKI from
-        pytest.skip(f"no Debian kernel available: {e}")
+        try:
+            return Path(harness.fetch_kernel().vmlinuz)
+        except harness.HarnessError as e:
+            # The one reason to skip: no network to the Debian mirror. Any other failure is one.
+            if debian.network_failure(str(e)):
+                pytest.skip(f"no network to the Debian mirror, and no cached kernel: {e}")
+            raise
     finally:
         if sys.path[0] == str(ROOT / "ovmf-tests"):
             sys.path.pop(0)
@@ -708,6 +722,8 @@ def real_ukis(tmp_path_factory):
 
 
 def systemd_measure(parts, *extra):
+    # Installed by scripts/install-deps.sh (Debian's systemd): missing, the differential fails, never skips.
+    assert SYSTEMD_MEASURE.exists(), f"{SYSTEMD_MEASURE} is missing: install systemd (scripts/install-deps.sh)"
     args = [str(SYSTEMD_MEASURE), "calculate", "--json=short"]
     args += [f"--{k}={parts[k]}" for k in ("linux", "osrel", "cmdline", "initrd", "pcrpkey") if k in parts]
     args += [f"--bank={b}" for b in BANKS]
@@ -720,7 +736,6 @@ def pcr11_rows(j):
     return {bank: sorted((e.get("phase", ""), e["pcr"], e["hash"]) for e in entries) for bank, entries in j.items()}
 
 
-@pytest.mark.skipif(not SYSTEMD_MEASURE.exists(), reason="systemd-measure (Debian systemd) not installed")
 @pytest.mark.parametrize("which", ["debian-initrd", "ours-pcrpkey"])
 def test_pcr11_equals_systemd_measure_252(real_ukis, which):
     parts = real_ukis[which]
@@ -733,7 +748,6 @@ def test_pcr11_equals_systemd_measure_252(real_ukis, which):
     assert [e["phase"] for e in j["sha256"]] == DEFAULT_PHASES
 
 
-@pytest.mark.skipif(not SYSTEMD_MEASURE.exists(), reason="systemd-measure (Debian systemd) not installed")
 def test_pcr11_custom_phases_equal_systemd_measure_252(real_ukis):
     parts = real_ukis["ours-pcrpkey"]
     phases = ["enter-initrd::ready", "", "sysinit", "enter-initrd", ":enter-initrd:", "enter-initrd:ready", ":"]
@@ -780,8 +794,10 @@ def small_uki(tmp_path):
     kernel = tmp_path / "vmlinuz"
     shutil.copy(STUB, kernel)
 
-    def build(name, initrd=None, cmdline=None):
-        args = ["--stub", STUB, "--linux", kernel, "--os-release", "ID=test\n", "--output", tmp_path / name]
+    def build(name, initrd=None, cmdline=None, osrel=True):
+        args = ["--stub", STUB, "--linux", kernel, "--output", tmp_path / name]
+        if osrel:
+            args += ["--os-release", SMALL_OSREL.decode()]
         if initrd is not None:
             (tmp_path / f"{name}.initrd").write_bytes(initrd)
             args += ["--initrd", tmp_path / f"{name}.initrd"]
@@ -839,11 +855,11 @@ def test_pcr9_cmdline_section_initrd_and_both_archives(tmp_path, small_uki, work
     uki = small_uki("uki.efi", initrd=initrd, cmdline="  quiet\tx=1\x7f\n")
     j, _ = predict_json("--uki", uki, "--extra-dir", per_uki, "--global-dir", global_, "--pcr", "9")
     expected_initrd = initrd + b"\0" * 3 + newc(".extra/sysext", WORKED) + newc(".extra/global_sysext",
-                                                                              WORKED_GLOBAL)
+                                                                              WORKED_GLOBAL) + OSREL_ARCHIVE
     # The archives GNU cpio reads back are the ones `sysext-stub cpio` writes.
     out = tmp_path / "x.cpio"
     cli("cpio", "--extra-dir", per_uki, "--global-dir", global_, "--output", out)
-    assert expected_initrd[1004:] == out.read_bytes()
+    assert expected_initrd[1004:-len(OSREL_ARCHIVE)] == out.read_bytes()
     assert [r[5] for r in cpio_list(split_archives(out.read_bytes())[1])][-1] == ".extra/global_sysext/g.sysext.raw"
     for bank in BANKS:
         e = entry(j, bank, 9)
@@ -856,7 +872,7 @@ def test_pcr9_cmdline_section_initrd_and_both_archives(tmp_path, small_uki, work
 
 def test_pcr9_lone_initrd_is_not_padded(small_uki):
     initrd = os.urandom(1001)
-    uki = small_uki("uki.efi", initrd=initrd)
+    uki = small_uki("uki.efi", initrd=initrd, osrel=False)  # .osrel would add /.extra/os-release after it
     j, _ = predict_json("--uki", uki, "--cmdline", " a=b ", "--pcr", "9", "--pcr", "12")
     for bank in BANKS:
         assert value(j, bank, 9) == replay(bank, pcr9_expected(bank, "a=b", initrd)), bank
@@ -867,7 +883,7 @@ def test_pcr9_without_initrd_section(small_uki, worked):
     uki = small_uki("uki.efi")
     j, _ = predict_json("--uki", uki, "--global-dir", global_, "--pcr", "9")
     for bank in BANKS:
-        want = pcr9_expected(bank, None, newc(".extra/global_sysext", WORKED_GLOBAL))
+        want = pcr9_expected(bank, None, newc(".extra/global_sysext", WORKED_GLOBAL) + OSREL_ARCHIVE)
         assert [bytes.fromhex(ev["digest"]) for ev in entry(j, bank, 9)["events"]] == want
         assert value(j, bank, 9) == replay(bank, want)
 
@@ -878,9 +894,45 @@ def test_long_command_lines_are_not_dropped(small_uki):
     assert len(long) > 12000
     uki = small_uki("long.efi", cmdline=long + "\n")
     j, _ = predict_json("--uki", uki, "--pcr", "9", "--bank", "sha256")
-    assert value(j, "sha256", 9) == replay("sha256", pcr9_expected("sha256", long, None))
+    assert value(j, "sha256", 9) == replay("sha256", pcr9_expected("sha256", long, OSREL_ARCHIVE))
     j, _ = predict_json("--uki", small_uki("nocmd.efi"), "--cmdline", long, "--pcr", "12", "--bank", "sha256")
     assert value(j, "sha256", 12) == replay("sha256", [H("sha256", utf16z(long))])
+
+
+def set_virtual_size(path, name, value):
+    """Rewrite the VirtualSize of the first section @name in the PE file @path (its raw data stays)."""
+    d = bytearray(Path(path).read_bytes())
+    pe = struct.unpack_from("<I", d, 0x3C)[0]
+    nsec, optsz = struct.unpack_from("<H", d, pe + 6)[0], struct.unpack_from("<H", d, pe + 20)[0]
+    for i in range(nsec):
+        o = pe + 24 + optsz + 40 * i
+        if d[o:o + 8].rstrip(b"\0") == name.encode():
+            struct.pack_into("<I", d, o + 8, value)
+            Path(path).write_bytes(bytes(d))
+            return
+    raise AssertionError(f"{path}: no {name}")
+
+
+@pytest.mark.parametrize("name", [".cmdline", ".initrd"])
+def test_a_section_with_virtual_size_0_is_absent_for_use_and_measurement(small_uki, name):
+    """Issue 13, defect 2: systemd-stub counts a section as present only with VirtualSize > 0, for
+    use and for PCR 11 alike. A .cmdline of VirtualSize 0 (raw data still there) is no command line:
+    the one passed in is used and goes into PCR 12; a .initrd of VirtualSize 0 reaches no initrd (only
+    /.extra/os-release, from the UKI's .osrel, follows)."""
+    initrd = os.urandom(1001)
+    uki = small_uki("uki.efi", initrd=initrd, cmdline="init=/bin/evil")
+    set_virtual_size(uki, name, 0)
+    j, err = predict_json("--uki", uki, "--cmdline", "x=1", "--phase=", "--pcr", "9", "--pcr", "11",
+                          "--pcr", "12")
+    for bank in BANKS:
+        assert name not in [ev["description"] for ev in entry(j, bank, 11)["events"]]
+        if name == ".cmdline":
+            assert "--cmdline is ignored" not in err, err
+            assert value(j, bank, 12) == replay(bank, [H(bank, utf16z("x=1"))]), bank
+            assert value(j, bank, 9) == replay(bank, pcr9_expected(bank, "x=1", initrd + bytes(3) + OSREL_ARCHIVE)), \
+                bank
+        else:
+            assert value(j, bank, 9) == replay(bank, pcr9_expected(bank, "init=/bin/evil", OSREL_ARCHIVE)), bank
 
 
 def test_pcr9_is_for_sysext_stub_only(small_uki):
@@ -918,6 +970,71 @@ def test_json_shape_and_replay(small_uki, worked):
                                                       start), (bank, e["pcr"], e.get("phase"))
     assert entry(j, "sha384", 13)["initial"] == init.hex()
     assert [ev["type"] for ev in entry(j, "sha256", 11, "enter-initrd")["events"]][-1] == "userspace"
+
+
+def strict_json(raw):
+    """What a strict consumer (systemd, jq, Python without surrogateescape) accepts: UTF-8 bytes, then JSON."""
+    return json.loads(raw.decode("utf-8", errors="strict"))
+
+
+def shown(path):
+    """A path as the CLI names it in a message: bytes that are not printable ASCII as \\xNN."""
+    return b"".join(bytes([c]) if 0x20 <= c < 0x7F else b"\\x%02x" % c for c in os.fsencode(path))
+
+
+def run_bytes(*args):
+    return subprocess.run([bytes(CLI), *[a if isinstance(a, bytes) else os.fsencode(a) for a in args]],
+                          capture_output=True)
+
+
+def test_json_carries_any_utf8_path_exactly(tmp_path):
+    """Quotes, backslashes, control characters, DEL and non-ASCII UTF-8 in a path: escaped (or, for UTF-8, kept),
+    and a strict parser gives back the exact bytes."""
+    name = "d\"q\\b\tt\x01\x7f-é-\u2603.extra.d"
+    d = write_set(tmp_path / name, {"a.sysext.raw": b"a"})
+    r = run_bytes("predict", "--json", "--extra-dir", d, "--bank", "sha256")
+    assert r.returncode == 0, r.stderr
+    assert all(b >= 0x20 and b != 0x7F for b in r.stdout.rstrip(b"\n")), "control bytes must be escaped"
+    events = entry(strict_json(r.stdout), "sha256", 13)["events"]
+    assert [e["file"] for e in events] == [str(d / "a.sysext.raw")] * 2
+    assert os.fsencode(events[0]["file"]) == os.fsencode(d / "a.sysext.raw")
+
+
+def test_json_refuses_a_path_that_is_not_utf8(tmp_path):
+    """JSON text must be UTF-8 and a Linux path need not be: predict --json refuses such a path, naming it,
+    with nothing on stdout, rather than print invalid JSON or a mangled path (README). The table prints it."""
+    d = os.fsencode(tmp_path) + b"/ext-\xff.extra.d"
+    os.mkdir(d)
+    for name, data in ((b"a.sysext.raw", b"a"), (b"\xff.sysext.raw", b"skipped: not an ASCII name")):
+        with open(d + b"/" + name, "wb") as f:
+            f.write(data)
+    r = run_bytes("predict", "--json", "--extra-dir", d, "--bank", "sha256")
+    assert r.returncode == 1 and r.stdout == b"", r.stdout
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith(b"sysext-stub: error:")]
+    assert len(errors) == 1 and shown(d + b"/a.sysext.raw") in errors[0] and b"not UTF-8" in errors[0], r.stderr
+    r = run_bytes("predict", "--extra-dir", d, "--bank", "sha256")
+    assert r.returncode == 0 and d + b"/a.sysext.raw" in r.stdout, r.stderr
+    # The same directory under a UTF-8 name: the 0xff file is skipped (not an ASCII name), the output is strict JSON.
+    good = tmp_path / "ext.extra.d"
+    os.rename(d, good)
+    r = run_bytes("predict", "--json", "--extra-dir", good, "--bank", "sha256", "--verbose")
+    assert r.returncode == 0, r.stderr
+    assert b"\xff" not in r.stdout and shown(os.fsencode(good) + b"/\xff.sysext.raw") in r.stderr
+    j = strict_json(r.stdout)
+    assert [e["description"] for e in entry(j, "sha256", 13)["events"]] == [".extra/sysext/a.sysext.raw"] * 2
+    assert value(j, "sha256", 13) == replay("sha256", per_file_digests("sha256", {"a.sysext.raw": b"a"}))
+
+
+def test_json_refuses_a_phase_or_uki_path_that_is_not_utf8(tmp_path, small_uki):
+    uki = small_uki("uki.efi")
+    r = run_bytes("predict", "--json", "--uki", uki, "--pcr", "11", "--phase", b"enter-\xff")
+    assert r.returncode == 1 and r.stdout == b"" and b"not UTF-8" in r.stderr and shown(b"enter-\xff") in r.stderr
+    odd = os.fsencode(tmp_path) + b"/uki-\xfe.efi"
+    os.link(uki, odd)
+    r = run_bytes("predict", "--json", "--uki", odd, "--pcr", "11")
+    assert r.returncode == 1 and r.stdout == b"" and shown(odd) in r.stderr and b"not UTF-8" in r.stderr
+    r = run_bytes("predict", "--uki", odd, "--pcr", "11", "--phase", b"enter-\xff")
+    assert r.returncode == 0 and odd in r.stdout, r.stderr
 
 
 # --------------------------------------------------------------------------
@@ -961,3 +1078,302 @@ def test_dangling_sysext_in_a_directory(tmp_path):
     d = write_set(tmp_path / "e", {"a.sysext.raw": b"a"})
     (d / "dangling.sysext.raw").symlink_to(tmp_path / "gone")
     assert_failed(predict("--extra-dir", d, check=False), d / "dangling.sysext.raw")
+
+
+# --------------------------------------------------------------------------
+# Addons (measure/addon.h; docs/MEASUREMENTS.md "PCR 12: addons")
+# --------------------------------------------------------------------------
+
+ADDON_TAGS = {"dtb": 0x6C46F751, "ucode": 0xDAC08E1A, "initrd": 0x49DFFE0F}
+UKI_UNAME = "6.1.0-57-amd64"
+
+
+def make_addon(path, **parts):
+    """`build --addon` around the default addon stub; the parts given as files."""
+    args = ["--addon", "--output", path]
+    for part, data in parts.items():
+        f = path.with_name(f"{path.name}.{part}")
+        f.write_bytes(data)
+        args += [f"--{part}", f"@{f}" if part in ("cmdline", "uname") else f]
+    run_build(*args)
+    return path
+
+
+@pytest.fixture
+def addon_esp(tmp_path):
+    """\\loader\\addons (g) and a UKI's .extra.d (the rest) with addons; a UKI whose .uname is UKI_UNAME."""
+    esp = tmp_path / "esp"
+    g, x = esp / "loader" / "addons", esp / "EFI" / "Linux" / "uki.efi.extra.d"
+    g.mkdir(parents=True)
+    x.mkdir(parents=True)
+    parts = {
+        "g.addon.efi": (g, dict(cmdline=b"addon.global=1\n", dtb=b"\xd0\x0d\xfe\xed" + os.urandom(40),
+                                ucode=os.urandom(333))),
+        "b.addon.efi": (x, dict(cmdline=b"  b=1\t x ", initrd=os.urandom(1001), ucode=os.urandom(64))),
+        "c.addon.efi": (x, dict(initrd=os.urandom(16), uname=UKI_UNAME.encode())),
+        "p.addon.efi": (x, dict(cmdline=b"prefix=1", uname=UKI_UNAME.split("-")[0].encode())),
+        "z.addon.efi": (x, dict(cmdline=b"other=1", uname=b"6.2.0-1-amd64")),
+    }
+    for name, (d, p) in parts.items():
+        make_addon(d / name, **p)
+    (x / "junk.addon.efi").write_bytes(b"MZ but no PE\n")
+    kernel, initrd = tmp_path / "vmlinuz", tmp_path / "initrd"
+    shutil.copy(STUB, kernel)
+    initrd.write_bytes(os.urandom(1001))
+    uki = esp / "EFI" / "Linux" / "uki.efi"
+    run_build("--stub", STUB, "--linux", kernel, "--initrd", initrd, "--cmdline", "console=ttyS0", "--uname", UKI_UNAME,
+              "--output", uki)
+    return {"esp": esp, "g": g, "x": x, "uki": uki, "initrd": initrd.read_bytes(),
+            "parts": {n: p for n, (_, p) in parts.items()}, "paths": {n: d / n for n, (d, _) in parts.items()}}
+
+
+def addon_events(bank, a, used):
+    """(type, description, digest) of the addons' PCR 12 events, nothing else given: the joined command line,
+    each .dtb, each .ucode (last addon first), each .initrd; tagged events described by the file name."""
+    joined = ""
+    for n in used:
+        if "cmdline" in a["parts"][n]:
+            part = mangle(a["parts"][n]["cmdline"].split(b"\0")[0].decode("latin-1"))
+            joined = f"{joined} {part}" if joined else part
+    events = [("EV_IPL", mangle(joined), H(bank, utf16z(mangle(joined))))] if mangle(joined) else []
+    order = [("dtb", used), ("ucode", list(reversed(used))), ("initrd", used)]
+    for part, names in order:
+        events += [("EV_EVENT_TAG", n, H(bank, a["parts"][n][part])) for n in names if part in a["parts"][n]]
+    return events, mangle(joined)
+
+
+def got_events(j, bank, pcr):
+    return [(ev["type"], ev["description"], bytes.fromhex(ev["digest"])) for ev in entry(j, bank, pcr)["events"]]
+
+
+def test_addons_pcr12_ours(addon_esp):
+    a = addon_esp
+    r = predict("--json", "--uki", a["uki"], "--global-addon-dir", a["g"], "--extra-dir", a["x"], "--pcr", "12")
+    j = json.loads(r.stdout)
+    # Our .uname rule: equal strings; the prefix and the other kernel's are skipped, and so is the file that is no PE.
+    for name, why in (("p.addon.efi", ".uname does not match the UKI's"), ("z.addon.efi", ".uname does not match"),
+                      ("junk.addon.efi", "not a PE image")):
+        assert re.search(rf"{re.escape(name)}: skipped by the stub: {re.escape(why)}", r.stderr), r.stderr
+    for bank in BANKS:
+        want, joined = addon_events(bank, a, ["g.addon.efi", "b.addon.efi", "c.addon.efi"])
+        assert joined == "addon.global=1 b=1  x"
+        assert got_events(j, bank, 12) == want, bank
+        assert value(j, bank, 12) == replay(bank, [d for _, _, d in want])
+    # Each event names the file behind it (what `eventlog --expect` reports).
+    files = [ev.get("file") for ev in entry(j, "sha256", 12)["events"]]
+    assert files[0] == f"{a['paths']['g.addon.efi']}, {a['paths']['b.addon.efi']}"
+    assert files[1:] == [str(a["paths"][n]) for n in ("g.addon.efi", "b.addon.efi", "g.addon.efi", "b.addon.efi",
+                                                      "c.addon.efi")]
+
+
+def test_addons_pcr12_systemd_262(addon_esp):
+    """systemd-stub 262: strncmp over the addon's .uname, so the prefix addon is used; the same events otherwise."""
+    a = addon_esp
+    j, err = predict_json("--uki", a["uki"], "--global-addon-dir", a["g"], "--extra-dir", a["x"], "--pcr", "12",
+                          "--scheme=systemd", "--systemd-version", "262")
+    assert "p.addon.efi" not in err and "z.addon.efi: skipped by the stub: .uname does not match" in err, err
+    for bank in BANKS:
+        want, joined = addon_events(bank, a, ["g.addon.efi", "b.addon.efi", "c.addon.efi", "p.addon.efi"])
+        assert joined == "addon.global=1 b=1  x prefix=1"
+        assert got_events(j, bank, 12) == want, bank
+    # systemd-stub before 257 is not modelled: said, and nothing predicted for the addons.
+    j, err = predict_json("--uki", a["uki"], "--global-addon-dir", a["g"], "--extra-dir", a["x"], "--pcr", "12",
+                          "--scheme=systemd", "--systemd-version", "256")
+    assert "addons are predicted for systemd-stub 257 and later only" in err, err
+    assert got_events(j, "sha256", 12) == []
+
+
+def test_addons_pcr9_command_line_and_initrd_pieces(addon_esp):
+    """PCR 9: the kernel's command line with the addons' appended; the initrd with the microcode addons first
+    (last addon first), then the UKI's .initrd, then the initrd addons, every piece but the last padded to 4."""
+    a = addon_esp
+    j, _ = predict_json("--uki", a["uki"], "--global-addon-dir", a["g"], "--extra-dir", a["x"], "--pcr", "9")
+    p = a["parts"]
+    pieces = [p["b.addon.efi"]["ucode"], p["g.addon.efi"]["ucode"], a["initrd"], p["b.addon.efi"]["initrd"],
+              p["c.addon.efi"]["initrd"]]
+    initrd = b"".join(x + bytes(-len(x) % 4) for x in pieces[:-1]) + pieces[-1]
+    for bank in BANKS:
+        assert value(j, bank, 9) == replay(bank, pcr9_expected(bank, "console=ttyS0 addon.global=1 b=1  x", initrd))
+
+
+def test_addons_from_esp_and_single_files(addon_esp):
+    """--esp finds \\loader\\addons and the .extra.d; --addon and --global-addon name files one by one."""
+    a = addon_esp
+    from_dirs, _ = predict_json("--uki", a["uki"], "--global-addon-dir", a["g"], "--extra-dir", a["x"], "--pcr", "12")
+    from_esp, _ = predict_json("--esp", a["esp"], "--esp-path", "\\EFI\\Linux\\uki.efi", "--pcr", "12")
+    assert from_esp == from_dirs
+    files = [f for n in ("b.addon.efi", "c.addon.efi") for f in ("--addon", a["paths"][n])]
+    j, _ = predict_json("--uki", a["uki"], "--global-addon", a["paths"]["g.addon.efi"], *files, "--pcr", "12")
+    assert [e[:2] for e in got_events(j, "sha256", 12)] == [e[:2] for e in got_events(from_dirs, "sha256", 12)]
+    assert_failed(predict("--addon", a["uki"], check=False), a["uki"].name)
+
+
+def test_eventlog_expect_names_the_addon_behind_a_differing_event(tmp_path, addon_esp):
+    """A log whose .initrd event of b.addon.efi differs from the prediction: --expect names that addon's file."""
+    from test_eventlog import EV_EVENT_TAG, EV_IPL, Log
+
+    a = addon_esp
+    r = predict("--json", "--uki", a["uki"], "--global-addon-dir", a["g"], "--extra-dir", a["x"], "--pcr", "12",
+                "--bank", "sha256")
+    exp = tmp_path / "expect.json"
+    exp.write_text(r.stdout)
+    log = Log(banks=("sha256",))
+    _, joined = addon_events("sha256", a, ["g.addon.efi", "b.addon.efi", "c.addon.efi"])
+    log.extend(12, EV_IPL, utf16z(joined))
+    events = [("dtb", "g.addon.efi"), ("ucode", "b.addon.efi"), ("ucode", "g.addon.efi"), ("initrd", "b.addon.efi"),
+              ("initrd", "c.addon.efi")]
+    for part, name in events:
+        desc = utf16z(name)
+        data = a["parts"][name][part] if (part, name) != ("initrd", "b.addon.efi") else b"another initrd"
+        log.extend(12, EV_EVENT_TAG, struct.pack("<II", ADDON_TAGS[part], len(desc)) + desc, hashed=data)
+    r = cli("eventlog", "--log", log.write(tmp_path / "log"), "--no-pcr-values", "--expect", exp, check=False)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert f"PCR 12 sha256: event 5 differs: expected b.addon.efi (file {a['paths']['b.addon.efi']})" in r.stdout, \
+        r.stdout
+# Profiles and SMBIOS words (issue 15)
+# --------------------------------------------------------------------------
+
+def pe_sections_in_order(path):
+    """Every section header in file order: (name, bytes as loaded), the independent reader's way."""
+    d = Path(path).read_bytes()
+    pe = struct.unpack_from("<I", d, 0x3C)[0]
+    nsec, optsz = struct.unpack_from("<H", d, pe + 6)[0], struct.unpack_from("<H", d, pe + 20)[0]
+    out = []
+    for i in range(nsec):
+        o = pe + 24 + optsz + 40 * i
+        vs, _va, rs, ro = struct.unpack_from("<IIII", d, o + 8)
+        data = d[ro:ro + min(vs, rs)]
+        out.append((d[o:o + 8].rstrip(b"\0").decode(), data + bytes(vs - len(data))))
+    return out
+
+
+def model_profile_sections(path, profile):
+    """The UKI spec's rule, written out here: the profile's own first header of a name, else the base's;
+    VirtualSize 0 absent."""
+    secs = pe_sections_in_order(path)
+    starts = [i for i, (n, _) in enumerate(secs) if n == ".profile"]
+    base = secs[:starts[0]] if starts else secs
+    own = []
+    if starts and profile < len(starts):
+        end = starts[profile + 1] if profile + 1 < len(starts) else len(secs)
+        own = secs[starts[profile]:end]
+    found = {}
+    for name, data in own + base:
+        found.setdefault(name, data)
+    return {n: d for n, d in found.items() if d}
+
+
+@pytest.fixture
+def profile_uki(tmp_path):
+    kernel = tmp_path / "vmlinuz"
+    shutil.copy(STUB, kernel)
+    (tmp_path / "ucode").write_bytes(os.urandom(101))
+    (tmp_path / "base-initrd").write_bytes(os.urandom(333))
+    (tmp_path / "p1-initrd").write_bytes(os.urandom(77))
+    run_build("--stub", STUB, "--profile", "ID=p1\n", "--cmdline", "one", "--initrd", tmp_path / "p1-initrd",
+              "--output", tmp_path / "p1.efi")
+    run_build("--stub", STUB, "--profile", "ID=p2\n", "--output", tmp_path / "p2.efi")
+    uki = tmp_path / "uki.efi"
+    run_build("--stub", STUB, "--linux", kernel, "--os-release", "ID=x\n", "--ucode", tmp_path / "ucode",
+              "--initrd", tmp_path / "base-initrd", "--profile", "ID=main\n", "--join-profile", tmp_path / "p1.efi",
+              "--join-profile", tmp_path / "p2.efi", "--output", uki)
+    return uki
+
+
+def test_pcr11_per_profile_equals_the_spec_model(profile_uki):
+    j, _ = predict_json("--uki", profile_uki, "--profile", "all", "--phase=", "--pcr", "11")
+    for bank in BANKS:
+        entries = [e for e in j[bank] if e["pcr"] == 11]
+        assert [e["profile"] for e in entries] == [0, 1, 2]
+        for e in entries:
+            secs = model_profile_sections(profile_uki, e["profile"])
+            digests = []
+            for name in CANONICAL_258:
+                if name in secs:
+                    digests += [H(bank, name.encode() + b"\0"), H(bank, secs[name])]
+            assert [bytes.fromhex(ev["digest"]) for ev in e["events"]] == digests, (bank, e["profile"])
+            assert bytes.fromhex(e["hash"]) == replay(bank, digests)
+
+
+def test_pcr12_profile_event_then_cmdline_then_smbios_words(profile_uki):
+    """Profile 2 has no .cmdline: a passed-in one is measured after the profile event, then the words."""
+    j, _ = predict_json("--uki", profile_uki, "--profile", "2", "--cmdline", " quiet ",
+                        "--kernel-cmdline-extra", "\tsmbios=1  x ", "--pcr", "12", "--pcr", "9")
+    for bank in BANKS:
+        e = entry(j, bank, 12)
+        assert e["profile"] == 2
+        want = [H(bank, utf16z("2")), H(bank, utf16z("quiet")), H(bank, utf16z("smbios=1  x"))]
+        assert [(ev["type"], ev["description"]) for ev in e["events"]] == [
+            ("EV_EVENT_TAG", "2"), ("EV_IPL", "quiet"), ("EV_IPL", "smbios=1  x")]
+        assert [bytes.fromhex(ev["digest"]) for ev in e["events"]] == want
+        # The kernel gets both (PCR 9's LoadOptions), and the initrd: .ucode first, base .initrd, /.extra/profile.
+        nine = entry(j, bank, 9)["events"]
+        assert bytes.fromhex(nine[0]["digest"]) == H(bank, utf16z("quiet smbios=1  x"))
+    # Profile 1's own .cmdline wins: no passed-in event; profile 0: no profile event.
+    j, err = predict_json("--uki", profile_uki, "--profile", "1", "--cmdline", "quiet", "--pcr", "12",
+                          "--bank", "sha256")
+    assert [ev["description"] for ev in entry(j, "sha256", 12)["events"]] == ["1"]
+    j, _ = predict_json("--uki", profile_uki, "--profile", "0", "--kernel-cmdline-extra", "w", "--pcr", "12",
+                        "--bank", "sha256")
+    assert [ev["description"] for ev in entry(j, "sha256", 12)["events"]] == ["w"]
+
+
+def test_pcr9_initrd_of_a_profile(profile_uki, tmp_path):
+    ucode, base, p1 = (tmp_path / n for n in ("ucode", "base-initrd", "p1-initrd"))
+
+    def pad(b):
+        return b + bytes(-len(b) % 4)
+
+    # The base's .osrel is every profile's: /.extra/os-release comes before /.extra/profile (measure/initrd.h).
+    for profile, initrd, text in ((0, base, b"ID=main\n"), (1, p1, b"ID=p1\n")):
+        j, _ = predict_json("--uki", profile_uki, "--profile", str(profile), "--pcr", "9", "--bank", "sha256")
+        want = (pad(ucode.read_bytes()) + pad(initrd.read_bytes()) + literal_archive("os-release", b"ID=x\n")
+                + literal_archive("profile", text))
+        assert bytes.fromhex(entry(j, "sha256", 9)["events"][-1]["digest"]) == H("sha256", want), profile
+
+
+def literal_archive(name, text):
+    """The literal archive of /.extra/NAME (reference §3.1: .extra 0555, the file 0444, trailer)."""
+    def hdr(ino, mode, name, size):
+        fields = [ino, mode, 0, 0, 1, 0, size, 0, 0, 0, 0, len(name) + 1, 0]
+        h = ("070701" + "".join(f"{f:08x}" for f in fields)).encode() + name.encode() + b"\0"
+        return h + bytes(-len(h) % 4)
+    out = hdr(1, 0o40555, ".extra", 0) + hdr(2, 0o100444, f".extra/{name}", len(text)) + text
+    out += bytes(-len(out) % 4)
+    trailer = ("070701" + "00000000" * 4 + "00000001" + "00000000" * 6 + "0000000B" + "00000000").encode()
+    trailer += b"TRAILER!!!\0" + b"\0" * 3
+    return out + trailer
+
+
+def test_profile_errors(profile_uki, small_uki):
+    assert_failed(predict("--uki", profile_uki, "--profile", "3", check=False), "no profile 3", "it has 3")
+    assert_failed(predict("--uki", profile_uki, "--profile", "1x", check=False), "--profile", "1x")
+    assert_failed(predict("--uki", profile_uki, "--cmdline", "@1 quiet", check=False), "--profile 1")
+    assert_failed(predict("--uki", profile_uki, "--profile", "1", "--scheme=systemd", "--systemd-version", "256",
+                          check=False), "256", "no profiles")
+    # A UKI without profiles has profile 0 only; "all" is that one.
+    j, _ = predict_json("--uki", small_uki("plain.efi"), "--profile", "all", "--pcr", "11", "--bank", "sha256")
+    assert {e["profile"] for e in j["sha256"]} == {0}
+
+
+def test_sign_signs_every_profile_and_eventlog_picks_one(profile_uki, tmp_path):
+    key = tmp_path / "k.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key],
+                   check=True, capture_output=True)
+    r = cli("sign", "--private-key", key, "--uki", profile_uki, "--pcrs", "11", "--bank", "sha256",
+            "--phase", "enter-initrd")
+    pols = [e["pol"] for e in json.loads(r.stdout)["sha256"]]
+    j, _ = predict_json("--uki", profile_uki, "--profile", "all", "--pcr", "11", "--bank", "sha256",
+                        "--phase", "enter-initrd")
+    values = [e["hash"] for e in j["sha256"] if e.get("phase") == "enter-initrd"]
+    assert len(pols) == 3 and len(set(pols)) == 3 and len(set(values)) == 3
+    one = json.loads(cli("sign", "--private-key", key, "--uki", profile_uki, "--pcrs", "11", "--bank", "sha256",
+                         "--phase", "enter-initrd", "--profile", "2").stdout)
+    assert [e["pol"] for e in one["sha256"]] == pols[2:]
+    # The UKI found through --esp is signed for every profile too.
+    esp = tmp_path / "esp"
+    (esp / "EFI" / "Linux").mkdir(parents=True)
+    shutil.copy(profile_uki, esp / "EFI" / "Linux" / "uki.efi")
+    r = cli("sign", "--private-key", key, "--esp", esp, "--esp-path", "\\EFI\\Linux\\uki.efi", "--pcrs", "11",
+            "--bank", "sha256", "--phase", "enter-initrd")
+    assert [e["pol"] for e in json.loads(r.stdout)["sha256"]] == pols

@@ -20,23 +20,50 @@ DRIVER = REPO / "build" / "test" / "selection-driver"
 
 GIB = 1 << 30
 RULES = {"sysext-stub": 0, "systemd-252": 1, "systemd-256": 2}
-KINDS = {"sysext": 1, "signature": 2}
+#: enum ext_kind bits (measure/extensions.h).
+KINDS = {"sysext": 1, "signature": 2, "confext": 4, "credential": 8, "addon": 16}
+#: What each ESP directory holds (docs/MEASUREMENTS.md): per-UKI, \loader\extensions, \loader\credentials,
+#: \loader\addons. systemd-stub reads no signature files.
+ROLES = {"per-uki": {"sysext", "confext", "credential", "addon", "signature"},
+         "global": {"sysext", "confext", "signature"},
+         "credentials": {"credential"}, "addons": {"addon"}}
+#: Per kind: (count limit, smallest size, largest size, total) with our limits (docs/MEASUREMENTS.md, SECURITY.md).
+LIMITS = {"sysext": (128, 0, 4 * GIB - 1, 3 * GIB), "confext": (128, 0, 4 * GIB - 1, 3 * GIB),
+          "credential": (128, 0, 2 << 20, 32 << 20), "addon": (32, 0, 256 << 20, 512 << 20),
+          "signature": (16, 1, 64 * 1024, None)}
 
 # ---------------------------------------------------------------- the model (docs/MEASUREMENTS.md)
 
 FAT_REFUSED = set('"*/:<>?\\|')
 
 
-def name_verdict(units: list[int], is_dir: bool, dir_len: int, rule: str) -> tuple[str, str]:
-    """(verdict, kind its suffix names) for one entry, from the name alone."""
-    text = "".join(chr(u) for u in units).lower() if all(u < 0x110000 for u in units) else ""
+SUFFIXES = {"sysext": ".sysext.raw", "confext": ".confext.raw", "credential": ".cred", "addon": ".addon.efi",
+            "signature": ".pcrsig.json"}
+
+
+def suffix_kind(text: str, rule: str) -> tuple[str, str]:
+    """(kind the suffix names, reason when it names none) under @rule."""
+    for kind in ("credential", "addon"):
+        if text.endswith(SUFFIXES[kind]):
+            return kind, ""
     if rule == "sysext-stub":
-        kind = "sysext" if text.endswith(".sysext.raw") else "signature" if text.endswith(".pcrsig.json") else "none"
-        other = "OTHER_SUFFIX"
-    else:
-        kind = "sysext" if text.endswith(".raw") and not (rule == "systemd-256" and text.endswith(".confext.raw")) \
-            else "none"
-        other = "CONFEXT" if rule == "systemd-256" and text.endswith(".confext.raw") else "NOT_RAW"
+        for kind in ("sysext", "signature", "confext"):
+            if text.endswith(SUFFIXES[kind]):
+                return kind, ""
+        return "none", "OTHER_SUFFIX"
+    if rule == "systemd-256" and text.endswith(".confext.raw"):
+        return "confext", ""
+    return ("sysext", "") if text.endswith(".raw") else ("none", "NOT_RAW")
+
+
+def name_verdict(units: list[int], is_dir: bool, dir_len: int, rule: str, held: set) -> tuple[str, str]:
+    """(verdict, kind its suffix names) for one entry, from the name alone, in a directory holding @held."""
+    text = "".join(chr(u) for u in units).lower() if all(u < 0x110000 for u in units) else ""
+    kind, other = suffix_kind(text, rule) if units else ("none", "EMPTY_NAME")
+    if kind != "none" and kind not in held:
+        other = "CONFEXT" if kind == "confext" and rule != "sysext-stub" else \
+            "OTHER_SUFFIX" if rule == "sysext-stub" else "NOT_RAW"
+        kind = "none"
     if not units:
         return "EMPTY_NAME", "none"
     if is_dir:
@@ -54,50 +81,49 @@ def name_verdict(units: list[int], is_dir: bool, dir_len: int, rule: str) -> tup
     return ("PICK", kind) if kind != "none" else (other, "none")
 
 
-def model(entries, rule: str, ours: bool, dir_len: int):
+def model(entries, rule: str, ours: bool, dir_len: int, held: set):
     """(skips as a set of (entry, verdict, kind), kept per kind in order)."""
     skips = set()
-    picked = {"sysext": [], "signature": []}
-    dropped_dir = False
+    picked = {k: [] for k in held}
+    dropped_dir = set()
     for i, (units, size, is_dir) in enumerate(entries):
-        verdict, kind = name_verdict(units, is_dir, dir_len, rule)
+        verdict, kind = name_verdict(units, is_dir, dir_len, rule, held)
         if verdict != "PICK":
             skips.add((i, verdict, kind))
             continue
-        if kind == "sysext":
-            if size >= 4 * GIB:
-                if ours:
-                    skips.add((i, "TOO_LARGE", kind))
-                else:
-                    skips.add((i, "DIRECTORY_DROPPED", kind))
-                    dropped_dir = True
-                continue
-        else:  # signature files: 1 byte to 64 KiB
-            if size == 0:
-                skips.add((i, "EMPTY_FILE", kind))
-                continue
-            if size > 64 * 1024:
+        _, smallest, largest, _ = LIMITS[kind]
+        if not ours and kind != "signature":
+            largest = None if kind == "addon" else 4 * GIB - 1
+        if largest is not None and size > largest:
+            if ours or kind == "signature":
                 skips.add((i, "TOO_LARGE", kind))
-                continue
+            else:
+                skips.add((i, "DIRECTORY_DROPPED", kind))
+                dropped_dir.add(kind)
+            continue
+        if size < smallest:
+            skips.add((i, "EMPTY_FILE", kind))
+            continue
         picked[kind].append(i)
     kept = {}
     for kind, idx in picked.items():
         # Measurement order: plain code-unit order; the earlier entry first on equal names.
         order = sorted(idx, key=lambda i: (entries[i][0], i))
-        limit = {"sysext": 128 if ours else None, "signature": 16}[kind]
+        limit, _, _, total_max = LIMITS[kind]
+        if not ours and kind != "signature":
+            limit, total_max = None, None
         if limit is not None:
             for i in order[limit:]:
                 skips.add((i, "COUNT", kind))
             order = order[:limit]
         result, total = [], 0
         for i in order:
-            size = entries[i][1]
-            if kind == "sysext" and not ours and dropped_dir:
+            if kind in dropped_dir:
                 skips.add((i, "DIRECTORY_DROPPED", kind))
-            elif kind == "sysext" and ours and total + size > 3 * GIB:
+            elif total_max is not None and total + entries[i][1] > total_max:
                 skips.add((i, "TOTAL", kind))
             else:
-                total += size if kind == "sysext" else 0
+                total += entries[i][1]
                 result.append(i)
         kept[kind] = result
     return skips, kept
@@ -122,7 +148,8 @@ def random_name(rng: random.Random) -> list[int]:
     r = rng.random()
     if r < 0.25:
         return u(rng.choice(EDGE_NAMES))
-    suffix = rng.choice([".sysext.raw", ".SYSEXT.raw", ".pcrsig.json", ".raw", ".confext.raw", ".txt", ""])
+    suffix = rng.choice([".sysext.raw", ".SYSEXT.raw", ".pcrsig.json", ".raw", ".confext.raw", ".txt", "", ".cred",
+                         ".CRED", ".addon.efi"])
     if r < 0.35:  # lengths at the path and name limits
         n = rng.choice([200, 226, 227, 228, 237, 238, 239, 240, 246, 247, 254, 255, 256, 300])
         return u("n" * max(0, n - len(suffix)) + suffix)
@@ -135,7 +162,8 @@ def random_name(rng: random.Random) -> list[int]:
 
 def random_size(rng: random.Random, units: list[int]) -> int:
     return rng.choice([0, 1, 2, 4096, 64 * 1024, 64 * 1024 + 1, GIB // 128, GIB // 100, GIB // 2, GIB, 3 * GIB - 1,
-                       3 * GIB, 3 * GIB + 1, 4 * GIB - 1, 4 * GIB, 4 * GIB + 1, 1 << 62, rng.randint(0, 50 << 20)])
+                       3 * GIB, 3 * GIB + 1, 4 * GIB - 1, 4 * GIB, 4 * GIB + 1, 1 << 62, rng.randint(0, 50 << 20),
+                       (2 << 20), (2 << 20) + 1, (256 << 20), (256 << 20) + 1, (32 << 20) // 100])
 
 
 def random_listing(rng: random.Random):
@@ -145,17 +173,18 @@ def random_listing(rng: random.Random):
         units = random_name(rng)
         if rng.random() < 0.7 and not rng.random() < 0.1:
             # most entries are real candidates, so the count and total limits are reached
-            units = u(f"s{rng.randrange(400):03d}") + u(rng.choice([".sysext.raw", ".sysext.raw", ".pcrsig.json"]))
+            units = u(f"s{rng.randrange(400):03d}") + u(rng.choice([".sysext.raw", ".sysext.raw", ".pcrsig.json",
+                                                                    ".confext.raw", ".cred", ".addon.efi"]))
         entries.append((units, random_size(rng, units), rng.random() < 0.03))
     return entries
 
 
-def run_driver(entries, rule: str, ours: bool, dir_len: int):
-    lines = [f"{RULES[rule]} {int(ours)} {dir_len} {KINDS['sysext'] | KINDS['signature']}"]
+def run_driver(entries, rule: str, ours: bool, dir_len: int, held: set):
+    lines = [f"{RULES[rule]} {int(ours)} {dir_len} {sum(KINDS[k] for k in held)}"]
     for units, size, is_dir in entries:
         lines.append(f"{''.join('%04x' % c for c in units) or '-'} {size} {int(is_dir)}")
     out = subprocess.run([str(DRIVER)], input="\n".join(lines) + "\n", capture_output=True, text=True, check=True)
-    skips, kept = [], {"sysext": [], "signature": []}
+    skips, kept = [], {k: [] for k in held}
     for line in out.stdout.splitlines():
         word = line.split()
         if word[0] == "skip":
@@ -178,9 +207,12 @@ def test_selection_equals_the_model(driver, seed):
     rule = rng.choice(["sysext-stub", "sysext-stub", "systemd-252", "systemd-256"])
     ours = rule == "sysext-stub"
     dir_len = rng.choice([0, 10, 18, 29, 100, 200, 256, 257])
+    held = set(ROLES[rng.choice(list(ROLES))])
+    if not ours:
+        held.discard("signature")
     entries = random_listing(rng)
-    got_skips, got_kept = run_driver(entries, rule, ours, dir_len)
-    want_skips, want_kept = model(entries, rule, ours, dir_len)
+    got_skips, got_kept = run_driver(entries, rule, ours, dir_len, held)
+    want_skips, want_kept = model(entries, rule, ours, dir_len, held)
     assert got_kept == want_kept, f"seed {seed}: kept differs"
     # Every entry not kept is reported exactly once, with the model's reason.
     assert len(got_skips) == len(set(got_skips)), f"seed {seed}: an entry reported twice"
@@ -193,7 +225,8 @@ def test_the_documented_example_129_names(driver):
     """Issue 13's case: 129 names, the first by name over the 3 GiB total: 127 kept."""
     entries = [(u("0-big.sysext.raw"), 3 * GIB + 1, False)] + \
         [(u(f"s{i:03d}.sysext.raw"), 1000, False) for i in range(128)]
-    skips, kept = run_driver(entries, "sysext-stub", True, 18)
+    held = ROLES["global"]
+    skips, kept = run_driver(entries, "sysext-stub", True, 18, held)
     assert len(kept["sysext"]) == 127
     assert set(skips) == {(0, "TOTAL", "sysext"), (128, "COUNT", "sysext")}
-    assert (set(skips), kept) == model(entries, "sysext-stub", True, 18)
+    assert (set(skips), kept) == model(entries, "sysext-stub", True, 18, held)

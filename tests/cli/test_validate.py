@@ -680,3 +680,19 @@ def test_sign_validate(ddi, cases, tmp_path):
     assert r.returncode == 2 and "--validate needs the images" in r.stderr
     r = run("sign", "--private-key", key, "--pcrs", "13", "--cert", ddi["certA"], "--extra-dir", ok)
     assert r.returncode == 2 and "go with --validate" in r.stderr
+
+
+def test_json_paths_exactly_or_refused(tmp_path):
+    """--json repeats each image path: UTF-8 ones exactly (a strict parser gives back the bytes), others refused
+    before anything is printed, named, exit 2 (the one JSON string writer, README). No image is needed: a
+    missing file is judged too."""
+    odd = tmp_path / 'é "q" \\ \t\x7f.raw'
+    r = subprocess.run([str(CLI), "validate", "--json", str(odd)], capture_output=True, timeout=TIMEOUT)
+    assert r.returncode == 2, r.stderr
+    (rep,) = json.loads(r.stdout.decode("utf-8", errors="strict"))
+    assert os.fsencode(rep["image"]) == os.fsencode(odd) and rep["verdict"] == "error"
+    bad = os.fsencode(tmp_path) + b"/x-\xff.raw"
+    r = subprocess.run([bytes(CLI), b"validate", b"--json", os.fsencode(odd), bad], capture_output=True,
+                       timeout=TIMEOUT)
+    assert r.returncode == 2 and r.stdout == b"", r.stdout
+    assert r.stderr.count(b"\n") == 1 and b"/x-\\xff.raw: not UTF-8" in r.stderr, r.stderr

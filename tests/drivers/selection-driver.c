@@ -50,6 +50,9 @@ static const char *kind_name(enum ext_kind k)
 	switch (k) {
 	case EXT_KIND_SYSEXT: return "sysext";
 	case EXT_KIND_SIGNATURE: return "signature";
+	case EXT_KIND_CONFEXT: return "confext";
+	case EXT_KIND_CREDENTIAL: return "credential";
+	case EXT_KIND_ADDON: return "addon";
 	case EXT_KIND_NONE: return "none";
 	}
 	return "?";

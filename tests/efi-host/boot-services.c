@@ -167,6 +167,41 @@ static EFI_STATUS EFIAPI allocate_pages(EFI_ALLOCATE_TYPE type, EFI_MEMORY_TYPE 
 	return EFI_SUCCESS;
 }
 
+/*
+ * A memory map whose largest conventional range is what one AllocatePages
+ * may take (faults.pages_max, else EFI_HOST_PAGES_MAX), between ranges of
+ * other types that are larger (a probe must not count them). Descriptors
+ * are spaced wider than the structure, as firmware may do.
+ */
+#define MAP_DESCRIPTORS 3
+#define MAP_DESCRIPTOR_SIZE (sizeof(EFI_MEMORY_DESCRIPTOR) + 8)
+
+static EFI_STATUS EFIAPI get_memory_map(UINTN *size, EFI_MEMORY_DESCRIPTOR *map, UINTN *key, UINTN *desc_size,
+					UINT32 *version)
+{
+	UINTN limit = mem.faults.pages_max && mem.faults.pages_max < EFI_HOST_PAGES_MAX ? mem.faults.pages_max
+											 : EFI_HOST_PAGES_MAX;
+	const EFI_MEMORY_DESCRIPTOR d[MAP_DESCRIPTORS] = {
+		{ .Type = EfiBootServicesData, .PhysicalStart = 0x100000, .NumberOfPages = 4 * limit + 16 },
+		{ .Type = EfiConventionalMemory, .PhysicalStart = 0x10000000, .NumberOfPages = limit },
+		{ .Type = EfiLoaderData, .PhysicalStart = 0x20000000, .NumberOfPages = 2 * limit + 8 },
+	};
+
+	if (!size || !key || !desc_size || !version)
+		return EFI_INVALID_PARAMETER;
+	*desc_size = MAP_DESCRIPTOR_SIZE;
+	*version = EFI_MEMORY_DESCRIPTOR_VERSION;
+	*key = 1;
+	if (*size < MAP_DESCRIPTORS * MAP_DESCRIPTOR_SIZE || !map) {
+		*size = MAP_DESCRIPTORS * MAP_DESCRIPTOR_SIZE;
+		return EFI_BUFFER_TOO_SMALL;
+	}
+	for (int i = 0; i < MAP_DESCRIPTORS; i++)
+		memcpy((UINT8 *)map + i * MAP_DESCRIPTOR_SIZE, &d[i], sizeof(d[i]));
+	*size = MAP_DESCRIPTORS * MAP_DESCRIPTOR_SIZE;
+	return EFI_SUCCESS;
+}
+
 static EFI_STATUS EFIAPI free_pages(EFI_PHYSICAL_ADDRESS addr, UINTN pages)
 {
 	struct block *b = find_block((void *)(UINTN)addr);
@@ -470,6 +505,7 @@ void efi_host_protocols_reset(void)
 static EFI_BOOT_SERVICES boot_services = {
 	.AllocatePages = allocate_pages,
 	.FreePages = free_pages,
+	.GetMemoryMap = get_memory_map,
 	.AllocatePool = allocate_pool,
 	.FreePool = free_pool,
 	.HandleProtocol = handle_protocol,
@@ -482,10 +518,12 @@ static EFI_BOOT_SERVICES boot_services = {
 
 EFI_BOOT_SERVICES *BS = &boot_services;
 
+
 void efi_host_reset(void)
 {
 	efi_host_memory_reset();
 	efi_host_protocols_reset();
 	efi_host_log_reset();
 	efi_host_violations_reset();
+	efi_host_vars_reset();
 }

@@ -105,6 +105,10 @@ void efi_host_log_print(void);
  */
 void efi_host_reset(void);
 
+/* Loader variables (runtime.c): forget them all; how often @name was set, its last value (ASCII) in @value. */
+void efi_host_vars_reset(void);
+unsigned efi_host_var_sets(const char *name, char *value, size_t cap);
+
 /* UTF-16 helpers for tests. */
 size_t efi_host_strlen16(const CHAR16 *s);
 /* ASCII @s into @out (@cap units with the NUL). */

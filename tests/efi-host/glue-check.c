@@ -21,12 +21,17 @@
 #include "measure/json.h"
 #include "measure/pcrsig.h"
 #include "measure/selection.h"
-#include "measure/sysext-archive.h"
+#include "measure/companion.h"
+#include "measure/uki.h"
 #include "stub/listing.h"
 
 #define V efi_host_violation
 
-static const char *const dir_prefix[GLUE_DIRS] = { SYSEXT_PREFIX, SYSEXT_GLOBAL_PREFIX };
+/* The sysext archive of each directory (the glue packs the extensions of both; measure/companion.c). */
+static const struct archive_layout *dir_layout(int d)
+{
+	return &companion_target_for(EXT_KIND_SYSEXT, d == GLUE_PER_UKI ? SEL_DIR_PER_UKI : SEL_DIR_GLOBAL)->layout;
+}
 static const enum sel_dir_role dir_role[GLUE_DIRS] = { SEL_DIR_PER_UKI, SEL_DIR_GLOBAL };
 
 /* ------------------------------------------------------------ newc */
@@ -179,8 +184,9 @@ struct exp_file {
 	const struct memfs_node *listed;
 	const struct memfs_node *opens; /* what its name opens */
 	BOOLEAN readable;
-	BOOLEAN measure_failed;
-	long events[2];                 /* its content event, per protocol (CC, TCG2); -1 none */
+	BOOLEAN measure_failed;         /* its own bytes' events did not all go in: handed over as zeros */
+	BOOLEAN content_measured;       /* a content event over what was handed over went in everywhere */
+	long events[2];                 /* that content event, per protocol (CC, TCG2); -1 none */
 };
 
 struct dir_model {
@@ -282,7 +288,7 @@ static void model_dir(const struct glue_run *run, int d, struct dir_model *dm)
 		}
 		if (n == 0)
 			break;
-		if (sysext_archive_plan(dir_prefix[d], names, sizes, n, &planned) != MS_OK) {
+		if (sysext_archive_plan(dir_layout(d), names, sizes, n, &planned) != MS_OK) {
 			while (sel_dir_drop_largest(&sm->sel, EXT_KIND_SYSEXT))
 				;
 			break;
@@ -348,7 +354,7 @@ static BOOLEAN walk_measure(struct walker *w, const char *path, const void *data
 	if (w->cc) {
 		if (w->run->setup->tpm.cc_map_fails)
 			return FALSE;
-		e = walk_next(w, TPM_FAKE_CC, tpm_fake_cc_index(SYSEXT_PCR), path, data, len);
+		e = walk_next(w, TPM_FAKE_CC, tpm_fake_cc_index(PCR_SYSEXTS), path, data, len);
 		if (!e)
 			return FALSE;
 		idx[0] = (long)(w->at - 1);
@@ -356,7 +362,7 @@ static BOOLEAN walk_measure(struct walker *w, const char *path, const void *data
 			return FALSE;
 	}
 	if (w->tpm) {
-		e = walk_next(w, TPM_FAKE_TCG2, SYSEXT_PCR, path, data, len);
+		e = walk_next(w, TPM_FAKE_TCG2, PCR_SYSEXTS, path, data, len);
 		if (!e)
 			return FALSE;
 		idx[1] = (long)(w->at - 1);
@@ -366,19 +372,30 @@ static BOOLEAN walk_measure(struct walker *w, const char *path, const void *data
 	return TRUE;
 }
 
-/* The path and content events each readable file must get, in archive order. */
+/*
+ * The events each file must get, in archive order (stub/lazy-archive.h):
+ * its path, then its content (zeros if it did not read whole); after a
+ * failed measurement of its own bytes, the zeros it is then handed over
+ * as get a content event of their own.
+ */
 static void walk_dir(struct walker *w, int d, struct dir_model *dm)
 {
 	for (size_t i = 0; i < dm->n_sysext; i++) {
 		struct exp_file *f = &dm->sysext[i];
 		char path[CPIO_PATH_MAX + 2];
 		long ignore[2];
+		BOOLEAN ok;
 
-		if (!f->readable || !w->run->can_measure)
+		if (!w->run->can_measure)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir_prefix[d], f->name);
-		f->measure_failed = !walk_measure(w, path, path, strlen(path) + 1, ignore) ||
-				    !walk_measure(w, path, NULL, f->size, f->events);
+		snprintf(path, sizeof(path), "%s/%s", dir_layout(d)->prefix, f->name);
+		ok = walk_measure(w, path, path, strlen(path) + 1, ignore) && walk_measure(w, path, NULL, f->size, f->events);
+		if (!ok && f->readable && !w->lost) {
+			f->measure_failed = TRUE;
+			f->events[0] = f->events[1] = -1;
+			ok = walk_measure(w, path, NULL, f->size, f->events);
+		}
+		f->content_measured = ok;
 	}
 }
 
@@ -389,6 +406,7 @@ struct item {
 	const UINT8 *data;
 	UINT64 size;
 	const long *events; /* per protocol, NULL if not measured */
+	BOOLEAN zeroed;     /* handed over as zeros: may lack a content event (the TPM failed that too) */
 };
 
 /* The bytes handed over at offset @off of archive @g. */
@@ -459,7 +477,7 @@ static void check_archive(const struct glue_run *run, int a, const char *prefix,
 	}
 	for (size_t i = 0; i < (size_t)got; i++) {
 		BOOLEAN is_dir = i < dirs;
-		unsigned long mode = is_dir ? CPIO_MODE_DIR | SYSEXT_DIR_MODE : CPIO_MODE_FILE | SYSEXT_FILE_MODE;
+		unsigned long mode = is_dir ? CPIO_MODE_DIR | EXTENSION_DIR_MODE : CPIO_MODE_FILE | EXTENSION_FILE_MODE;
 
 		if (e[i].ino != i + 1 || e[i].mode != mode)
 			V("%s: entry %zu (%s): inode %lu mode 0%lo, expected inode %zu mode 0%lo", what, i, e[i].name,
@@ -502,11 +520,16 @@ static void check_archive(const struct glue_run *run, int a, const char *prefix,
 			if (!active)
 				continue;
 			if (!exact) {
+				/* Zeros (a failed read or measurement) may go unmeasured if the TPM failed them too. */
+				if (g->lazy && zeros(bytes, f->size))
+					continue;
 				if (!measured_weak(proto, g->addr + f->data_offset, f->size, bytes, f->name))
 					V("%s: %s handed over without a %s measurement of those bytes", what, f->name,
 					  p == 0 ? "CC" : "TCG2");
 				continue;
 			}
+			if (!items[i - dirs].events && items[i - dirs].zeroed)
+				continue;
 			ev = items[i - dirs].events ? tpm_fake_event((size_t)items[i - dirs].events[p]) : NULL;
 			sha256(bytes, f->size, digest);
 			if (!ev || ev->data != g->addr + f->data_offset || ev->len != f->size ||
@@ -515,10 +538,10 @@ static void check_archive(const struct glue_run *run, int a, const char *prefix,
 				  p == 0 ? "CC" : "TCG2");
 		}
 	}
-	if (g->n_files != (size_t)got - dirs || g->n_measured != (measured ? g->n_files : 0))
+	if (!g->lazy && (g->n_files != (size_t)got - dirs || g->n_measured != (measured ? g->n_files : 0)))
 		V("%s: n_files %lu, n_measured %lu for %ld file(s)", what, (unsigned long)g->n_files,
 		  (unsigned long)g->n_measured, got - (long)dirs);
-	if (g->pages_allocated != g->pages || g->pages < EFI_SIZE_TO_PAGES(g->size))
+	if (!g->lazy && (g->pages_allocated != g->pages || g->pages < EFI_SIZE_TO_PAGES(g->size)))
 		V("%s: %lu pages recorded for %lu bytes, %lu allocated", what, (unsigned long)g->pages,
 		  (unsigned long)g->size, (unsigned long)g->pages_allocated);
 	if (run->initrd && (g->offset + g->size > run->initrd_size || memcmp(run->initrd + g->offset, g->copy, g->size)))
@@ -527,28 +550,51 @@ out:
 	free(e);
 }
 
+/* Every kept file, with its bytes or, if it did not read whole or its measurement failed, zeros. */
 static void check_sysexts(const struct glue_run *run, int d, const struct dir_model *dm, BOOLEAN exact)
 {
 	struct item *items = calloc(EXT_MAX_FILES, sizeof(*items));
+	UINT64 largest = 0;
+	UINT8 *zero;
 	size_t n = 0;
 	char what[600];
 
-	if (!items)
+	for (size_t i = 0; i < dm->n_sysext; i++)
+		largest = dm->sysext[i].size > largest ? dm->sysext[i].size : largest;
+	zero = calloc(1, largest + 1);
+	if (!items || !zero)
 		abort();
 	for (size_t i = 0; i < dm->n_sysext; i++) {
 		const struct exp_file *f = &dm->sysext[i];
 
-		if (!f->readable || f->measure_failed)
-			continue;
-		snprintf(items[n].path, sizeof(items[n].path), "%s/%s", dir_prefix[d], f->name);
-		items[n].data = f->opens->data;
+		snprintf(items[n].path, sizeof(items[n].path), "%s/%s", dir_layout(d)->prefix, f->name);
+		items[n].zeroed = !f->readable || f->measure_failed;
+		items[n].data = items[n].zeroed ? zero : f->opens->data;
 		items[n].size = f->size;
-		items[n].events = f->events;
+		items[n].events = f->content_measured ? f->events : NULL;
 		n++;
 	}
 	snprintf(what, sizeof(what), "%s archive", dm->path);
-	check_archive(run, d, dir_prefix[d], items, n, exact, dm->listed ? dm : NULL, run->can_measure, what);
+	check_archive(run, d, dir_layout(d)->prefix, items, n, exact, NULL, run->can_measure, what);
+	free(zero);
 	free(items);
+}
+
+/* StubPcrInitRDSysExts: "13" once a content event went into PCR 13, never set otherwise. */
+static void check_pcr_variable(const struct dir_model dms[GLUE_DIRS], BOOLEAN exact)
+{
+	BOOLEAN measured = FALSE;
+	char value[16];
+	unsigned sets = efi_host_var_sets("StubPcrInitRDSysExts", value, sizeof(value));
+
+	for (int d = 0; d < GLUE_DIRS; d++)
+		for (size_t i = 0; i < dms[d].n_sysext; i++)
+			measured |= dms[d].sysext[i].content_measured;
+	if (sets && strcmp(value, "13") != 0)
+		V("StubPcrInitRDSysExts is \"%s\"", value);
+	if (exact && measured != (sets > 0))
+		V("StubPcrInitRDSysExts %s, but %s went into PCR 13", sets ? "set" : "not set",
+		  measured ? "a content event" : "no content event");
 }
 
 /* A one-file literal archive (.extra/@name) with @data, if its pages can be had. */
@@ -558,7 +604,7 @@ static size_t literal_item(const struct glue_run *run, const char *name, const v
 	const char *names[1] = { name };
 	uint64_t sizes[1] = { size }, planned;
 
-	if (sysext_archive_plan(INITRD_EXTRA_PREFIX, names, sizes, 1, &planned) != MS_OK ||
+	if (sysext_archive_plan(&companion_literal_layout, names, sizes, 1, &planned) != MS_OK ||
 	    EFI_SIZE_TO_PAGES(planned) > pages_limit(run->setup))
 		return 0;
 	snprintf(it->path, sizeof(it->path), INITRD_EXTRA_PREFIX "/%s", name);
@@ -616,19 +662,22 @@ static void check_signatures(const struct glue_run *run, const struct dir_model 
 
 /* ------------------------------------------------------------ memory, handles, console */
 
+/* What a planned extension archive holds until the fill: itself and its listing's selection. */
+#define LAZY_POOL_BLOCKS 2
+
 static void check_resources(const struct glue_run *run)
 {
 	UINT64 pages = 0;
 	size_t allocs = 0;
 
 	for (int a = 0; a < GLUE_ARCHIVES; a++)
-		if (run->archives[a].addr) {
+		if (run->archives[a].pages) {
 			allocs++;
 			pages += run->archives[a].pages;
 		}
-	if (run->after_collect.pool_blocks)
-		V("%zu pool block(s), %lu bytes, still allocated after the glue finished", run->after_collect.pool_blocks,
-		  (unsigned long)run->after_collect.pool_bytes);
+	if (run->after_collect.pool_blocks != LAZY_POOL_BLOCKS * run->lazy_planned)
+		V("%zu pool block(s), %lu bytes, still allocated after the glue finished; %zu planned archive(s)",
+		  run->after_collect.pool_blocks, (unsigned long)run->after_collect.pool_bytes, run->lazy_planned);
 	if (run->after_collect.page_allocs != allocs || run->after_collect.pages != pages)
 		V("%zu page allocation(s) of %lu pages live after the glue; its archives hold %zu of %lu pages",
 		  run->after_collect.page_allocs, (unsigned long)run->after_collect.pages, allocs, (unsigned long)pages);
@@ -644,8 +693,11 @@ static void check_resources(const struct glue_run *run)
 	if (run->held_after_release != run->held_before)
 		V("mem.c counts %ld bytes more held after the handover than before",
 		  (long)(run->held_after_release - run->held_before));
-	if (run->handles_after_collect)
-		V("%zu file handle(s) left open", run->handles_after_collect);
+	if (run->handles_after_collect != run->lazy_planned)
+		V("%zu file handle(s) open after the glue, %zu planned archive(s) hold one each", run->handles_after_collect,
+		  run->lazy_planned);
+	if (run->handles_after_release)
+		V("%zu file handle(s) left open after the handover", run->handles_after_release);
 	if (efi_host_log_unsafe_lines())
 		V("%zu log line(s) with a control character", efi_host_log_unsafe_lines());
 	for (size_t i = 0; i < efi_host_log_count(); i++)
@@ -677,9 +729,11 @@ static void check_skip_lines(const struct dir_model *dm, BOOLEAN can_measure)
 
 		console_name(f->name, name, sizeof(name));
 		if (!f->readable)
-			snprintf(needle, sizeof(needle), "%s\\%s: skipped, cannot read it", dm->path, name);
+			snprintf(needle, sizeof(needle), "%s\\%s: %s, cannot read it", dm->path, name,
+				 i < dm->n_sysext ? "handed over zero-filled" : "skipped");
 		else if (can_measure && f->measure_failed)
-			snprintf(needle, sizeof(needle), "%s\\%s: not passed to the initrd", dm->path, name);
+			snprintf(needle, sizeof(needle), "%s\\%s: handed over zero-filled, measuring it failed", dm->path,
+				 name);
 		else
 			continue;
 		if (efi_host_log_find(needle) != 1)
@@ -716,6 +770,7 @@ size_t glue_check(const struct glue_run *run)
 			check_skip_lines(&dms[d], run->can_measure);
 	}
 	check_signatures(run, dms, exact);
+	check_pcr_variable(dms, exact);
 	{
 		struct item it;
 		size_t n = s->pcrpkey && s->pcrpkey_size ?

@@ -14,15 +14,20 @@
 #include "measure/extdir.h"
 #include "measure/initrd.h"
 #include "measure/selection.h"
-#include "measure/sysext-archive.h"
+#include "measure/companion.h"
+#include "stub/lazy-archive.h"
 #include "stub/listing.h"
 #include "stub/signatures.h"
 
-static const char *const dir_prefix[GLUE_DIRS] = { SYSEXT_PREFIX, SYSEXT_GLOBAL_PREFIX };
 static const enum sel_dir_role dir_role[GLUE_DIRS] = { SEL_DIR_PER_UKI, SEL_DIR_GLOBAL };
 
-/* stub.c, collect_from_esp(): per-UKI, then global; each listed once, packed, its signature files added. */
-static void collect(struct glue_run *run, struct measurer *m, struct sysext_archive out[GLUE_ARCHIVES])
+/*
+ * stub/companions.c, for the extensions only: per-UKI, then global; each
+ * listed once, planned, its signature files added, its directory handed
+ * to the plan.
+ */
+static void collect(struct glue_run *run, struct measurer *m, struct extra_archive out[GLUE_ARCHIVES],
+		    struct lazy_archive *lazy[GLUE_DIRS])
 {
 	const struct glue_setup *s = run->setup;
 	struct signature_set *sigs = signatures_begin(s->pcrsig_size ? s->pcrsig : NULL, s->pcrsig_size);
@@ -42,15 +47,19 @@ static void collect(struct glue_run *run, struct measurer *m, struct sysext_arch
 			listing_open(root, run->dir_path[d], sel_dir_kinds(dir_role[d], EXT_RULE_SYSEXT_STUB), &l);
 		if (EFI_ERROR(run->dir_status[d]))
 			continue;
-		sysext_collect(&l, dir_prefix[d], m, run->can_measure, &out[d]);
+		lazy_archive_plan(&l, companion_target_for(EXT_KIND_SYSEXT, dir_role[d]), m, run->can_measure, &lazy[d]);
 		signatures_add(sigs, &l);
+		if (lazy[d]) {
+			lazy_archive_adopt(lazy[d], &l);
+			run->lazy_planned++;
+		}
 		listing_close(&l);
 	}
 	signatures_finish(sigs, &out[GLUE_ARCHIVE_SIGNATURES]);
 	esp_close(root);
 }
 
-static void keep_copy(struct glue_archive *g, const struct sysext_archive *a)
+static void keep_copy(struct glue_archive *g, const struct extra_archive *a)
 {
 	memset(g, 0, sizeof(*g));
 	if (!a->buf)
@@ -147,8 +156,31 @@ static int slot_archive(int slot)
 	}
 }
 
+/* Extension archive @a as LoadFile2 wrote it into the kernel's buffer, where its events point. */
+static void keep_lazy(struct glue_run *run, int a, UINT64 size)
+{
+	struct glue_archive *g = &run->archives[a];
+	struct glue_cpio_entry *e;
+	long n;
+
+	g->lazy = TRUE;
+	if (!run->initrd)
+		return;
+	g->addr = run->initrd + g->offset;
+	g->size = size;
+	g->copy = malloc(size ? size : 1);
+	e = calloc(EXT_MAX_FILES + 8, sizeof(*e));
+	if (!g->copy || !e)
+		abort();
+	memcpy(g->copy, g->addr, size);
+	n = glue_cpio_parse(g->copy, size, e, EXT_MAX_FILES + 8, "extension archive");
+	/* Less its directories (.extra, .extra/sysext or .extra/global_sysext). */
+	g->n_files = n > 2 ? (UINTN)n - 2 : 0;
+	free(e);
+}
+
 /* stub.c, stub_run(): the pieces in initrd slot order, registered, taken, unregistered. */
-static void hand_over(struct glue_run *run, struct sysext_archive out[GLUE_ARCHIVES])
+static void hand_over(struct glue_run *run, struct extra_archive out[GLUE_ARCHIVES], struct lazy_archive *lazy[GLUE_DIRS])
 {
 	const struct glue_setup *s = run->setup;
 	struct initrd_piece pieces[INITRD_SLOTS];
@@ -162,6 +194,8 @@ static void hand_over(struct glue_run *run, struct sysext_archive out[GLUE_ARCHI
 
 		if (slot == INITRD_SLOT_EMBEDDED && s->embedded_initrd && s->embedded_initrd_size)
 			pieces[n] = (struct initrd_piece){ .data = s->embedded_initrd, .size = s->embedded_initrd_size };
+		else if (a >= 0 && a < GLUE_DIRS && lazy[a])
+			lazy_archive_piece(lazy[a], &pieces[n]);
 		else if (a >= 0 && out[a].buf)
 			pieces[n] = (struct initrd_piece){ .data = out[a].buf, .size = out[a].size, .pages = out[a].pages };
 		else
@@ -183,15 +217,21 @@ static void hand_over(struct glue_run *run, struct sysext_archive out[GLUE_ARCHI
 	run->register_status = initrd_register(pieces, n, &media);
 	if (!EFI_ERROR(run->register_status)) {
 		for (int a = 0; a < GLUE_ARCHIVES; a++)
-			sysext_archive_forget(&out[a]);
+			extra_archive_forget(&out[a]);
+		for (int d = 0; d < GLUE_DIRS; d++)
+			lazy[d] = NULL;
 		take_initrd(run, total);
+		for (UINTN i = 0; i < n; i++)
+			if (pieces[i].fill)
+				keep_lazy(run, piece_archive[i], pieces[i].size);
 	}
 	initrd_unregister(media);
 }
 
 void glue_run(const struct glue_setup *s, struct glue_run *run)
 {
-	struct sysext_archive out[GLUE_ARCHIVES];
+	struct extra_archive out[GLUE_ARCHIVES];
+	struct lazy_archive *lazy[GLUE_DIRS] = { NULL };
 	struct mem_usage usage;
 	struct measurer m;
 
@@ -213,7 +253,7 @@ void glue_run(const struct glue_setup *s, struct glue_run *run)
 	run->dir_used[GLUE_GLOBAL] = TRUE;
 
 	run->can_measure = measurer_init(&m);
-	collect(run, &m, out);
+	collect(run, &m, out, lazy);
 	/* stub.c, stub_run(): .pcrpkey in its own archive, whatever the ESP held. */
 	if (s->pcrpkey && s->pcrpkey_size)
 		(void)literal_archive(INITRD_PCR_PUBLIC_KEY_FILE, s->pcrpkey, s->pcrpkey_size,
@@ -225,9 +265,12 @@ void glue_run(const struct glue_setup *s, struct glue_run *run)
 	run->held_after_collect = usage.held;
 	run->handles_after_collect = memfs_open_handles(s->fs);
 
-	hand_over(run, out);
+	hand_over(run, out, lazy);
 	for (int a = 0; a < GLUE_ARCHIVES; a++)
-		sysext_archive_free(&out[a]);
+		extra_archive_free(&out[a]);
+	for (int d = 0; d < GLUE_DIRS; d++)
+		lazy_archive_free(lazy[d]);
+	run->handles_after_release = memfs_open_handles(s->fs);
 	efi_host_memory(&run->after_release);
 	mem_usage(&usage);
 	run->held_after_release = usage.held;

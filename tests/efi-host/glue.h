@@ -4,12 +4,13 @@
  * memfs volume and the fake firmware, and check what it must guarantee.
  *
  * glue_run() lists the per-UKI directory (if any) and then the global one
- * (stub/listing.c), packs and measures each one's extensions
- * (stub/sysext.c), gathers their signature files with the UKI's .pcrsig
+ * (stub/listing.c), plans each one's extensions (stub/lazy-archive.c),
+ * gathers their signature files with the UKI's .pcrsig
  * (stub/signatures.c), packs .pcrpkey, registers the pieces as the
  * LINUX_INITRD_MEDIA LoadFile2 (efi-lib/initrd-media.c) and takes the
- * initrd from it as the kernel's EFI stub would: size query, fill, then
- * a second fill that must find nothing. stub.c itself is not compiled
+ * initrd from it as the kernel's EFI stub would: size queries, fill (where
+ * the extensions are read and measured in the kernel's buffer), then a
+ * second fill that must find nothing. stub.c itself is not compiled
  * here (it starts a kernel); its order of calls is repeated in glue.c.
  *
  * glue_check() then compares everything with a model computed from the
@@ -18,17 +19,20 @@
  *     and measure/selection.c applied to those entries decides the files,
  *     less the largest while the archive's pages cannot be had;
  *   - a kept file is in the archive, in that order, with the bytes of the
- *     file its name opens, unless it failed to read whole (a file whose
- *     size differs from the listing's, a read error, a lying Read) or to
- *     be measured; inodes stay consecutive either way;
+ *     file its name opens, or zeros if it failed to read whole (a file
+ *     whose size differs from the listing's, a read error, a lying Read)
+ *     or to be measured; inodes are consecutive;
  *   - with a TPM or a CC protocol every file handed over was measured
  *     there: a path event, then a content event over the very bytes at
- *     their place in the archive, whose digest equals that of the bytes
- *     LoadFile2 handed over; no other events;
+ *     their place in the kernel's buffer (zeros after a failed
+ *     measurement: a content event over them follows); no other events;
+ *     StubPcrInitRDSysExts is "13" once a content event went in, unset
+ *     otherwise;
  *   - the signature archive holds what measure/pcrsig.c merges from the
  *     .pcrsig section and the signature files read;
- *   - no pool memory outlives the glue, the archives' pages are exactly
- *     what the media owns and are freed once the kernel has its copy;
+ *   - until the fill, the extension plans hold only their pool blocks and
+ *     directory handles, no pages; the other archives' pages are exactly
+ *     what the media owns; all is freed once the kernel has its copy;
  *     mem.c's accounting agrees; every file handle is closed;
  *   - no log line carries a control character.
  * With allocation faults that make the outcome depend on which call fails
@@ -46,7 +50,7 @@
 #include "tpm-fake.h"
 
 #include "efi-lib/tcg2.h"
-#include "stub/sysext.h"
+#include "stub/companion-archive.h"
 
 enum { GLUE_PER_UKI, GLUE_GLOBAL, GLUE_DIRS };
 
@@ -71,6 +75,7 @@ struct glue_archive {
 	UINTN pages, n_files, n_measured;
 	UINTN pages_allocated; /* what the firmware allocated at addr */
 	UINT64 offset;     /* in the initrd handed over */
+	BOOLEAN lazy;      /* written by LoadFile2 into the kernel's buffer: addr is there */
 };
 
 enum { GLUE_ARCHIVE_SYSEXT, GLUE_ARCHIVE_GLOBAL, GLUE_ARCHIVE_SIGNATURES, GLUE_ARCHIVE_PUBLIC_KEY, GLUE_ARCHIVES };
@@ -87,6 +92,8 @@ struct glue_run {
 	struct efi_host_memory after_collect;
 	UINT64 held_after_collect;
 	size_t handles_after_collect;
+	size_t lazy_planned;           /* extension archives planned (each holds a directory handle) */
+	size_t handles_after_release;
 	EFI_STATUS register_status;
 	UINT8 *initrd;                 /* what LoadFile2 handed over, NULL if nothing was registered */
 	UINT64 initrd_size;

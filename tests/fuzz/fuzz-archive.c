@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "measure/sysext-archive.h"
+#include "measure/companion.h"
 
 #define CHECK(cond)                                                                            \
 	do {                                                                                   \
@@ -127,26 +127,27 @@ static void read_entry(const uint8_t *a, uint64_t len, uint64_t *off, uint32_t *
 	*off = align4(o + *size);
 }
 
-static void parse_back(const uint8_t *a, uint64_t len, const char *prefix, const struct file *f, size_t n)
+static void parse_back(const uint8_t *a, uint64_t len, const struct archive_layout *layout, const struct file *f, size_t n)
 {
 	uint64_t off = 0;
 	uint32_t ino, mode, size, next = 1;
 	const char *name;
 	const uint8_t *data;
+	const char *prefix = layout->prefix;
 	size_t plen = strlen(prefix);
 
 	for (size_t end = 1; end <= plen; end++) {
 		if (end < plen && prefix[end] != '/')
 			continue;
 		read_entry(a, len, &off, &ino, &mode, &name, &data, &size);
-		CHECK(ino == next++ && mode == (040000 | SYSEXT_DIR_MODE) && size == 0);
+		CHECK(ino == next++ && mode == (040000 | (end == plen ? layout->dir_mode : 0555)) && size == 0);
 		CHECK(strlen(name) == end && memcmp(name, prefix, end) == 0);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!f[i].keep)
 			continue;
 		read_entry(a, len, &off, &ino, &mode, &name, &data, &size);
-		CHECK(ino == next++ && mode == (0100000 | SYSEXT_FILE_MODE) && size == f[i].size);
+		CHECK(ino == next++ && mode == (0100000 | layout->file_mode) && size == f[i].size);
 		CHECK(strncmp(name, prefix, plen) == 0 && name[plen] == '/' && strcmp(name + plen + 1, f[i].name) == 0);
 		CHECK(memcmp(data, f[i].data, size) == 0);
 	}
@@ -156,7 +157,7 @@ static void parse_back(const uint8_t *a, uint64_t len, const char *prefix, const
 	CHECK(off == len);
 }
 
-static void check_big_sizes(const char *prefix, struct file *f, size_t n, const uint8_t *in, size_t in_len)
+static void check_big_sizes(const struct archive_layout *layout, struct file *f, size_t n, const uint8_t *in, size_t in_len)
 {
 	const char *names[MAX_FILES];
 	uint64_t sizes[MAX_FILES], planned = 0;
@@ -172,13 +173,13 @@ static void check_big_sizes(const char *prefix, struct file *f, size_t n, const 
 		names[i] = f[i].name;
 		sizes[i] = big[i].size;
 	}
-	r = sysext_archive_plan(prefix, names, sizes, n, &planned);
+	r = sysext_archive_plan(layout, names, sizes, n, &planned);
 	for (size_t i = 0; i < n; i++)
 		if (sizes[i] > CPIO_FILE_SIZE_MAX) {
 			CHECK(r != MS_OK); /* newc cannot describe it */
 			return;
 		}
-	want = ref_size(prefix, big, n);
+	want = ref_size(layout->prefix, big, n);
 	if (want == 0) {
 		CHECK(r == MS_ERR_LIMIT);
 		return;
@@ -191,7 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n_in)
 	struct file files[MAX_FILES];
 	const char *names[MAX_FILES];
 	uint64_t sizes[MAX_FILES], planned = 0, final = 0;
-	const char *prefix;
+	const struct archive_layout *layout;
 	size_t n = 0, i = 1, kept = 0, want_kept = 0;
 	unsigned __int128 want;
 	struct fill_ctx ctx;
@@ -200,7 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n_in)
 
 	if (n_in == 0)
 		return 0;
-	prefix = in[0] & 1 ? SYSEXT_GLOBAL_PREFIX : SYSEXT_PREFIX;
+	layout = &companion_targets[in[0] % companion_target_count].layout;
 	while (i < n_in && n < MAX_FILES) {
 		size_t start = i, len;
 
@@ -226,8 +227,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n_in)
 		n++;
 	}
 
-	r = sysext_archive_plan(prefix, names, sizes, n, &planned);
-	want = ref_size(prefix, files, n);
+	r = sysext_archive_plan(layout, names, sizes, n, &planned);
+	want = ref_size(layout->prefix, files, n);
 	if (want == 0) {
 		CHECK(r == MS_ERR_LIMIT);
 		goto out;
@@ -236,8 +237,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n_in)
 
 	buf = malloc(planned);
 	CHECK(buf != NULL);
-	ctx = (struct fill_ctx){ .prefix = prefix, .files = files, .buf = buf, .cap = planned };
-	r = sysext_archive_fill(buf, planned, prefix, names, sizes, n, fill, &ctx, &final, &kept);
+	ctx = (struct fill_ctx){ .prefix = layout->prefix, .files = files, .buf = buf, .cap = planned };
+	r = sysext_archive_fill(buf, planned, layout, names, sizes, n, fill, &ctx, &final, &kept);
 	CHECK(r == MS_OK && ctx.calls == n && kept == want_kept);
 	if (kept == 0) {
 		CHECK(final == 0); /* nothing to pass on */
@@ -245,7 +246,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n_in)
 		CHECK(final <= planned);
 		if (kept == n)
 			CHECK(final == planned);
-		parse_back(buf, final, prefix, files, n);
+		parse_back(buf, final, layout, files, n);
 	}
 	free(buf);
 
@@ -255,12 +256,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n_in)
 			files[k].keep = 1;
 		buf = malloc(planned - 1);
 		CHECK(buf != NULL);
-		ctx = (struct fill_ctx){ .prefix = prefix, .files = files, .buf = buf, .cap = planned - 1 };
-		r = sysext_archive_fill(buf, planned - 1, prefix, names, sizes, n, fill, &ctx, &final, &kept);
+		ctx = (struct fill_ctx){ .prefix = layout->prefix, .files = files, .buf = buf, .cap = planned - 1 };
+		r = sysext_archive_fill(buf, planned - 1, layout, names, sizes, n, fill, &ctx, &final, &kept);
 		CHECK(r == MS_ERR_BUFFER_TOO_SMALL && final == 0 && kept == 0);
 		free(buf);
 	}
-	check_big_sizes(prefix, files, n, in, n_in);
+	check_big_sizes(layout, files, n, in, n_in);
 out:
 	for (size_t k = 0; k < n; k++)
 		free(files[k].name);

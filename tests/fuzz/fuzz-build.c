@@ -4,11 +4,12 @@
  * (host-tools/build.c) and the checksum of host-tools/pe-edit.c, as
  * `sysext-stub build` runs them, in a round trip through pe_parse().
  *
- * Input: byte 0 says which parts are given (bit i: part i of
- * build_parts_init(), .osrel .cmdline .uname .pcrpkey .initrd .linux
- * .pcrsig); for each given part, a 16-bit little-endian length L and then
- * its bytes (L + 1 of them; missing bytes are a pattern); the rest is the
- * stub. Seeds: tests/fuzz/make-build-seeds.py.
+ * Input: bytes 0-1 (16 bits, little-endian) say which parts are given
+ * (bit i: part i of build_parts_init(), .osrel .cmdline .uname .pcrpkey
+ * .initrd .linux .pcrsig .dtb .hwids .splash .ucode); for each given part,
+ * a 16-bit little-endian length L and then its bytes (L + 1 of them;
+ * missing bytes are a pattern); the rest is the stub. Seeds:
+ * tests/fuzz/make-build-seeds.py.
  *
  * When the writer accepts the input, the result parses as a PE file and
  * has, checked field by field against the stub and the parts: the stub's
@@ -129,7 +130,7 @@ static void check_result(const uint8_t *stub, size_t stub_len, const struct pe_i
 	CHECK(le32_read(out + img->opt_offset + 64) == ref_checksum(out, out_len, img->opt_offset + 64));
 
 	/* Every measured part is what PCR 11 takes for its name. */
-	n_measured = uki_measured_sections(img, UKI_ORDER_DEFAULT, measured);
+	n_measured = uki_measured_sections(img, UKI_ORDER_DEFAULT, 0, measured);
 	for (size_t i = 0; i < BUILD_N_PARTS; i++) {
 		int found = 0;
 
@@ -150,7 +151,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct build_part parts[BUILD_N_PARTS];
 	struct pe_image *in;
 	uint8_t *bufs[BUILD_N_PARTS] = { NULL }, *out = (uint8_t *)&parts, *stub;
-	size_t at = 1, out_len = 7, stub_len;
+	size_t at = 2, out_len = 7, stub_len;
+	unsigned mask;
 	int r;
 
 	if (!real_stderr) {
@@ -158,13 +160,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		stderr = fopen("/dev/null", "w");
 		CHECK(stderr != NULL);
 	}
-	if (size < 1)
+	if (size < 2)
 		return 0;
+	mask = data[0] | (unsigned)data[1] << 8;
 	build_parts_init(parts);
 	for (size_t i = 0; i < BUILD_N_PARTS; i++) {
 		size_t len;
 
-		if (!(data[0] & (1u << i)))
+		if (!(mask & (1u << i)))
 			continue;
 		len = (at + 2 <= size ? (size_t)(data[at] | data[at + 1] << 8) : 0) + 1;
 		at += 2;
@@ -183,7 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(stub && in);
 	memcpy(stub, data + (at < size ? at : size), stub_len);
 
-	r = build_assemble("stub.efi", stub, stub_len, parts, &out, &out_len);
+	r = build_assemble("stub.efi", stub, stub_len, parts, BUILD_N_PARTS, NULL, &out, &out_len);
 	if (pe_parse(stub, stub_len, PE_LAYOUT_FILE, in) != MS_OK) {
 		CHECK(r < 0);
 	} else if (r == 0) {

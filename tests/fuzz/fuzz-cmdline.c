@@ -7,8 +7,9 @@
  * .cmdline section and as LoadOptions (UTF-16LE). Both results must equal
  * those of a second implementation written from the rule in cmdline.h
  * (systemd-stub's mangling: outer "space-like" characters dropped, inner
- * ones turned into ' ', where space-like is < 0x20, 0x7f or ' '), including
- * which status each input gets. Mangling is idempotent, and every output
+ * ones turned into ' ', where space-like is < 0x20, 0x7f or ' '; for
+ * LoadOptions a leading "@N " profile prefix taken off first), including
+ * which status and which profile each input gets. Mangling is idempotent, and every output
  * buffer is allocated at exactly its capacity so ASan sees any overrun.
  */
 #include <stddef.h>
@@ -89,11 +90,37 @@ static void check_section(const uint8_t *sec, size_t len, size_t cap_sel)
 	free(out);
 }
 
+/*
+ * systemd-stub's profile prefix on u[0..*n): "@" digits (value <= UINT32_MAX)
+ * then a space or the end; returns the profile and drops the prefix and one
+ * space from u (adjusting *n), or returns 0 and leaves u alone.
+ */
+static uint32_t ref_profile(uint16_t *u, size_t *n)
+{
+	uint64_t v = 0;
+	size_t i = 1, drop;
+
+	if (*n < 2 || u[0] != '@' || u[1] < '0' || u[1] > '9')
+		return 0;
+	while (i < *n && u[i] >= '0' && u[i] <= '9') {
+		v = v * 10 + (u[i++] - '0');
+		if (v > UINT32_MAX)
+			return 0;
+	}
+	if (i < *n && u[i] != ' ')
+		return 0;
+	drop = i < *n ? i + 1 : i;
+	memmove(u, u + drop, (*n - drop) * sizeof(uint16_t));
+	*n -= drop;
+	return (uint32_t)v;
+}
+
 static void check_load_options(const uint8_t *opts, size_t size, size_t cap_sel)
 {
 	size_t units_n = size / 2, n = 0, cap;
 	uint16_t *u = alloc_units(units_n + 1), *want = alloc_units(units_n + 1), *out;
 	ms_status r, expect = MS_OK;
+	uint32_t profile, want_profile = 0;
 
 	for (size_t i = 0; i < units_n; i++)
 		u[i] = (uint16_t)(opts[2 * i] | opts[2 * i + 1] << 8);
@@ -112,11 +139,14 @@ static void check_load_options(const uint8_t *opts, size_t size, size_t cap_sel)
 		for (size_t i = 0; i < n; i++)
 			if (!(u[i] == '\t' || u[i] == '\n' || u[i] == '\r' || (u[i] >= 0x20 && u[i] < 0x7f)))
 				expect = MS_ERR_INVALID;
+		if (expect == MS_OK)
+			want_profile = ref_profile(u, &n);
 		if (expect == MS_OK && ref_mangle(u, n, want) == 0)
 			expect = MS_ERR_NOT_FOUND;
 	}
-	r = cmdline_from_load_options(size ? opts : NULL, size, out, cap);
+	r = cmdline_from_load_options(size ? opts : NULL, size, &profile, out, cap);
 	CHECK(r == expect);
+	CHECK(profile == want_profile);
 	if (r == MS_OK) {
 		CHECK(cmdline_len16(out) == cmdline_len16(want));
 		CHECK(memcmp(out, want, (cmdline_len16(want) + 1) * sizeof(uint16_t)) == 0);

@@ -24,40 +24,20 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz-host.h"
 #include "host-tools/digest.h"
 #include "host-tools/sysext-set.h"
 #include "measure/extdir.h"
 #include "measure/sysext-archive.h"
 
-#define CHECK(cond)                                                                            \
-	do {                                                                                   \
-		if (!(cond)) {                                                                 \
-			fprintf(stderr, "fuzz-manifest: %s:%d: invariant failed: %s\n",        \
-				__FILE__, __LINE__, #cond);                                    \
-			abort();                                                               \
-		}                                                                              \
-	} while (0)
-
-static FILE *real_stderr;
-
-/* A memfd holding @data; its /proc path in @path. */
-static int memfd_with(const void *data, size_t size, char path[64])
-{
-	int fd = memfd_create("fuzz-manifest", MFD_CLOEXEC);
-
-	CHECK(fd >= 0);
-	CHECK(size == 0 || write(fd, data, size) == (ssize_t)size);
-	snprintf(path, 64, "/proc/self/fd/%d", fd);
-	return fd;
-}
 
 static int parse(const void *data, size_t size, struct sysext_set *s)
 {
 	char path[64];
-	int fd = memfd_with(data, size, path), r;
+	int fd = fuzz_memfd(data, size, path), r;
 
-	sysext_set_init(s, SYSEXT_PREFIX, EXT_RULE_SYSEXT_STUB, true, EXTDIR_GLOBAL_LEN);
-	r = sysext_set_add_manifest(s, path);
+	sysext_set_init(s, companion_target_for(EXT_KIND_SYSEXT, SEL_DIR_GLOBAL), EXT_RULE_SYSEXT_STUB, true, EXTDIR_GLOBAL_LEN);
+	r = sysext_set_add_manifest(s, path, 0);
 	close(fd);
 	return r;
 }
@@ -104,12 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text;
 	size_t text_len;
 
-	if (!real_stderr) {
-		/* Quiet the parser's error messages; sanitizer reports use fd 2 directly. */
-		real_stderr = stderr;
-		stderr = fopen("/dev/null", "w");
-		CHECK(stderr != NULL);
-	}
+	fuzz_quiet_stderr();
 	if (parse(data, size, &s) < 0) {
 		sysext_set_free(&s);
 		return 0;

@@ -17,15 +17,16 @@
  *   op % 4 == 2  start values: the next bytes, bank after bank
  *   op % 4 == 3  an event with digests taken from the next bytes
  *
- * Checked: whatever the prediction holds, the JSON the writer prints is
- * read back without error, with one entry per bank and reported value in
- * the writer's order, each with its PCR, phase (none when empty), value
- * (prediction_value()), start value, and the events of that value with
- * their types, digests, descriptions and files. Strings come back as the
- * reader promises: equal, with control characters, DEL, bytes that are not
- * UTF-8 and noncharacters turned into '?' (an independent UTF-8 check
- * below; the writer writes what no JSON string can hold as '?'). Messages go to
- * /dev/null; nothing leaks.
+ * Checked: a prediction with a string no JSON string can hold (not UTF-8,
+ * or a noncharacter, which systemd's parser refuses even escaped; an
+ * independent check, utf8-ref.h) is refused, and nothing is written; any
+ * other is printed as JSON that reads back without error, with one entry
+ * per bank and reported value in the writer's order, each with its PCR,
+ * phase (none when empty), value (prediction_value()), start value, and
+ * the events of that value with their types, digests, descriptions and
+ * files. Strings come back as the reader promises: equal, with control
+ * characters and DEL turned into '?'. Messages go to /dev/null; nothing
+ * leaks.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memfd_create */
@@ -38,20 +39,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "host-tools/eventlog.h"
+#include "fuzz-host.h"
+#include "host-tools/eventlog-expect.h"
 #include "host-tools/prediction.h"
+#include "utf8-ref.h"
 
-#define CHECK(cond)                                                                            \
-	do {                                                                                   \
-		if (!(cond)) {                                                                 \
-			fprintf(real_stderr ? real_stderr : stderr,                            \
-				"fuzz-prediction: %s:%d: invariant failed: %s\n", __FILE__,        \
-				__LINE__, #cond);                                              \
-			abort();                                                               \
-		}                                                                              \
-	} while (0)
-
-static FILE *real_stderr;
 static const unsigned event_pcrs[4] = { 9, 11, 12, 13 };
 static const char *const type_words[3] = { "EV_IPL", "EV_EVENT_TAG", "userspace" };
 
@@ -84,39 +76,6 @@ static void next_bytes(struct input *in, uint8_t *out, size_t n)
 		out[i] = in->at < in->size ? in->data[in->at++] : (uint8_t)i;
 }
 
-/*
- * RFC 3629 UTF-8 without noncharacters (which systemd's JSON parser, and so
- * measure/json.c, refuse even escaped): the length of the valid sequence at
- * @s, 0 if there is none.
- */
-static size_t ref_utf8(const unsigned char *s)
-{
-	uint32_t cp;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
-		return 0;
-	return n;
-}
-
 /* @s as the reader hands it back. */
 static int read_back_equal(const char *s, const char *got)
 {
@@ -126,7 +85,7 @@ static int read_back_equal(const char *s, const char *got)
 	if (!got)
 		return 0;
 	while (*p) {
-		size_t n = ref_utf8(p);
+		size_t n = ref_utf8(p, p + strlen((const char *)p));
 
 		if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
 			if (got[k++] != '?')
@@ -184,19 +143,43 @@ static void check_entry(const struct prediction *p, size_t b, unsigned pcr, cons
 	CHECK(k == x->n_events);
 }
 
+static int ref_text_ok(const char *s)
+{
+	return ref_utf8_ok(s, strlen(s));
+}
+
+/* Whether every string the JSON would carry is UTF-8. */
+static int all_text_ok(const struct prediction *p)
+{
+	for (size_t i = 0; i < p->n_events; i++)
+		if (!ref_text_ok(p->events[i].description) || (p->events[i].file && !ref_text_ok(p->events[i].file)) ||
+		    (p->events[i].phase && !ref_text_ok(p->events[i].phase)))
+			return 0;
+	for (size_t i = 0; i < p->n_phases; i++)
+		if (!ref_text_ok(p->phases[i]))
+			return 0;
+	return 1;
+}
+
 static void round_trip(const struct prediction *p)
 {
 	struct expect_set set = { 0 };
 	char path[64];
 	size_t item = 0;
-	int fd = memfd_create("fuzz-prediction", MFD_CLOEXEC);
+	int fd = memfd_create("fuzz-prediction", MFD_CLOEXEC), printed;
 	FILE *f;
 
 	CHECK(fd >= 0);
 	f = fdopen(dup(fd), "w");
 	CHECK(f != NULL);
-	prediction_print_json(p, f);
+	printed = prediction_print_json(p, f);
 	CHECK(fclose(f) == 0);
+	if (!all_text_ok(p)) {
+		CHECK(printed == -1 && lseek(fd, 0, SEEK_END) == 0);
+		close(fd);
+		return;
+	}
+	CHECK(printed == 0);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	CHECK(eventlog_load_expect(path, &set) == 0);
 	for (size_t b = 0; b < BANK_COUNT; b++) {
@@ -226,11 +209,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct prediction p = { 0 };
 	struct input in = { data, size, 2 };
 
-	if (!real_stderr) {
-		real_stderr = stderr;
-		stderr = fopen("/dev/null", "w");
-		CHECK(stderr != NULL);
-	}
+	fuzz_quiet_stderr();
 	if (size < 2)
 		return 0;
 	p.banks = data[0] & 0xf ? data[0] & 0xfu : 2u;

@@ -4,8 +4,9 @@
 
     tests/fuzz/make-build-seeds.py [OUTDIR]     (default: tests/fuzz/corpus/build)
 
-A seed is byte 0 (which parts are given: bit i is part i of .osrel
-.cmdline .uname .pcrpkey .initrd .linux .pcrsig), then per given part a
+A seed is bytes 0-1 (which parts are given, 16 bits little-endian: bit i
+is part i of .osrel .cmdline .uname .pcrpkey .initrd .linux .pcrsig .dtb
+.hwids .splash .ucode), then per given part a
 16-bit little-endian length L and L + 1 bytes, then the stub. The stubs are
 PE files from make-pe-seeds.py's builder with room for more section
 headers; one carries a certificate table and a symbol table pointer (both
@@ -36,7 +37,7 @@ def seed(parts, stub_bytes):
     for i, data in parts.items():
         mask |= 1 << i
         body += struct.pack("<H", len(data) - 1) + data
-    return bytes([mask]) + body + stub_bytes
+    return struct.pack("<H", mask) + body + stub_bytes
 
 
 def main():
@@ -51,7 +52,8 @@ def main():
     seeds = {
         "all-parts": seed({0: b"ID=test\n", 1: b"console=ttyS0", 2: b"6.1.0", 3: b"-----BEGIN PUBLIC KEY-----\n",
                            4: bytes(range(256)) * 3, 5: b"MZ" + b"\x90" * 700,
-                           6: b'{"sha256":[]}'}, stub()),
+                           6: b'{"sha256":[]}', 7: b"\xd0\x0d\xfe\xed", 8: b"hwids", 9: b"BM" + b"\0" * 60,
+                           10: b"070701" + b"0" * 104}, stub(size_of_headers=0x800)),
         "linux-only": seed({5: b"MZ" + b"k" * 100}, stub()),
         "no-parts": seed({}, stub()),
         "signed-stub": seed({1: b"quiet", 5: b"MZ kernel"}, bytes(signed)),
