@@ -223,17 +223,6 @@ UINTN UnicodeVSPrint(OUT CHAR16 *str, IN UINTN str_size, IN CONST CHAR16 *fmt, v
 	return o.len;
 }
 
-UINTN UnicodeSPrint(OUT CHAR16 *str, IN UINTN str_size, IN CONST CHAR16 *fmt, ...)
-{
-	va_list args;
-	UINTN n;
-
-	va_start(args, fmt);
-	n = UnicodeVSPrint(str, str_size, fmt, args);
-	va_end(args);
-	return n;
-}
-
 /* ------------------------------------------------------------ the console */
 
 #define LOG_PENDING_MAX 4096
