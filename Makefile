@@ -308,7 +308,7 @@ cli-check: all
 CLI_SAN_ENV := ASAN_OPTIONS=exitcode=86:detect_leaks=1:allocator_may_return_null=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87 LSAN_OPTIONS=exitcode=88
 cli-asan-check: all $(B)/asan/sysext-stub $(B)/asan/sysext-stub-x64.efi $(B)/asan/sysext-addon-x64.efi.stub \
-		$(B)/test/test-systemd-json $(B)/test/test-systemd-json-plain
+		$(B)/test/libsecret-scan.so $(B)/test/test-systemd-json $(B)/test/test-systemd-json-plain
 	SYSEXT_STUB_CLI=$(CURDIR)/$(B)/asan/sysext-stub $(CLI_SAN_ENV) $(PYTHON) -m pytest -v -p no:cacheprovider tests/cli
 
 # The plain (unsanitized) CLI under valgrind: no memory errors, no definite or indirect leaks.

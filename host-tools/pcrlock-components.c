@@ -431,7 +431,8 @@ static int list_dir(const char *dir, char ***ret, size_t *ret_n)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1) /* an empty directory leaves names NULL, which qsort must not see */
+		qsort(names, n, sizeof(*names), name_cmp);
 	*ret = names;
 	*ret_n = n;
 	return 0;
