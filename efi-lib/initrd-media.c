@@ -14,6 +14,7 @@ struct initrd_media {
 	UINTN n;
 	struct initrd_piece pieces[INITRD_MAX_PIECES];
 	UINT64 offsets[INITRD_MAX_PIECES];
+	UINTN fill_order[INITRD_MAX_PIECES]; /* piece indexes, by fill rank */
 	UINT64 total;
 	BOOLEAN released; /* delivered once, owned pieces freed */
 };
@@ -80,7 +81,8 @@ static EFI_STATUS EFIAPI initrd_load_file2(struct _EFI_LOAD_FILE_PROTOCOL *this,
 		*buffer_size = m->total;
 		return EFI_BUFFER_TOO_SMALL;
 	}
-	for (UINTN i = 0; i < m->n; i++) {
+	for (UINTN k = 0; k < m->n; k++) {
+		UINTN i = m->fill_order[k];
 		UINT64 end = i + 1 < m->n ? m->offsets[i + 1] : m->total;
 		UINT64 piece_end = m->offsets[i] + m->pieces[i].size;
 
@@ -110,6 +112,19 @@ static EFI_STATUS EFIAPI initrd_load_file2(struct _EFI_LOAD_FILE_PROTOCOL *this,
 	return EFI_SUCCESS;
 }
 
+/* Sort the pieces by their slots' fill rank (measure/initrd.h), keeping the given order among equals. */
+static void plan_fill_order(struct initrd_media *m)
+{
+	for (UINTN i = 0; i < m->n; i++) {
+		unsigned rank = initrd_fill_rank(m->pieces[i].slot);
+		UINTN j = i;
+
+		for (; j > 0 && initrd_fill_rank(m->pieces[m->fill_order[j - 1]].slot) > rank; j--)
+			m->fill_order[j] = m->fill_order[j - 1];
+		m->fill_order[j] = i;
+	}
+}
+
 EFI_STATUS initrd_register(const struct initrd_piece *pieces, UINTN n, struct initrd_media **ret)
 {
 	UINT64 sizes[INITRD_MAX_PIECES];
@@ -127,6 +142,7 @@ EFI_STATUS initrd_register(const struct initrd_piece *pieces, UINTN n, struct in
 		m->pieces[i] = pieces[i];
 		sizes[i] = pieces[i].size;
 	}
+	plan_fill_order(m);
 	if (initrd_layout(sizes, n, m->offsets, &m->total) != MS_OK ||
 	    m->total > (UINT64)(UINTN)-1) {
 		mem_free(m);

@@ -7,8 +7,11 @@
  * LoadFile2 copies each piece straight into the kernel's buffer at the
  * offset measure/initrd.h assigns it; no combined copy is ever built. A
  * piece may also be written there by its own fill function, at that
- * moment: the sysext archives are read from the ESP, and measured, in the
- * kernel's buffer itself (stub/lazy-archive.h).
+ * moment: the companion archives are read from the ESP, and measured, in
+ * the kernel's buffer itself (stub/lazy-archive.h), and the addons'
+ * pieces are measured there (stub/addons.h). The pieces are filled in
+ * their slots' fill order (initrd_fill_rank), which is therefore the
+ * order of those measurements.
  */
 #ifndef EFI_LIB_INITRD_MEDIA_H
 #define EFI_LIB_INITRD_MEDIA_H
@@ -20,6 +23,8 @@
 struct initrd_media;
 
 struct initrd_piece {
+	/* Where it is laid out is the order given; when it is filled is its slot's fill rank (measure/initrd.h). */
+	enum initrd_slot slot;
 	const void *data;
 	UINT64 size;
 	/*

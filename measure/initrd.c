@@ -9,6 +9,13 @@ ms_status align4_u64(uint64_t v, uint64_t *ret)
 	return MS_OK;
 }
 
+unsigned initrd_fill_rank(enum initrd_slot slot)
+{
+	if (slot == INITRD_SLOT_UCODE_ADDONS)
+		return INITRD_SLOT_GLOBAL_CONFEXT + 1; /* just after the configuration extensions */
+	return slot > INITRD_SLOT_GLOBAL_CONFEXT ? slot + 1 : slot;
+}
+
 ms_status initrd_layout(const uint64_t *sizes, size_t n, uint64_t *ret_offsets, uint64_t *ret_total)
 {
 	uint64_t total = 0;

@@ -46,6 +46,18 @@ enum initrd_slot {
 	INITRD_SLOTS
 };
 
+/*
+ * The order the stub fills the slots in when the kernel takes the initrd
+ * (stub/lazy-archive.h): the companion files and the addons' pieces are
+ * read, or copied, into the kernel's buffer and measured there, so this is
+ * also their measurement order. It is the slot order but for the addons'
+ * microcode, which systemd-stub 262 measures into PCR 12 after the
+ * configuration extensions although it lays it out first
+ * (docs/MEASUREMENTS.md, "The order of all PCR 12 events"). Lower ranks
+ * are filled first; slots of equal rank in slot order.
+ */
+unsigned initrd_fill_rank(enum initrd_slot slot);
+
 /* Pieces one addon slot holds at most: an addon from each of the two addon directories. */
 #define INITRD_ADDON_PIECES_MAX 64
 /* Largest number of pieces: one per slot, the addon slots full. */

@@ -197,7 +197,9 @@ def test_failure_rules_with_injected_faults(kernel, workdir):
     gives up the largest file of that directory (the marked one) and keeps the rest.
     The UKI has no .cmdline and is started from the shell with arguments: its .osrel holds
     the PCR 11 marker (measuring that section fails) and the arguments the PCR 12 marker
-    (measuring the command line fails); SECURITY.md: both boot on, unrecorded."""
+    (measuring the command line fails); SECURITY.md: both boot on, unrecorded. A credential
+    that cannot be read and a confext whose measurement fails beside a good credential follow
+    the sysexts' rule in PCR 12 (they are read and measured at fill time too)."""
     initrd, _ = make_initrd(workdir, kernel)
     uki = workdir / "uki.efi"
     osrel = 'ID=debian\nPRETTY_NAME="fault-pcr11"\n'
@@ -207,10 +209,12 @@ def test_failure_rules_with_injected_faults(kernel, workdir):
                "d-fault-logfull.sysext.raw": b"d\n", "e-fault-logfull.sysext.raw": b"e\n",
                "f.sysext.raw": b"f\n", "g-fault-shrink.sysext.raw": b"shrinks while read\n"}
     global_ = {"fault-alloc.sysext.raw": b"ggg\n", "h.sysext.raw": b"h\n"}
+    pcr12_files = {"x-fault-read.cred": b"unreadable\n", "z.cred": b"secret\n",
+                   "y-fault-measure.confext.raw": b"confext\n"}
     esp_dir = "EFI/fault/uki.efi.extra.d"
     args = "console=ttyS0 panic=-1 fault-pcr12"
     files = {"EFI/fault/uki.efi": str(uki), "startup.nsh": f"fs0:\\EFI\\fault\\uki.efi {args}\r\n".encode()}
-    files.update({f"{esp_dir}/{n}": d for n, d in per_uki.items()})
+    files.update({f"{esp_dir}/{n}": d for n, d in {**per_uki, **pcr12_files}.items()})
     files.update({f"loader/extensions/{n}": d for n, d in global_.items()})
     esp = workdir / "esp.img"
     harness.build_esp(esp, files)
@@ -259,10 +263,27 @@ def test_failure_rules_with_injected_faults(kernel, workdir):
                 if pcr == 11 and etype == EV_IPL]
     assert logged11 == [(".linux", hashlib.sha256(pcr11[0]).digest()), (".linux", hashlib.sha256(pcr11[1]).digest()),
                         (".osrel", hashlib.sha256(pcr11[2]).digest())], logged11
-    # PCR 12: nothing extended, not announced, and the kernel still got the passed-in command line.
+    # PCR 12: no command-line event, and the kernel still got the passed-in command line. What
+    # is in PCR 12 came from the fill, by the sysexts' rule: the credentials (x unreadable: its
+    # path and zeros; z whole), then the confext (its path; its content failed: zeros).
     assert "sysext-stub: error: cannot measure the command line into PCR 12: Device Error" in log, tail(result)
-    assert "StubPcrKernelParameters" not in facts.efivars, "a failed PCR 12 must not be announced"
-    assert facts.pcrs["sha256"][12] == bytes(32) and not [e for e in events if e[0] == 12]
+    assert "x-fault-read.cred: handed over zero-filled, cannot read it" in log, tail(result)
+    assert "y-fault-measure.confext.raw: handed over zero-filled, measuring it failed" in log, tail(result)
+    handed12 = {".extra/credentials/x-fault-read.cred": bytes(len(pcr12_files["x-fault-read.cred"])),
+                ".extra/credentials/z.cred": pcr12_files["z.cred"],
+                ".extra/confext/y-fault-measure.confext.raw": bytes(len(pcr12_files["y-fault-measure.confext.raw"]))}
+    pcr12 = [d for p, c in handed12.items() for d in (p.encode() + b"\0", c)]
+    assert facts.pcrs["sha256"][12] == pcr_sha256(pcr12), "PCR 12 (sha256) mismatch"
+    logged12 = [(data.decode("utf-16-le").rstrip("\0"), digest) for pcr, etype, digest, data in events
+                if pcr == 12]
+    assert logged12 == [(p, hashlib.sha256(d).digest()) for p in handed12 for d in
+                        (p.encode() + b"\0", handed12[p])], logged12
+    for path, data in handed12.items():
+        entry = got["/" + path]
+        assert (entry.size, entry.sha256) == (len(data), hashlib.sha256(data).hexdigest()), path
+    # Announced by the fill, which measured the credentials and the confext's zeros.
+    assert facts.efivar_str("StubPcrKernelParameters") == "12"
+    assert facts.efivar_str("StubPcrInitRDConfExts") == "12"
     assert facts.cmdline.endswith(args), facts.cmdline
     assert "sysext-stub: starting kernel" in log
 

@@ -11,6 +11,7 @@
 #include "measure/extdir.h"
 
 #include "pcr-kernel.h"
+#include "pcr-vars.h"
 
 _Static_assert(ADDON_SET_MAX <= INITRD_ADDON_PIECES_MAX, "an addon slot must hold a piece from every addon");
 
@@ -242,16 +243,19 @@ void addons_apply_cmdline(struct addon_set *set, struct measurer *m, BOOLEAN can
 	mem_free(joined);
 }
 
-/* One tagged event for @part of @e, described by the addon's file name. */
-static EFI_STATUS measure_part(struct measurer *m, const struct addon_entry *e, enum addon_part part)
+/*
+ * One tagged event for @part of @e over the @size bytes at @data, described
+ * by the addon's file name; @faults: the fault build may fail it.
+ */
+static EFI_STATUS measure_part(struct measurer *m, const struct addon_entry *e, enum addon_part part,
+			       const UINT8 *data, UINT64 size, BOOLEAN faults)
 {
 	CHAR16 desc[EXT_NAME_MAX + 1];
-	const struct addon_copy *c = &e->parts[part];
 
 	listing_ascii16(e->name, desc, EXT_NAME_MAX + 1);
-	if (fault_hit(e->name, FAULT_MEASURE))
+	if (faults && fault_hit(e->name, FAULT_MEASURE))
 		return EFI_DEVICE_ERROR;
-	return measure_tagged(m, ADDON_PCR, addon_part_tag(part), c->buf, c->size, desc);
+	return measure_tagged(m, ADDON_PCR, addon_part_tag(part), data, size, desc);
 }
 
 /* Measure @part of entry @i; on failure drop it (never use what should have been measured). */
@@ -265,7 +269,7 @@ static BOOLEAN measure_or_drop(struct addon_set *set, UINTN i, enum addon_part p
 		return FALSE;
 	if (!can_measure)
 		return TRUE;
-	err = measure_part(m, e, part);
+	err = measure_part(m, e, part, e->parts[part].buf, e->parts[part].size, TRUE);
 	if (EFI_ERROR(err)) {
 		log_error_status(err, L"%s\\%a: its %a is not used, measuring it into PCR %u failed", e->dir, e->name,
 				 addon_part_section(part), ADDON_PCR);
@@ -293,40 +297,71 @@ void addons_apply_devicetrees(struct addon_set *set, struct measurer *m, BOOLEAN
 	}
 }
 
-void addons_measure_initrds(struct addon_set *set, struct measurer *m, BOOLEAN can_measure)
+/*
+ * initrd_piece fill: copy the part into the kernel's buffer and measure it
+ * there. If that fails, the layout is fixed: zeros are handed over in its
+ * place and measured as what they are.
+ */
+static void fill_part(void *ctx, UINT8 *dest)
 {
-	/* The kernel takes the first microcode it finds: the last addon's goes first. */
-	for (UINTN i = set->n; i-- > 0;)
-		(void)measure_or_drop(set, i, ADDON_PART_UCODE, m, can_measure);
-	for (UINTN i = 0; i < set->n; i++)
-		(void)measure_or_drop(set, i, ADDON_PART_INITRD, m, can_measure);
+	struct addon_piece_ctx *c = ctx;
+	const struct addon_copy *copy = &c->entry->parts[c->part];
+	const char *section = addon_part_section(c->part);
+	EFI_STATUS err;
+
+	mem_copy(dest, copy->buf, copy->size);
+	if (!c->set->can_measure)
+		return;
+	err = measure_part(c->set->m, c->entry, c->part, dest, copy->size, TRUE);
+	if (EFI_ERROR(err)) {
+		mem_zero(dest, copy->size);
+		log_error_status(err, L"%a: its %a handed over zero-filled, measuring it into PCR %u failed",
+				 c->entry->name, section, ADDON_PCR);
+		err = measure_part(c->set->m, c->entry, c->part, dest, copy->size, FALSE);
+		if (EFI_ERROR(err))
+			log_error_status(err, L"%a: measuring the zeros in place of its %a failed", c->entry->name,
+					 section);
+	}
+	if (!EFI_ERROR(err))
+		export_pcr_variables(&(struct stub_measured){ .kernel_parameters = TRUE });
 }
 
-static void add_piece(const struct addon_copy *c, struct initrd_piece *out, UINTN cap, UINTN *n)
+static void release_part(void *ctx)
 {
-	if (c->buf && *n < cap)
-		out[(*n)++] = (struct initrd_piece){ .data = c->buf, .size = c->size, .pages = c->pages };
+	struct addon_piece_ctx *c = ctx;
+
+	copy_free(&c->entry->parts[c->part]);
 }
 
-UINTN addons_pieces(const struct addon_set *set, enum initrd_slot slot, struct initrd_piece *out, UINTN cap)
+static void add_piece(struct addon_set *set, UINTN i, enum addon_part part, enum initrd_slot slot,
+		      struct initrd_piece *out, UINTN cap, UINTN *n)
+{
+	struct addon_entry *e = &set->entries[i];
+	struct addon_piece_ctx *c = &e->pieces[part];
+
+	if (!e->parts[part].buf || *n >= cap)
+		return;
+	*c = (struct addon_piece_ctx){ .set = set, .entry = e, .part = part };
+	out[(*n)++] = (struct initrd_piece){
+		.slot = slot, .size = e->parts[part].size, .fill = fill_part, .release = release_part, .ctx = c
+	};
+}
+
+UINTN addons_pieces(struct addon_set *set, enum initrd_slot slot, struct measurer *m, BOOLEAN can_measure,
+		    struct initrd_piece *out, UINTN cap)
 {
 	UINTN n = 0;
 
+	set->m = m;
+	set->can_measure = can_measure;
+	/* The kernel takes the first microcode it finds: the last addon's goes first. */
 	if (slot == INITRD_SLOT_UCODE_ADDONS)
 		for (UINTN i = set->n; i-- > 0;)
-			add_piece(&set->entries[i].parts[ADDON_PART_UCODE], out, cap, &n);
+			add_piece(set, i, ADDON_PART_UCODE, slot, out, cap, &n);
 	else if (slot == INITRD_SLOT_ADDON_INITRDS)
 		for (UINTN i = 0; i < set->n; i++)
-			add_piece(&set->entries[i].parts[ADDON_PART_INITRD], out, cap, &n);
+			add_piece(set, i, ADDON_PART_INITRD, slot, out, cap, &n);
 	return n;
-}
-
-void addons_forget_pieces(struct addon_set *set)
-{
-	for (UINTN i = 0; i < set->n; i++) {
-		SetMem(&set->entries[i].parts[ADDON_PART_UCODE], sizeof(struct addon_copy), 0);
-		SetMem(&set->entries[i].parts[ADDON_PART_INITRD], sizeof(struct addon_copy), 0);
-	}
 }
 
 void addons_free(struct addon_set *set)

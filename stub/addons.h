@@ -9,11 +9,15 @@
  *   addons_apply_cmdline      after the passed-in command line: one PCR 12 event;
  *   (the SMBIOS words: stub/smbios-words.c; SMBIOS into PCR 1)
  *   addons_apply_devicetrees  then: one tagged event each;
- *   (the companion archives: stub/companions.c)
- *   addons_measure_initrds    .ucode (last addon first), then .initrd: one tagged event each;
- *   addons_pieces             their initrd pieces, for the two addon slots.
- * Whatever fails to measure is dropped; without a TPM everything applies
- * unmeasured. Every skipped addon gets one log line naming it.
+ *   addons_pieces             their initrd pieces, for the two addon slots: copied into the
+ *                             kernel's buffer when it takes the initrd, after the companion
+ *                             archives, and measured there (.ucode, last addon first, then
+ *                             .initrd: one tagged event each; measure/initrd.h's fill order).
+ * A command line or devicetree that fails to measure is dropped; an initrd
+ * piece whose measurement fails at fill time, when the layout is fixed, is
+ * handed over zero-filled and its zeros measured (as a companion file's:
+ * stub/lazy-archive.h). Without a TPM everything applies unmeasured. Every
+ * skipped addon gets one log line naming it.
  */
 #ifndef STUB_ADDONS_H
 #define STUB_ADDONS_H
@@ -38,17 +42,30 @@ struct addon_copy {
 	UINT64 size;
 };
 
+struct addon_set;
+struct addon_entry;
+
+/* What an initrd piece's fill needs: the part of an entry, and the set's measurer. */
+struct addon_piece_ctx {
+	struct addon_set *set;
+	struct addon_entry *entry;
+	enum addon_part part;
+};
+
 struct addon_entry {
-	const CHAR16 *dir;           /* its directory, for messages */
+	const CHAR16 *dir;           /* its directory, for messages at stub time (the listing's path) */
 	char name[EXT_NAME_MAX + 1]; /* the file name: what its tagged events are described by */
 	struct addon_copy parts[ADDON_PARTS];
+	struct addon_piece_ctx pieces[ADDON_PARTS]; /* the fill contexts of its initrd pieces */
 };
 
 struct addon_set {
 	UINTN n;
 	struct addon_entry *entries; /* room for every addon the listings kept (pool memory), NULL: none */
 	struct devicetree dt;
-	BOOLEAN measured; /* an addon event went into PCR 12 */
+	BOOLEAN measured; /* an addon event went into PCR 12 at stub time */
+	struct measurer *m; /* for the initrd pieces at fill time (set by addons_pieces) */
+	BOOLEAN can_measure;
 };
 
 /*
@@ -65,17 +82,16 @@ void addons_apply_cmdline(struct addon_set *set, struct measurer *m, BOOLEAN can
 /* Measure and install each addon's .dtb, in addon order (the last one installed stays). */
 void addons_apply_devicetrees(struct addon_set *set, struct measurer *m, BOOLEAN can_measure);
 
-/* Measure the .ucode sections (last addon first), then the .initrd sections. */
-void addons_measure_initrds(struct addon_set *set, struct measurer *m, BOOLEAN can_measure);
-
 /*
  * The initrd pieces of @slot (INITRD_SLOT_UCODE_ADDONS or
  * INITRD_SLOT_ADDON_INITRDS) into @out (room for @cap), in concatenation
- * order; returns how many. They own pages: after initrd_register()
- * succeeded, call addons_forget_pieces().
+ * order; returns how many. Each is filled, and measured with @m, when the
+ * kernel takes the initrd; its release frees the copy. @set must outlive
+ * the initrd media (a successful initrd_register() then releases them);
+ * what was never registered is freed by addons_free().
  */
-UINTN addons_pieces(const struct addon_set *set, enum initrd_slot slot, struct initrd_piece *out, UINTN cap);
-void addons_forget_pieces(struct addon_set *set);
+UINTN addons_pieces(struct addon_set *set, enum initrd_slot slot, struct measurer *m, BOOLEAN can_measure,
+		    struct initrd_piece *out, UINTN cap);
 
 /* Free what is still held and put the firmware's devicetree back (the kernel did not start). */
 void addons_free(struct addon_set *set);

@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * companion-archive.c - plan, then fill: take the directory's files of one
+ * companion-archive.c - plan an archive: take the directory's files of one
  * kind as the shared selection rule kept them (stub/listing.c,
- * measure/selection.c),
- * size the archive exactly (measure/cpio counting pass),
- * allocate it once, then read each file straight into its place, measure
- * those very bytes, and keep or abandon the entry. No byte is copied after
- * it was measured; what is handed to Linux is what was measured.
+ * measure/selection.c), size the archive exactly (measure/cpio counting
+ * pass), and make sure the kernel can have a buffer that large; then, at
+ * fill time (stub/lazy-archive.c), read and measure each file in place.
  */
 #include "companion-archive.h"
 
@@ -19,16 +17,6 @@
 #include "efi-lib/timing.h"
 #include "measure/selection.h"
 #include "measure/sysext-archive.h"
-
-/* What fill_one needs to know besides the archive slot. */
-struct fill_ctx {
-	const struct dir_listing *l;
-	UINT32 pcr;
-	const struct sel_file *const *files;
-	struct measurer *m;
-	BOOLEAN can_measure;
-	UINTN n_measured;
-};
 
 static void plan_input_of(const struct sel_dir *sel, enum ext_kind kind, struct companion_plan *in)
 {
@@ -84,34 +72,8 @@ EFI_STATUS companion_file_measure(struct measurer *m, UINT32 pcr, const char *pa
 	return EFI_ERROR(err) ? err : companion_file_measure_content(m, pcr, path, f, data, size);
 }
 
-/* Read one file into its archive slot and measure it there; returns whether to keep it. */
-static int fill_one(void *ctx_, size_t index, const char *path, UINT8 *data, UINT64 size)
-{
-	struct fill_ctx *ctx = ctx_;
-	const struct sel_file *f = ctx->files[index];
-	char shown[EXT_DISPLAY_MAX];
-	EFI_STATUS err;
-
-	err = companion_file_read(ctx->l, f, data, size);
-	if (EFI_ERROR(err)) {
-		log_error_status(err, L"%s\\%a: skipped, cannot read it", ctx->l->path, listing_shown(f, shown));
-		return 0;
-	}
-	if (!ctx->can_measure)
-		return 1;
-	err = companion_file_measure(ctx->m, ctx->pcr, path, f, data, size);
-	if (EFI_ERROR(err)) {
-		/* Never hand over what should have been measured but was not. */
-		log_error_status(err, L"%s\\%a: not passed to the initrd, measuring it failed", ctx->l->path,
-				 listing_shown(f, shown));
-		return 0;
-	}
-	ctx->n_measured++;
-	return 1;
-}
-
 EFI_STATUS companion_archive_plan(const struct dir_listing *l, const struct companion_target *t,
-				  struct companion_plan *in, EFI_PHYSICAL_ADDRESS *ret_addr, UINTN *ret_pages)
+				  struct companion_plan *in, UINTN *ret_pages)
 {
 	EFI_STATUS err;
 
@@ -126,56 +88,13 @@ EFI_STATUS companion_archive_plan(const struct dir_listing *l, const struct comp
 		if (plan_has_fault(in, FAULT_ALLOC))
 			err = EFI_OUT_OF_RESOURCES;
 		else
-			err = ret_addr ? mem_alloc_pages(*ret_pages, ret_addr) : mem_probe_pages(*ret_pages);
+			err = mem_probe_pages(*ret_pages);
 		if (!EFI_ERROR(err))
 			return EFI_SUCCESS;
 		log_warn(L"%s: cannot allocate %lu bytes for the %a files (%r)", l->path, in->size,
 			 ext_kind_suffix(t->kind), err);
 		(void)sel_dir_drop_largest(l->sel, t->kind);
 	}
-}
-
-void companion_archive_collect(const struct dir_listing *l, const struct companion_target *t, struct measurer *m,
-			       BOOLEAN can_measure, struct extra_archive *ret)
-{
-	struct companion_plan *in;
-	struct fill_ctx ctx = { .l = l, .pcr = t->pcr, .m = m, .can_measure = can_measure };
-	EFI_PHYSICAL_ADDRESS addr = 0;
-	UINT64 size = 0;
-	UINTN pages = 0;
-	size_t kept = 0;
-	ms_status r;
-
-	SetMem(ret, sizeof(*ret), 0);
-	if (sel_dir_count(l->sel, t->kind) == 0)
-		return;
-	in = mem_alloc_zero(sizeof(*in));
-	if (!in) {
-		log_error_status(EFI_OUT_OF_RESOURCES, L"%s: %a files skipped", l->path, ext_kind_suffix(t->kind));
-		return;
-	}
-	if (EFI_ERROR(companion_archive_plan(l, t, in, &addr, &pages)))
-		goto out;
-
-	ctx.files = in->files;
-	r = sysext_archive_fill((UINT8 *)(UINTN)addr, in->size, &t->layout, in->names, in->sizes, in->n, fill_one, &ctx,
-				&size, &kept);
-	if (r != MS_OK || kept == 0) {
-		if (r != MS_OK)
-			log_error_status(EFI_LOAD_ERROR, L"%s: internal error laying out the archive (%a)", l->path,
-					 ms_strerror(r));
-		mem_free_pages(addr, pages);
-		goto out;
-	}
-	ret->buf = (UINT8 *)(UINTN)addr;
-	ret->pages = pages;
-	ret->size = size;
-	ret->n_files = kept;
-	ret->n_measured = ctx.n_measured;
-	log_info(L"%s: %u *%a file(s), %lu bytes -> /%a, %u measured into PCR %u", l->path, ret->n_files,
-		 ext_kind_suffix(t->kind), ret->size, t->layout.prefix, ret->n_measured, t->pcr);
-out:
-	mem_free(in);
 }
 
 EFI_STATUS literal_archive(const char *name, const void *data, UINTN size, struct extra_archive *ret)

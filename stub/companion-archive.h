@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * companion-archive.h - pack the files of one kind that a directory listing
- * kept (system extensions, configuration extensions, credentials) into a
- * newc cpio, measuring each file into its kind's PCR (docs/MEASUREMENTS.md).
+ * companion-archive.h - plan the newc cpio of the files of one kind that a
+ * directory listing kept (system extensions, configuration extensions,
+ * credentials), read and measure one file at its place in it, each into
+ * its kind's PCR (docs/MEASUREMENTS.md; stub/lazy-archive.h does it at
+ * fill time); and the literal archives, which are not measured.
  */
 #ifndef STUB_COMPANION_ARCHIVE_H
 #define STUB_COMPANION_ARCHIVE_H
@@ -19,7 +21,6 @@ struct extra_archive {
 	UINTN pages;       /* allocation size, for FreePages */
 	UINT64 size;       /* archive bytes */
 	UINTN n_files;     /* files in the archive */
-	UINTN n_measured;  /* files measured */
 };
 
 /* The most files any archived kind keeps per directory. */
@@ -36,14 +37,13 @@ struct companion_plan {
 
 /*
  * Plan the archive of the files of @t's kind that @l kept, and make sure
- * its pages can be had: allocated at *@ret_addr (@ret_pages pages), or,
- * with @ret_addr NULL, only probed (mem_probe_pages) for a buffer someone
- * else allocates later. While they cannot be had, the largest file is
+ * a buffer that large can be had (mem_probe_pages: the kernel allocates
+ * it when it takes the initrd). While it cannot, the largest file is
  * given up (the selection reports it) and the rest planned again.
  * EFI_NOT_FOUND when nothing is left; other errors are logged.
  */
 EFI_STATUS companion_archive_plan(const struct dir_listing *l, const struct companion_target *t,
-				  struct companion_plan *in, EFI_PHYSICAL_ADDRESS *ret_addr, UINTN *ret_pages);
+				  struct companion_plan *in, UINTN *ret_pages);
 
 /* Read kept file @f of @l into @data, exactly @size bytes (esp_read_file's rules). */
 EFI_STATUS companion_file_read(const struct dir_listing *l, const struct sel_file *f, UINT8 *data, UINT64 size);
@@ -58,16 +58,6 @@ EFI_STATUS companion_file_measure(struct measurer *m, UINT32 pcr, const char *pa
 /* Event 2 alone: the @size bytes at @data, described by @path. */
 EFI_STATUS companion_file_measure_content(struct measurer *m, UINT32 pcr, const char *path, const struct sel_file *f,
 					  const UINT8 *data, UINT64 size);
-
-/*
- * Pack the files of @t's kind that @l kept into an archive laid out as @t
- * says. With @m able to measure, each file is measured into @t's PCR (path
- * event, then content event) and a file whose measurement fails is left
- * out. Never fails the boot: problems are logged and the archive holds
- * what could be read (and measured).
- */
-void companion_archive_collect(const struct dir_listing *l, const struct companion_target *t, struct measurer *m,
-			       BOOLEAN can_measure, struct extra_archive *ret);
 
 /* A cpio holding INITRD_EXTRA_PREFIX/@name (0444) with @size bytes of @data: not measured. */
 EFI_STATUS literal_archive(const char *name, const void *data, UINTN size, struct extra_archive *ret);

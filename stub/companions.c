@@ -62,18 +62,17 @@ void companion_dirs_close(struct companion_dirs *d)
 	d->extra_dir = NULL;
 }
 
-BOOLEAN companion_is_lazy(const struct companion_target *t)
-{
-	return t->pcr == PCR_SYSEXTS;
-}
-
 void companion_dirs_hand_over(struct companion_dirs *d, struct lazy_archive *lazy[INITRD_SLOTS])
 {
-	for (UINTN i = 0; i < companion_target_count; i++) {
-		const struct companion_target *t = &companion_targets[i];
+	for (UINTN role = 0; role <= SEL_DIR_GLOBAL_ADDONS; role++) {
+		struct lazy_archive *of_role[EXT_KINDS] = { NULL };
+		UINTN n = 0;
 
-		if (lazy[t->slot] && d->dirs[t->role].sel)
-			lazy_archive_adopt(lazy[t->slot], &d->dirs[t->role]);
+		for (UINTN i = 0; i < companion_target_count && n < EXT_KINDS; i++)
+			if (companion_targets[i].role == role)
+				of_role[n++] = lazy[companion_targets[i].slot];
+		if (d->dirs[role].sel)
+			lazy_archives_adopt(of_role, n, &d->dirs[role]);
 	}
 	companion_dirs_close(d);
 }
@@ -90,10 +89,7 @@ void companions_pack(const struct companion_dirs *d, struct measurer *m, BOOLEAN
 		timing_dir(t->role == SEL_DIR_PER_UKI ? TIMING_DIR_PER_UKI : TIMING_DIR_GLOBAL);
 		if (!d->dirs[t->role].sel)
 			continue;
-		if (companion_is_lazy(t))
-			lazy_archive_plan(&d->dirs[t->role], t, m, can_measure, &lazy[t->slot]);
-		else
-			companion_archive_collect(&d->dirs[t->role], t, m, can_measure, &archives[t->slot]);
+		lazy_archive_plan(&d->dirs[t->role], t, m, can_measure, &lazy[t->slot]);
 	}
 	/* Signature files sit beside the extensions: per-UKI first, then global. */
 	if (d->dirs[SEL_DIR_PER_UKI].sel)

@@ -4,10 +4,11 @@
  * loaded from: the per-UKI <uki>.efi.extra.d and the global
  * \loader\extensions, \loader\credentials and \loader\addons, each listed
  * once through the shared selection rule (measure/selection.h). The
- * archives are packed and measured in initrd slot order
- * (measure/companion.h: credentials, system extensions, configuration
- * extensions, per-UKI before global), then the signature files of the
- * extension directories are merged (stub/signatures.c).
+ * archives are planned in initrd slot order (measure/companion.h:
+ * credentials, system extensions, configuration extensions, per-UKI before
+ * global) and read and measured in that order when the kernel takes the
+ * initrd; the signature files of the extension directories are merged at
+ * once (stub/signatures.c).
  */
 #ifndef STUB_COMPANIONS_H
 #define STUB_COMPANIONS_H
@@ -37,27 +38,19 @@ void companion_dirs_open(EFI_HANDLE device, const CHAR16 *image_path, struct com
 void companion_dirs_close(struct companion_dirs *d);
 
 /*
- * Whether @t's files are handed over lazily (stub/lazy-archive.h): the
- * system extensions (PCR 13). Credentials and configuration extensions
- * (PCR 12) are read and measured at stub time: systemd-stub 262 measures
- * them before the addons' initrd pieces, which we measure at stub time
- * too, and PCR 12's order must stay 262's (docs/MEASUREMENTS.md).
- */
-BOOLEAN companion_is_lazy(const struct companion_target *t);
-
-/*
- * Pack the archives into @archives (indexed by initrd slot), measuring each
- * file into its target's PCR, in slot order, or, for lazy targets, plan
- * them into @lazy (indexed alike); and the signature archive
- * (INITRD_SLOT_PCRSIG) from @pcrsig merged with the signature files.
+ * Plan the archives into @lazy (indexed by initrd slot; their files are
+ * read and measured when the kernel takes the initrd, stub/lazy-archive.h),
+ * and build the signature archive (INITRD_SLOT_PCRSIG in @archives) from
+ * @pcrsig merged with the signature files.
  */
 void companions_pack(const struct companion_dirs *d, struct measurer *m, BOOLEAN can_measure, const void *pcrsig,
 		     UINTN pcrsig_size, struct extra_archive archives[INITRD_SLOTS],
 		     struct lazy_archive *lazy[INITRD_SLOTS]);
 
 /*
- * Give each lazy archive in @lazy the directory it reads from (every
- * reader at stub time is done with them), then close the rest.
+ * Give the lazy archives in @lazy the directories they read from (every
+ * reader at stub time is done with them; the archives of one directory
+ * share it), then close the rest.
  */
 void companion_dirs_hand_over(struct companion_dirs *d, struct lazy_archive *lazy[INITRD_SLOTS]);
 

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lazy-archive.h - an archive of companion files written straight into
+ * lazy-archive.h - an archive of companion files (system extensions,
+ * configuration extensions, credentials) written straight into
  * the kernel's initrd buffer, when the kernel's EFI stub asks for the
  * initrd through LoadFile2 (efi-lib/initrd-media.h), with no archive of
  * our own and no copy (issue 19 part 2; SECURITY.md, "The lazy handover").
  *
- * At stub time the files are listed and planned as for an archive read
- * at once (stub/companion-archive.h: the same selection, the same
- * layout, the largest file given up while the memory for the whole
- * archive cannot be had), and only the plan is kept: names, sizes, the
- * directory. At fill time the cpio headers are written into the
+ * At stub time the files are listed and planned (stub/companion-archive.h:
+ * the shared selection and layout, the largest file given up while the
+ * memory for the whole archive cannot be had), and only the plan is
+ * kept: names, sizes, the directory. At fill time the cpio headers are written into the
  * kernel's buffer and each file is read into its place there and
  * measured in place: its path event, then its content event. The bytes
  * measured are the bytes handed over.
@@ -37,19 +37,20 @@ struct lazy_archive;
 /*
  * Plan the archive of the files of @t's kind that @l kept. *@ret is NULL
  * when nothing is left to hand over (every failure is logged; a plan that
- * cannot be made skips that kind from @l, as the archive read at once
- * does). @m must outlive the archive: it measures at fill time.
+ * cannot be made skips that kind from @l). @m must outlive the archive: it measures at fill time.
  */
 void lazy_archive_plan(const struct dir_listing *l, const struct companion_target *t, struct measurer *m,
 		       BOOLEAN can_measure, struct lazy_archive **ret);
 
 /*
- * Take over the directory the files are read from, when every reader at
- * stub time is done with it: @l is left zeroed (listing_close() then has
- * nothing to close), and its path is copied for the messages. A plan
- * that is not given its directory fills zeros and says so.
+ * Give the archives in @archives (@n of them, NULL entries skipped; the
+ * kinds planned from @l) the directory they read from at fill time, when
+ * every reader at stub time is done with it: @l is left zeroed
+ * (listing_close() then has nothing to close), and its path is copied for
+ * the messages. The last of them to be freed closes it. An archive that
+ * never got its directory hands over zeros only, no file, and says so.
  */
-void lazy_archive_adopt(struct lazy_archive *a, struct dir_listing *l);
+void lazy_archives_adopt(struct lazy_archive *const *archives, UINTN n, struct dir_listing *l);
 
 /*
  * The LoadFile2 piece of @a: its size, its fill and release functions.

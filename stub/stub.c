@@ -7,13 +7,14 @@
  *   and load the addons -> the kernel command line: .cmdline or what was
  *   passed in, the addons', SMBIOS words (each measured into PCR 12) ->
  *   measure SMBIOS (PCR 1) -> install the addons' devicetrees (PCR 12) ->
- *   pack and measure the credentials and confexts (PCR 12), plan the
- *   sysexts -> measure the addons' initrd pieces (PCR 12) -> export the
- *   EFI variables -> register the initrd pieces (LoadFile2) -> show the
+ *   plan the credentials, sysexts and confexts -> export the EFI
+ *   variables -> register the initrd pieces (LoadFile2) -> show the
  *   splash -> start the embedded kernel, whose EFI stub asks for the
- *   initrd: only then are the sysexts read into its buffer and measured
- *   there (PCR 13; stub/lazy-archive.h). That is systemd-stub 262's
- *   PCR 12 and PCR 13 order (docs/MEASUREMENTS.md).
+ *   initrd: only then are the companion files read into its buffer and
+ *   measured there (credentials and confexts into PCR 12, sysexts into
+ *   PCR 13; stub/lazy-archive.h), and then the addons' initrd pieces
+ *   (PCR 12). That is systemd-stub 262's PCR 12 and PCR 13 order
+ *   (docs/MEASUREMENTS.md; measure/initrd.h, initrd_fill_rank).
  * Every failure prints one line naming what is wrong and returns an error
  * to the firmware; nothing here waits for input.
  */
@@ -157,7 +158,8 @@ static void pack_literals(const EFI_LOADED_IMAGE *li, UINT32 profile, struct ext
  */
 static EFI_STATUS hand_over_initrd(const EFI_LOADED_IMAGE *li, UINT32 profile,
 				   struct extra_archive archives[INITRD_SLOTS], struct lazy_archive *lazy[INITRD_SLOTS],
-				   struct addon_set *addons, struct initrd_media **ret, UINT64 *ret_total)
+				   struct addon_set *addons, struct measurer *m, BOOLEAN can_measure,
+				   struct initrd_media **ret, UINT64 *ret_total)
 {
 	/* Heap, not static (the stub image stays small): initrd_register() copies them. */
 	struct initrd_piece *pieces = mem_alloc_zero(INITRD_MAX_PIECES * sizeof(*pieces));
@@ -171,13 +173,13 @@ static EFI_STATUS hand_over_initrd(const EFI_LOADED_IMAGE *li, UINT32 profile,
 		return log_error_status(EFI_OUT_OF_RESOURCES, L"cannot register the initrd: no memory");
 	for (UINTN slot = 0; slot < INITRD_SLOTS; slot++) {
 		if (slot == INITRD_SLOT_UCODE_ADDONS || slot == INITRD_SLOT_ADDON_INITRDS)
-			n += addons_pieces(addons, slot, pieces + n, INITRD_MAX_PIECES - n);
+			n += addons_pieces(addons, slot, m, can_measure, pieces + n, INITRD_MAX_PIECES - n);
 		else if ((slot == INITRD_SLOT_UCODE && find_section(li, profile, ".ucode", &sec)) ||
 			 (slot == INITRD_SLOT_EMBEDDED && find_section(li, profile, ".initrd", &sec)))
-			pieces[n++] = (struct initrd_piece){ .data = sec.data, .size = sec.size };
+			pieces[n++] = (struct initrd_piece){ .slot = slot, .data = sec.data, .size = sec.size };
 		else if (archives[slot].buf)
-			pieces[n++] = (struct initrd_piece){ .data = archives[slot].buf, .size = archives[slot].size,
-							     .pages = archives[slot].pages };
+			pieces[n++] = (struct initrd_piece){ .slot = slot, .data = archives[slot].buf,
+							     .size = archives[slot].size, .pages = archives[slot].pages };
 		else if (lazy[slot])
 			lazy_archive_piece(lazy[slot], &pieces[n++]);
 	}
@@ -193,32 +195,14 @@ static EFI_STATUS hand_over_initrd(const EFI_LOADED_IMAGE *li, UINT32 profile,
 		extra_archive_forget(&archives[slot]);
 		lazy[slot] = NULL;
 	}
-	addons_forget_pieces(addons);
 	return EFI_SUCCESS;
 }
 
-/* What was measured into PCR 12 and 13 by the archives, for the StubPcr* variables. */
-static void note_measured(const struct extra_archive archives[INITRD_SLOTS], struct stub_measured *measured)
-{
-	for (UINTN i = 0; i < companion_target_count; i++) {
-		const struct companion_target *t = &companion_targets[i];
-
-		if (archives[t->slot].n_measured == 0)
-			continue;
-		if (t->kind == EXT_KIND_SYSEXT)
-			measured->sysexts = TRUE;
-		else if (t->kind == EXT_KIND_CONFEXT)
-			measured->confexts = TRUE;
-		else
-			measured->kernel_parameters = TRUE;
-	}
-}
-
 /*
- * The companion files after the command line: the addons' devicetrees, the
- * archives (credentials, confexts; per-UKI before global) and the plans
- * of the sysext archives, the addons' initrd pieces, each measured as it
- * is taken (the sysexts when the kernel takes them).
+ * The companion files after the command line: the addons' devicetrees
+ * (measured now), the plans of the companion archives and the literal
+ * files. The archives' files and the addons' initrd pieces are measured
+ * when the kernel takes the initrd (measure/initrd.h, initrd_fill_rank).
  */
 static void collect_companions(const EFI_LOADED_IMAGE *li, UINT32 profile, struct companion_dirs *dirs,
 			       struct addon_set *addons, struct measurer *m, BOOLEAN can_measure,
@@ -230,10 +214,8 @@ static void collect_companions(const EFI_LOADED_IMAGE *li, UINT32 profile, struc
 	addons_apply_devicetrees(addons, m, can_measure);
 	(void)find_section(li, profile, ".pcrsig", &pcrsig);
 	companions_pack(dirs, m, can_measure, pcrsig.data, pcrsig.size, archives, lazy);
-	addons_measure_initrds(addons, m, can_measure);
 	/* After the addons' last messages, which name their directory. */
 	companion_dirs_hand_over(dirs, lazy);
-	note_measured(archives, measured);
 	measured->kernel_parameters |= addons->measured;
 	pack_literals(li, profile, archives);
 }
@@ -297,10 +279,13 @@ __attribute__((noinline)) static EFI_STATUS stub_run(EFI_HANDLE image)
 		(void)measure_smbios(&m);
 	timing_lap(TIMING_CMDLINE);
 	collect_companions(li, profile, &dirs, &addons, &m, can_measure, archives, lazy, &measured);
-	/* PCR 13 is announced by the sysext archives themselves, once they measured a file (lazy-archive.c). */
+	/*
+	 * What the initrd's fill measures (the companion files, the addons' initrd pieces) is announced
+	 * by the fill itself, once it measured something (lazy-archive.c, addons.c).
+	 */
 	export_pcr_variables(&measured);
 
-	err = hand_over_initrd(li, profile, archives, lazy, &addons, &initrd, &initrd_total);
+	err = hand_over_initrd(li, profile, archives, lazy, &addons, &m, can_measure, &initrd, &initrd_total);
 	if (EFI_ERROR(err))
 		goto out;
 	timing_lap(TIMING_REGISTER);

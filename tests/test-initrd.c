@@ -187,9 +187,35 @@ static void test_overflow_near_uint64_max(void **state)
 	assert_int_equal(total, NONE);
 }
 
+/* ------------------------------------------------------------ initrd_fill_rank */
+
+static void test_fill_rank_is_pcr12_order(void **state)
+{
+	/* docs/MEASUREMENTS.md: credentials, sysexts (PCR 13), confexts, ucode addons, initrd addons. */
+	static const enum initrd_slot measured[] = {
+		INITRD_SLOT_CREDENTIALS, INITRD_SLOT_GLOBAL_CREDENTIALS, INITRD_SLOT_SYSEXT,
+		INITRD_SLOT_GLOBAL_SYSEXT, INITRD_SLOT_CONFEXT,      INITRD_SLOT_GLOBAL_CONFEXT,
+		INITRD_SLOT_UCODE_ADDONS, INITRD_SLOT_ADDON_INITRDS,
+	};
+	unsigned seen[2 * INITRD_SLOTS] = { 0 };
+
+	(void)state;
+	for (size_t i = 1; i < sizeof(measured) / sizeof(measured[0]); i++)
+		assert_true(initrd_fill_rank(measured[i - 1]) < initrd_fill_rank(measured[i]));
+	/* No two slots share a rank, so the fill order is total. */
+	for (unsigned slot = 0; slot < INITRD_SLOTS; slot++) {
+		assert_true(initrd_fill_rank(slot) < 2 * INITRD_SLOTS);
+		assert_int_equal(seen[initrd_fill_rank(slot)]++, 0);
+	}
+	/* Unmeasured slots keep their relative (layout) order. */
+	assert_true(initrd_fill_rank(INITRD_SLOT_UCODE) < initrd_fill_rank(INITRD_SLOT_EMBEDDED));
+	assert_true(initrd_fill_rank(INITRD_SLOT_PCRSIG) < initrd_fill_rank(INITRD_SLOT_PROFILE));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fill_rank_is_pcr12_order),
 		cmocka_unit_test(test_align4_rounds_up),
 		cmocka_unit_test(test_align4_overflow),
 		cmocka_unit_test(test_no_pieces),

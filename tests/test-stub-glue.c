@@ -711,6 +711,16 @@ static void test_load_file2_unregistered_unread(void **state)
  * frees it and closes its directory; nothing was read, nothing measured,
  * and PCR 13 is not announced (it holds nothing).
  */
+/* A TPM, the measurer over it, and the listing of \loader\extensions as the stub makes it. */
+static void open_global_listing(struct measurer *m, EFI_FILE_HANDLE *root, struct dir_listing *l)
+{
+	tpm_fake_setup(&fx.setup.tpm);
+	assert_true(measurer_init(m));
+	assert_int_equal(esp_open_root(memfs_device(fx.fs), root), EFI_SUCCESS);
+	assert_int_equal(listing_open(*root, L"" EXTDIR_GLOBAL, sel_dir_kinds(SEL_DIR_GLOBAL, EXT_RULE_SYSEXT_STUB), l),
+			 EFI_SUCCESS);
+}
+
 static void test_load_file2_lazy_never_filled(void **state)
 {
 	const struct companion_target *t = companion_target_for(EXT_KIND_SYSEXT, SEL_DIR_GLOBAL);
@@ -725,14 +735,10 @@ static void test_load_file2_lazy_never_filled(void **state)
 
 	(void)state;
 	add_file(fx.global, "a.sysext.raw", 5000);
-	tpm_fake_setup(&fx.setup.tpm);
-	assert_true(measurer_init(&m));
-	assert_int_equal(esp_open_root(memfs_device(fx.fs), &root), EFI_SUCCESS);
-	assert_int_equal(listing_open(root, L"" EXTDIR_GLOBAL, sel_dir_kinds(SEL_DIR_GLOBAL, EXT_RULE_SYSEXT_STUB), &l),
-			 EFI_SUCCESS);
+	open_global_listing(&m, &root, &l);
 	lazy_archive_plan(&l, t, &m, TRUE, &lazy);
 	assert_non_null(lazy);
-	lazy_archive_adopt(lazy, &l);
+	lazy_archives_adopt(&lazy, 1, &l);
 	listing_close(&l);
 	esp_close(root);
 	assert_int_equal(memfs_open_handles(fx.fs), 1);
@@ -747,6 +753,96 @@ static void test_load_file2_lazy_never_filled(void **state)
 	assert_int_equal(memfs_open_handles(fx.fs), 0);
 	assert_int_equal(tpm_fake_event_count(), 0);
 	assert_int_equal(efi_host_var_sets("StubPcrInitRDSysExts", value, sizeof(value)), 0);
+	assert_int_equal(efi_host_violation_count(), 0);
+}
+
+/* Fill pieces that record the order they were filled in (initrd_fill_rank) and write their own byte. */
+static char fill_log[8];
+static size_t fill_log_n;
+
+static void record_fill(void *ctx, UINT8 *dest)
+{
+	const char *id = ctx;
+
+	fill_log[fill_log_n++] = *id;
+	dest[0] = (UINT8)*id;
+}
+
+static void test_load_file2_fills_in_rank_order(void **state)
+{
+	/* Laid out in slot order; filled (and so measured) credentials, confexts, then the microcode addon. */
+	struct initrd_piece pieces[4] = {
+		{ .slot = INITRD_SLOT_UCODE_ADDONS, .size = 1, .fill = record_fill, .ctx = "u" },
+		{ .slot = INITRD_SLOT_EMBEDDED, .data = "e", .size = 1 },
+		{ .slot = INITRD_SLOT_CREDENTIALS, .size = 1, .fill = record_fill, .ctx = "c" },
+		{ .slot = INITRD_SLOT_CONFEXT, .size = 1, .fill = record_fill, .ctx = "x" },
+	};
+	struct initrd_media *media = NULL;
+	EFI_LOAD_FILE_PROTOCOL *lf2;
+	UINT8 buf[13];
+	UINTN size = sizeof(buf);
+
+	(void)state;
+	fill_log_n = 0;
+	assert_int_equal(initrd_register(pieces, 4, &media), EFI_SUCCESS);
+	lf2 = media_protocol();
+	assert_int_equal(lf2->LoadFile(lf2, NULL, FALSE, &size, buf), EFI_SUCCESS);
+	assert_int_equal(size, 13);
+	assert_int_equal(fill_log_n, 3);
+	assert_memory_equal(fill_log, "cxu", 3);
+	/* The layout is the order given, each piece padded to 4. */
+	assert_int_equal(buf[0], 'u');
+	assert_int_equal(buf[4], 'e');
+	assert_int_equal(buf[8], 'c');
+	assert_int_equal(buf[12], 'x');
+	initrd_unregister(media);
+	assert_int_equal(efi_host_violation_count(), 0);
+}
+
+/* Sysexts and confexts of one directory share it: both read at fill time, closed when both are done. */
+static void test_lazy_archives_share_a_directory(void **state)
+{
+	struct lazy_archive *lazy[2] = { NULL, NULL };
+	struct initrd_piece pieces[2];
+	struct initrd_media *media = NULL;
+	EFI_LOAD_FILE_PROTOCOL *lf2;
+	EFI_FILE_HANDLE root = NULL;
+	struct dir_listing l;
+	struct measurer m;
+	struct efi_host_memory mem;
+	char value[8];
+	UINT8 *buf;
+	UINTN size = 0;
+
+	(void)state;
+	add_file(fx.global, "a.sysext.raw", 5000);
+	add_file(fx.global, "b.confext.raw", 3000);
+	open_global_listing(&m, &root, &l);
+	lazy_archive_plan(&l, companion_target_for(EXT_KIND_SYSEXT, SEL_DIR_GLOBAL), &m, TRUE, &lazy[0]);
+	lazy_archive_plan(&l, companion_target_for(EXT_KIND_CONFEXT, SEL_DIR_GLOBAL), &m, TRUE, &lazy[1]);
+	assert_non_null(lazy[0]);
+	assert_non_null(lazy[1]);
+	lazy_archives_adopt(lazy, 2, &l);
+	listing_close(&l);
+	esp_close(root);
+	assert_int_equal(memfs_open_handles(fx.fs), 1);
+	lazy_archive_piece(lazy[0], &pieces[0]);
+	lazy_archive_piece(lazy[1], &pieces[1]);
+	assert_int_equal(initrd_register(pieces, 2, &media), EFI_SUCCESS);
+	lf2 = media_protocol();
+	assert_int_equal(lf2->LoadFile(lf2, NULL, FALSE, &size, NULL), EFI_BUFFER_TOO_SMALL);
+	buf = malloc(size);
+	assert_non_null(buf);
+	assert_int_equal(lf2->LoadFile(lf2, NULL, FALSE, &size, buf), EFI_SUCCESS);
+	/* Both files read from the one handle, which closed once both archives were done with it. */
+	assert_int_equal(memfs_open_handles(fx.fs), 0);
+	assert_int_equal(tpm_fake_event_count(), 4);
+	assert_int_equal(efi_host_var_sets("StubPcrInitRDSysExts", value, sizeof(value)), 1);
+	assert_int_equal(efi_host_var_sets("StubPcrInitRDConfExts", value, sizeof(value)), 1);
+	free(buf);
+	initrd_unregister(media);
+	efi_host_memory(&mem);
+	assert_int_equal(mem.pool_blocks + mem.page_allocs, 0);
 	assert_int_equal(efi_host_violation_count(), 0);
 }
 
@@ -894,6 +990,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_file2_states, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file2_unregistered_unread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file2_lazy_never_filled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_file2_fills_in_rank_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lazy_archives_share_a_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file2_registered_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file2_not_uninstalled_not_freed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file2_edges, setup, teardown),

@@ -662,8 +662,11 @@ static void check_signatures(const struct glue_run *run, const struct dir_model 
 
 /* ------------------------------------------------------------ memory, handles, console */
 
-/* What a planned extension archive holds until the fill: itself and its listing's selection. */
-#define LAZY_POOL_BLOCKS 2
+/*
+ * What a planned extension archive holds until the fill: itself, the directory it shares with the
+ * archives of the directory's other kinds (the glue plans one kind per directory), and the selection.
+ */
+#define LAZY_POOL_BLOCKS 3
 
 static void check_resources(const struct glue_run *run)
 {

@@ -50,7 +50,7 @@ static void collect(struct glue_run *run, struct measurer *m, struct extra_archi
 		lazy_archive_plan(&l, companion_target_for(EXT_KIND_SYSEXT, dir_role[d]), m, run->can_measure, &lazy[d]);
 		signatures_add(sigs, &l);
 		if (lazy[d]) {
-			lazy_archive_adopt(lazy[d], &l);
+			lazy_archives_adopt(&lazy[d], 1, &l);
 			run->lazy_planned++;
 		}
 		listing_close(&l);
@@ -68,7 +68,7 @@ static void keep_copy(struct glue_archive *g, const struct extra_archive *a)
 	g->size = a->size;
 	g->pages = a->pages;
 	g->n_files = a->n_files;
-	g->n_measured = a->n_measured;
+	g->n_measured = 0; /* archives built at stub time (signatures, literals) measure nothing */
 	g->pages_allocated = efi_host_pages_at(a->buf);
 	g->copy = malloc(a->size ? a->size : 1);
 	if (!g->copy)
