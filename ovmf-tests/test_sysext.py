@@ -13,9 +13,11 @@ import subprocess
 from pathlib import Path
 
 import harness
-from test_boot import CLI, FAULT_STUB, STUB, log_events, make_initrd, tail
+from test_boot import CLI, FAULT_STUB, ROOT, STUB, log_events, make_initrd, tail
 
 EV_IPL = 0x0000000D
+EV_EVENT_TAG = 0x00000006
+ADDON_INITRD_TAG = 0x49dffe0f  # systemd's tpm2-pcr.h, docs/MEASUREMENTS.md "PCR 12: addons"
 # StubFeatures we claim: REPORT_BOOT_PARTITION, PICK_UP_CREDENTIALS, PICK_UP_SYSEXTS, THREE_PCRS,
 # CMDLINE_ADDONS, CMDLINE_SMBIOS, DEVICETREE_ADDONS, PICK_UP_CONFEXTS, MULTI_PROFILE_UKI, REPORT_STUB_PARTITION,
 # SMBIOS_MEASURED (bits 6, 9, 12: issue 15, checked again in test_uki_format.py).
@@ -199,7 +201,8 @@ def test_failure_rules_with_injected_faults(kernel, workdir):
     the PCR 11 marker (measuring that section fails) and the arguments the PCR 12 marker
     (measuring the command line fails); SECURITY.md: both boot on, unrecorded. A credential
     that cannot be read and a confext whose measurement fails beside a good credential follow
-    the sysexts' rule in PCR 12 (they are read and measured at fill time too)."""
+    the sysexts' rule in PCR 12 (they are read and measured at fill time too), and so does an
+    addon's initrd piece whose measurement fails (measured in the kernel's buffer, after them)."""
     initrd, _ = make_initrd(workdir, kernel)
     uki = workdir / "uki.efi"
     osrel = 'ID=debian\nPRETTY_NAME="fault-pcr11"\n'
@@ -215,6 +218,12 @@ def test_failure_rules_with_injected_faults(kernel, workdir):
     args = "console=ttyS0 panic=-1 fault-pcr12"
     files = {"EFI/fault/uki.efi": str(uki), "startup.nsh": f"fs0:\\EFI\\fault\\uki.efi {args}\r\n".encode()}
     files.update({f"{esp_dir}/{n}": d for n, d in {**per_uki, **pcr12_files}.items()})
+    addon_initrd = workdir / "addon.initrd"
+    addon_initrd.write_bytes(b"070701" + bytes(500))  # its content is never used: it is zero-filled
+    addon = workdir / "w-fault-measure.addon.efi"
+    subprocess.run([str(CLI), "build", "--addon", "--stub", str(ROOT / "build" / "sysext-addon-x64.efi.stub"),
+                    "--initrd", str(addon_initrd), "--output", str(addon)], check=True)
+    files[f"{esp_dir}/{addon.name}"] = str(addon)
     files.update({f"loader/extensions/{n}": d for n, d in global_.items()})
     esp = workdir / "esp.img"
     harness.build_esp(esp, files)
@@ -269,15 +278,20 @@ def test_failure_rules_with_injected_faults(kernel, workdir):
     assert "sysext-stub: error: cannot measure the command line into PCR 12: Device Error" in log, tail(result)
     assert "x-fault-read.cred: handed over zero-filled, cannot read it" in log, tail(result)
     assert "y-fault-measure.confext.raw: handed over zero-filled, measuring it failed" in log, tail(result)
+    assert f"{addon.name}: its .initrd handed over zero-filled, measuring it into PCR 12 failed" in log, tail(result)
     handed12 = {".extra/credentials/x-fault-read.cred": bytes(len(pcr12_files["x-fault-read.cred"])),
                 ".extra/credentials/z.cred": pcr12_files["z.cred"],
                 ".extra/confext/y-fault-measure.confext.raw": bytes(len(pcr12_files["y-fault-measure.confext.raw"]))}
-    pcr12 = [d for p, c in handed12.items() for d in (p.encode() + b"\0", c)]
+    addon_zeros = bytes(addon_initrd.stat().st_size)
+    pcr12 = [d for p, c in handed12.items() for d in (p.encode() + b"\0", c)] + [addon_zeros]
     assert facts.pcrs["sha256"][12] == pcr_sha256(pcr12), "PCR 12 (sha256) mismatch"
     logged12 = [(data.decode("utf-16-le").rstrip("\0"), digest) for pcr, etype, digest, data in events
-                if pcr == 12]
+                if pcr == 12 and etype == EV_IPL]
     assert logged12 == [(p, hashlib.sha256(d).digest()) for p in handed12 for d in
                         (p.encode() + b"\0", handed12[p])], logged12
+    desc = (addon.name + "\0").encode("utf-16-le")
+    tagged12 = [(data, digest) for pcr, etype, digest, data in events if pcr == 12 and etype == EV_EVENT_TAG]
+    assert tagged12 == [(struct.pack("<II", ADDON_INITRD_TAG, len(desc)) + desc, hashlib.sha256(addon_zeros).digest())]
     for path, data in handed12.items():
         entry = got["/" + path]
         assert (entry.size, entry.sha256) == (len(data), hashlib.sha256(data).hexdigest()), path
