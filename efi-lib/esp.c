@@ -7,7 +7,6 @@
 #include "mem.h"
 
 /* Firmware FAT drivers misbehave on very large single reads; read in chunks. */
-#define READ_CHUNK (16u << 20)
 
 EFI_STATUS esp_open_root(EFI_HANDLE device, EFI_FILE_HANDLE *ret)
 {
@@ -132,7 +131,7 @@ EFI_STATUS esp_read_file(EFI_FILE_HANDLE dir, const CHAR16 *name, UINT8 *dest, U
 	while (done < size) {
 		UINTN asked;
 
-		n = size - done > READ_CHUNK ? READ_CHUNK : (UINTN)(size - done);
+		n = size - done > ESP_READ_CHUNK ? ESP_READ_CHUNK : (UINTN)(size - done);
 		if (done + n > readable)
 			n = (UINTN)(readable - done);
 		asked = n;

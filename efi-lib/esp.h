@@ -21,11 +21,16 @@ EFI_STATUS esp_open_dir(EFI_FILE_HANDLE root, const CHAR16 *path, EFI_FILE_HANDL
  */
 EFI_STATUS esp_next_entry(EFI_FILE_HANDLE dir, EFI_FILE_INFO **buf, UINTN *buf_size, BOOLEAN *ret_done);
 
+/* The most one Read call of esp_read_file() asks for. */
+#define ESP_READ_CHUNK (16u << 20)
+
 /*
  * Read file @name in @dir into @dest, which holds exactly @size bytes: the
  * size the directory listing announced. A file that turns out shorter or
  * longer is an error (EFI_END_OF_FILE / EFI_BAD_BUFFER_SIZE), and so is a
  * Read that claims more bytes than it was asked for (EFI_PROTOCOL_ERROR).
+ * A Read that claims exactly what was asked but wrote less cannot be told
+ * apart: what @dest then holds is what is measured and handed over.
  */
 EFI_STATUS esp_read_file(EFI_FILE_HANDLE dir, const CHAR16 *name, UINT8 *dest, UINT64 size);
 
