@@ -6,8 +6,6 @@
 #include "fault.h"
 #include "mem.h"
 
-/* Firmware FAT drivers misbehave on very large single reads; read in chunks. */
-
 EFI_STATUS esp_open_root(EFI_HANDLE device, EFI_FILE_HANDLE *ret)
 {
 	EFI_SIMPLE_FILE_SYSTEM_PROTOCOL *fs = NULL;

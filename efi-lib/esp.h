@@ -21,7 +21,7 @@ EFI_STATUS esp_open_dir(EFI_FILE_HANDLE root, const CHAR16 *path, EFI_FILE_HANDL
  */
 EFI_STATUS esp_next_entry(EFI_FILE_HANDLE dir, EFI_FILE_INFO **buf, UINTN *buf_size, BOOLEAN *ret_done);
 
-/* The most one Read call of esp_read_file() asks for. */
+/* The most one Read call of esp_read_file() asks for: firmware FAT drivers misbehave on very large reads. */
 #define ESP_READ_CHUNK (16u << 20)
 
 /*

@@ -220,40 +220,33 @@ int addon_list_predict(const struct addon_list *l, struct prediction *p, enum ad
 {
 	if (which == ADDON_EVENTS_CMDLINE)
 		return predict_cmdline(l, p);
-	if (which == ADDON_EVENTS_DEVICETREES) {
-		for (size_t i = 0; i < l->n; i++)
-			if (predict_part(&l->items[i], ADDON_PART_DTB, p) < 0)
-				return -1;
-		return 0;
-	}
-	/* The kernel takes the first microcode it finds: the last addon's is measured and placed first. */
-	for (size_t i = l->n; i-- > 0;)
-		if (predict_part(&l->items[i], ADDON_PART_UCODE, p) < 0)
-			return -1;
-	for (size_t i = 0; i < l->n; i++)
-		if (predict_part(&l->items[i], ADDON_PART_INITRD, p) < 0)
+	for (size_t i = 0; i < l->n; i++) /* ADDON_EVENTS_DEVICETREES */
+		if (predict_part(&l->items[i], ADDON_PART_DTB, p) < 0)
 			return -1;
 	return 0;
 }
 
-static void add_piece(const struct host_addon *a, enum addon_part part, struct initrd_span *out, size_t cap,
-		      size_t *n)
+int addon_list_predict_slot(const struct addon_list *l, struct prediction *p, enum initrd_slot slot)
 {
-	const struct addon_span *s = part_of(a, part);
+	enum addon_part part = addon_slot_part(slot);
 
-	if (s && *n < cap)
-		out[(*n)++] = (struct initrd_span){ a->buf + s->offset, s->present, s->size };
+	for (size_t k = 0; part != ADDON_PARTS && k < l->n; k++)
+		if (predict_part(&l->items[addon_slot_index(slot, l->n, k)], part, p) < 0)
+			return -1;
+	return 0;
 }
 
 size_t addon_list_pieces(const struct addon_list *l, enum initrd_slot slot, struct initrd_span *out, size_t cap)
 {
+	enum addon_part part = addon_slot_part(slot);
 	size_t n = 0;
 
-	if (slot == INITRD_SLOT_UCODE_ADDONS)
-		for (size_t i = l->n; i-- > 0;)
-			add_piece(&l->items[i], ADDON_PART_UCODE, out, cap, &n);
-	else if (slot == INITRD_SLOT_ADDON_INITRDS)
-		for (size_t i = 0; i < l->n; i++)
-			add_piece(&l->items[i], ADDON_PART_INITRD, out, cap, &n);
+	for (size_t k = 0; part != ADDON_PARTS && k < l->n && n < cap; k++) {
+		const struct host_addon *a = &l->items[addon_slot_index(slot, l->n, k)];
+		const struct addon_span *s = part_of(a, part);
+
+		if (s)
+			out[n++] = (struct initrd_span){ a->buf + s->offset, s->present, s->size };
+	}
 	return n;
 }

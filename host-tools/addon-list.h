@@ -48,19 +48,24 @@ int addon_list_add(struct addon_list *l, const char *name, const char *path);
 int addon_list_cmdline(const struct addon_list *l, uint16_t **ret);
 
 /*
- * Which of the addons' PCR 12 events, in systemd-stub 262's order around
- * the others (docs/MEASUREMENTS.md): the command line after the passed-in
- * one, the devicetrees after the SMBIOS words, the initrd pieces after the
- * companion archives.
+ * Which of the addons' stub-time PCR 12 events, in systemd-stub 262's
+ * order around the others (docs/MEASUREMENTS.md): the command line after
+ * the passed-in one, the devicetrees after the SMBIOS words.
  */
 enum addon_events {
 	ADDON_EVENTS_CMDLINE,      /* the joined command line */
 	ADDON_EVENTS_DEVICETREES, /* each .dtb */
-	ADDON_EVENTS_INITRDS,     /* each .ucode (last addon first), then each .initrd */
 };
 
 /* Append those events to @p. */
 int addon_list_predict(const struct addon_list *l, struct prediction *p, enum addon_events which);
+
+/*
+ * The tagged events of the pieces of addon slot @slot (measure/addon.h
+ * addon_slot_part), in their order; nothing for any other slot. The stub
+ * makes them when the kernel takes the initrd, in initrd_fill_rank order.
+ */
+int addon_list_predict_slot(const struct addon_list *l, struct prediction *p, enum initrd_slot slot);
 
 /* One initrd piece: @present bytes at @data, then zeros up to @size. */
 struct initrd_span {

@@ -285,20 +285,37 @@ static int predict_archive(struct prediction *p, const struct companion_target *
 				   in->archive_size[t->slot]);
 }
 
-/* The companion files measured into @pcr, in measurement order (measure/companion.c). */
-static int predict_companions(struct prediction *p, const struct predict_options *o, const struct predict_inputs *in,
-			      uint32_t pcr)
+/* The companion files of initrd slot @slot if they are measured into @pcr (measure/companion.c). */
+static int predict_companion_slot(struct prediction *p, const struct predict_options *o,
+				  const struct predict_inputs *in, enum initrd_slot slot, uint32_t pcr)
 {
 	for (size_t i = 0; i < companion_target_count; i++) {
 		const struct companion_target *t = &companion_targets[i];
-		int r;
 
-		if (t->pcr != pcr || !in->read[i])
+		if (t->slot != slot || t->pcr != pcr || !in->read[i])
 			continue;
-		r = o->scheme == PREDICT_SCHEME_SYSEXT_STUB ? predict_files(p, t, &in->sets[i]) : predict_archive(p, t, in);
-		if (r < 0)
-			return -1;
+		return o->scheme == PREDICT_SCHEME_SYSEXT_STUB ? predict_files(p, t, &in->sets[i]) : predict_archive(p, t, in);
 	}
+	return 0;
+}
+
+/*
+ * What goes into @pcr from the initrd's pieces: the companion files and
+ * the addons' pieces, in the order the stub fills them when the kernel
+ * takes the initrd (initrd_fill_rank, measure/initrd.h), which is also
+ * systemd-stub 262's order at stub time.
+ */
+static int predict_filled(struct prediction *p, const struct predict_options *o, const struct predict_inputs *in,
+			  uint32_t pcr)
+{
+	for (unsigned rank = 0; rank < INITRD_FILL_RANKS; rank++)
+		for (unsigned slot = 0; slot < INITRD_SLOTS; slot++) {
+			if (initrd_fill_rank(slot) != rank)
+				continue;
+			if (predict_companion_slot(p, o, in, slot, pcr) < 0 ||
+			    (pcr == ADDON_PCR && addon_list_predict_slot(&in->addons, p, slot) < 0))
+				return -1;
+		}
 	return 0;
 }
 
@@ -339,10 +356,9 @@ static int predict_pcr12(struct prediction *p, const struct predict_options *o, 
 		return -1;
 	if (words && predict_cmdline_event(p, words) < 0)
 		return -1;
-	if (addon_list_predict(&in->addons, p, ADDON_EVENTS_DEVICETREES) < 0 ||
-	    predict_companions(p, o, in, PCR_KERNEL_PARAMETERS) < 0)
+	if (addon_list_predict(&in->addons, p, ADDON_EVENTS_DEVICETREES) < 0)
 		return -1;
-	return addon_list_predict(&in->addons, p, ADDON_EVENTS_INITRDS);
+	return predict_filled(p, o, in, PCR_KERNEL_PARAMETERS);
 }
 
 static int set_initial(struct prediction *p, const struct predict_options *o)
@@ -362,7 +378,7 @@ static int set_initial(struct prediction *p, const struct predict_options *o)
 
 static int predict_pcr13(struct prediction *p, const struct predict_options *o, const struct predict_inputs *in)
 {
-	if (set_initial(p, o) < 0 || predict_companions(p, o, in, PCR_SYSEXTS) < 0)
+	if (set_initial(p, o) < 0 || predict_filled(p, o, in, PCR_SYSEXTS) < 0)
 		return -1;
 	if (o->os_separator &&
 	    prediction_add_data(p, PCR_SYSEXTS, PRED_USERSPACE, USERSPACE_OS_SEPARATOR, NULL, USERSPACE_OS_SEPARATOR,

@@ -31,6 +31,18 @@ uint32_t addon_part_tag(enum addon_part part)
 	return part < ADDON_PARTS ? part_tags[part] : 0;
 }
 
+enum addon_part addon_slot_part(enum initrd_slot slot)
+{
+	return slot == INITRD_SLOT_UCODE_ADDONS ? ADDON_PART_UCODE
+	       : slot == INITRD_SLOT_ADDON_INITRDS ? ADDON_PART_INITRD
+						   : ADDON_PARTS;
+}
+
+size_t addon_slot_index(enum initrd_slot slot, size_t n, size_t k)
+{
+	return slot == INITRD_SLOT_UCODE_ADDONS ? n - 1 - k : k;
+}
+
 const char *addon_verdict_reason(enum addon_verdict v)
 {
 	switch (v) {

@@ -48,6 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "initrd.h"
 #include "pe.h"
 #include "status.h"
 #include "uki.h"
@@ -124,6 +125,17 @@ const char *addon_verdict_reason(enum addon_verdict v);
 /* The section name of a part (".cmdline", ...) and the tag its event has (0 for .cmdline: EV_IPL). */
 const char *addon_part_section(enum addon_part part);
 uint32_t addon_part_tag(enum addon_part part);
+
+/*
+ * The two initrd slots the addons fill (measure/initrd.h), one piece per
+ * addon that has the part: the part of @slot (ADDON_PARTS for any other
+ * slot), and which of @n addons (in addon order) the @k-th piece of @slot
+ * comes from. Microcode goes last addon first (the kernel takes the first
+ * it finds), initrds in addon order; each slot's events are in the same
+ * order (docs/MEASUREMENTS.md, "PCR 12: addons").
+ */
+enum addon_part addon_slot_part(enum initrd_slot slot);
+size_t addon_slot_index(enum initrd_slot slot, size_t n, size_t k);
 
 /*
  * The joined command line of the addons (UTF-16, NUL-terminated in

@@ -57,6 +57,8 @@ enum initrd_slot {
  * are filled first; slots of equal rank in slot order.
  */
 unsigned initrd_fill_rank(enum initrd_slot slot);
+/* Every rank is below this. */
+#define INITRD_FILL_RANKS (INITRD_SLOTS + 1)
 
 /* Pieces one addon slot holds at most: an addon from each of the two addon directories. */
 #define INITRD_ADDON_PIECES_MAX 64

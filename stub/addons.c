@@ -333,34 +333,25 @@ static void release_part(void *ctx)
 	copy_free(&c->entry->parts[c->part]);
 }
 
-static void add_piece(struct addon_set *set, UINTN i, enum addon_part part, enum initrd_slot slot,
-		      struct initrd_piece *out, UINTN cap, UINTN *n)
-{
-	struct addon_entry *e = &set->entries[i];
-	struct addon_piece_ctx *c = &e->pieces[part];
-
-	if (!e->parts[part].buf || *n >= cap)
-		return;
-	*c = (struct addon_piece_ctx){ .set = set, .entry = e, .part = part };
-	out[(*n)++] = (struct initrd_piece){
-		.slot = slot, .size = e->parts[part].size, .fill = fill_part, .release = release_part, .ctx = c
-	};
-}
-
 UINTN addons_pieces(struct addon_set *set, enum initrd_slot slot, struct measurer *m, BOOLEAN can_measure,
 		    struct initrd_piece *out, UINTN cap)
 {
+	enum addon_part part = addon_slot_part(slot);
 	UINTN n = 0;
 
 	set->m = m;
 	set->can_measure = can_measure;
-	/* The kernel takes the first microcode it finds: the last addon's goes first. */
-	if (slot == INITRD_SLOT_UCODE_ADDONS)
-		for (UINTN i = set->n; i-- > 0;)
-			add_piece(set, i, ADDON_PART_UCODE, slot, out, cap, &n);
-	else if (slot == INITRD_SLOT_ADDON_INITRDS)
-		for (UINTN i = 0; i < set->n; i++)
-			add_piece(set, i, ADDON_PART_INITRD, slot, out, cap, &n);
+	for (UINTN k = 0; part != ADDON_PARTS && k < set->n && n < cap; k++) {
+		struct addon_entry *e = &set->entries[addon_slot_index(slot, set->n, k)];
+		struct addon_piece_ctx *c = &e->pieces[part];
+
+		if (!e->parts[part].buf)
+			continue;
+		*c = (struct addon_piece_ctx){ .set = set, .entry = e, .part = part };
+		out[n++] = (struct initrd_piece){
+			.slot = slot, .size = e->parts[part].size, .fill = fill_part, .release = release_part, .ctx = c
+		};
+	}
 	return n;
 }
 

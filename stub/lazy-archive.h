@@ -9,10 +9,10 @@
  * At stub time the files are listed and planned (stub/companion-archive.h:
  * the shared selection and layout, the largest file given up while the
  * memory for the whole archive cannot be had), and only the plan is
- * kept: names, sizes, the directory. At fill time the cpio headers are written into the
- * kernel's buffer and each file is read into its place there and
- * measured in place: its path event, then its content event. The bytes
- * measured are the bytes handed over.
+ * kept: names, sizes, the directory. At fill time the cpio headers are
+ * written into the kernel's buffer and each file is read into its place
+ * there and measured in place: its path event, then its content event.
+ * The bytes measured are the bytes handed over.
  *
  * The layout is fixed by then, so a file can no longer be left out. A
  * file that cannot be read (whole), or whose measurement fails, is
@@ -37,7 +37,8 @@ struct lazy_archive;
 /*
  * Plan the archive of the files of @t's kind that @l kept. *@ret is NULL
  * when nothing is left to hand over (every failure is logged; a plan that
- * cannot be made skips that kind from @l). @m must outlive the archive: it measures at fill time.
+ * cannot be made skips that kind from @l). @m must outlive the archive:
+ * it measures at fill time.
  */
 void lazy_archive_plan(const struct dir_listing *l, const struct companion_target *t, struct measurer *m,
 		       BOOLEAN can_measure, struct lazy_archive **ret);

@@ -390,9 +390,24 @@ static void test_part_tags(void **state)
 	assert_string_equal(addon_part_section(ADDON_PART_UCODE), ".ucode");
 }
 
+/* Microcode pieces last addon first, initrd pieces in addon order; no other slot is the addons'. */
+static void test_addon_slots(void **state)
+{
+	(void)state;
+	assert_int_equal(addon_slot_part(INITRD_SLOT_UCODE_ADDONS), ADDON_PART_UCODE);
+	assert_int_equal(addon_slot_part(INITRD_SLOT_ADDON_INITRDS), ADDON_PART_INITRD);
+	assert_int_equal(addon_slot_part(INITRD_SLOT_UCODE), ADDON_PARTS);
+	assert_int_equal(addon_slot_part(INITRD_SLOT_CREDENTIALS), ADDON_PARTS);
+	for (size_t k = 0; k < 3; k++) {
+		assert_int_equal(addon_slot_index(INITRD_SLOT_UCODE_ADDONS, 3, k), 2 - k);
+		assert_int_equal(addon_slot_index(INITRD_SLOT_ADDON_INITRDS, 3, k), k);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_addon_slots),
 		cmocka_unit_test(test_used_sections_and_bytes),
 		cmocka_unit_test(test_virtual_size_rules),
 		cmocka_unit_test(test_first_section_of_a_name_decides),

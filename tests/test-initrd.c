@@ -197,14 +197,14 @@ static void test_fill_rank_is_pcr12_order(void **state)
 		INITRD_SLOT_GLOBAL_SYSEXT, INITRD_SLOT_CONFEXT,      INITRD_SLOT_GLOBAL_CONFEXT,
 		INITRD_SLOT_UCODE_ADDONS, INITRD_SLOT_ADDON_INITRDS,
 	};
-	unsigned seen[2 * INITRD_SLOTS] = { 0 };
+	unsigned seen[INITRD_FILL_RANKS] = { 0 };
 
 	(void)state;
 	for (size_t i = 1; i < sizeof(measured) / sizeof(measured[0]); i++)
 		assert_true(initrd_fill_rank(measured[i - 1]) < initrd_fill_rank(measured[i]));
 	/* No two slots share a rank, so the fill order is total. */
 	for (unsigned slot = 0; slot < INITRD_SLOTS; slot++) {
-		assert_true(initrd_fill_rank(slot) < 2 * INITRD_SLOTS);
+		assert_true(initrd_fill_rank(slot) < INITRD_FILL_RANKS);
 		assert_int_equal(seen[initrd_fill_rank(slot)]++, 0);
 	}
 	/* Unmeasured slots keep their relative (layout) order. */
