@@ -163,7 +163,10 @@ static int check_rsa_bits(const char *path, int bits)
 
 /*
  * The TLV at *p (before @end) if its tag is @tag: its contents in *ret and
- * *ret_len, and *p moved past it. Definite lengths only, as DER has them.
+ * *ret_len, and *p moved past it. Lengths as DER has them: definite, and in
+ * the fewest bytes. (OpenSSL reads BER lengths too, but not all of them the
+ * same way: it refuses a long-form length of an empty value at the end of
+ * its buffer. Keys in DER are what openssl and every other tool write.)
  */
 static bool der_take(const uint8_t **p, const uint8_t *end, uint8_t tag, const uint8_t **ret, size_t *ret_len)
 {
@@ -177,11 +180,13 @@ static bool der_take(const uint8_t **p, const uint8_t *end, uint8_t tag, const u
 	if (len & 0x80) {
 		size_t n = len & 0x7f;
 
-		if (n == 0 || n > 3 || (size_t)(end - s) < n)
+		if (n == 0 || n > 3 || (size_t)(end - s) < n || s[0] == 0)
 			return false;
 		len = 0;
 		while (n--)
 			len = len << 8 | *s++;
+		if (len < 0x80)
+			return false;
 	}
 	if ((size_t)(end - s) < len)
 		return false;
@@ -192,23 +197,35 @@ static bool der_take(const uint8_t **p, const uint8_t *end, uint8_t tag, const u
 }
 
 /*
- * What may follow rsaEncryption's OID in an AlgorithmIdentifier: nothing,
- * or one element that fills the rest (RFC 8017 wants NULL, and a NULL has
- * no content). OpenSSL refuses a malformed one, so must we: a key file is
- * taken only when OpenSSL would take it the same way.
+ * True if the DER TLV @tlv[0..len) is exactly one value of @it as OpenSSL
+ * decodes it. The AlgorithmIdentifier and the attributes of a PKCS#8 key
+ * hold no secret, and the rules for what they may hold (ANY parameters,
+ * Attribute values) are OpenSSL's: a key file is taken only when OpenSSL
+ * would take it the same way.
  */
-static bool rsa_parameters_ok(const uint8_t *p, const uint8_t *end)
+static bool openssl_decodes(const ASN1_ITEM *it, const uint8_t *tlv, size_t len)
 {
-	const uint8_t *v;
-	size_t v_len;
-	uint8_t tag;
+	const unsigned char *q = tlv;
+	ASN1_VALUE *v = len <= LONG_MAX ? ASN1_item_d2i(NULL, &q, (long)len, it) : NULL;
+	bool ok = v && q == tlv + len;
 
-	if (p == end)
-		return true;
-	tag = *p;
-	if ((tag & 0x1f) == 0x1f || !der_take(&p, end, tag, &v, &v_len) || p != end)
-		return false;
-	return tag != 0x05 || v_len == 0;
+	ASN1_item_free(v, it);
+	ERR_clear_error();
+	return ok;
+}
+
+/* The contents of PKCS#8's [0] attributes: Attribute after Attribute, each one OpenSSL reads. */
+static bool pkcs8_attributes_ok(const uint8_t *p, const uint8_t *end)
+{
+	while (p < end) {
+		const uint8_t *tlv = p, *v;
+		size_t v_len;
+
+		if (!der_take(&p, end, DER_SEQUENCE, &v, &v_len) ||
+		    !openssl_decodes(ASN1_ITEM_rptr(X509_ATTRIBUTE), tlv, (size_t)(p - tlv)))
+			return false;
+	}
+	return true;
 }
 
 /* The NID of the OID whose contents are @oid[0..len) (NID_undef if OpenSSL does not know it). */
@@ -317,19 +334,26 @@ static EVP_PKEY *rsa_private_key(const char *path, const uint8_t *der, size_t le
  */
 static EVP_PKEY *pkcs8_private_key(const char *path, const uint8_t *der, size_t len)
 {
-	const uint8_t *p = der, *end = der + len, *seq, *alg, *alg_end, *oid, *v, *key, *attrs;
-	size_t seq_len, alg_len, oid_len, v_len, key_len, attrs_len;
+	const uint8_t *p = der, *end = der + len, *seq, *alg_tlv, *alg, *alg_end, *oid, *v, *key, *attrs;
+	size_t seq_len, alg_len, oid_len, v_len, key_len, attrs_len = 0;
 	int nid;
 
 	if (!der_take(&p, end, DER_SEQUENCE, &seq, &seq_len) || p != end)
 		goto invalid;
 	p = seq;
 	end = seq + seq_len;
-	if (!der_take(&p, end, DER_INTEGER, &v, &v_len) || v_len != 1 || v[0] > 1 ||
-	    !der_take(&p, end, DER_SEQUENCE, &alg, &alg_len) || !der_take(&p, end, DER_OCTET_STRING, &key, &key_len))
+	if (!der_take(&p, end, DER_INTEGER, &v, &v_len) || v_len != 1 || v[0] > 1)
+		goto invalid;
+	alg_tlv = p;
+	if (!der_take(&p, end, DER_SEQUENCE, &alg, &alg_len) ||
+	    !openssl_decodes(ASN1_ITEM_rptr(X509_ALGOR), alg_tlv, (size_t)(p - alg_tlv)) ||
+	    !der_take(&p, end, DER_OCTET_STRING, &key, &key_len))
 		goto invalid;
 	/* Bytes after the key that are no attributes: OpenSSL refuses the key, and so do we. */
+	attrs = p;
 	if (p != end && (!der_take(&p, end, DER_CONTEXT_0, &attrs, &attrs_len) || p != end))
+		goto invalid;
+	if (!pkcs8_attributes_ok(attrs, attrs + attrs_len))
 		goto invalid;
 	alg_end = alg + alg_len;
 	if (!der_take(&alg, alg_end, DER_OID, &oid, &oid_len))
@@ -343,8 +367,6 @@ static EVP_PKEY *pkcs8_private_key(const char *path, const uint8_t *der, size_t 
 		refuse_nid(path, nid);
 		return NULL;
 	}
-	if (!rsa_parameters_ok(alg, alg_end))
-		goto invalid;
 	return rsa_private_key(path, key, key_len);
 invalid:
 	errorf("%s: not a PEM private key (not a PKCS#8 PrivateKeyInfo structure)", path);
